@@ -1,0 +1,145 @@
+package station_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/civic-station/station/station"
+)
+
+func date(t *testing.T, s string) station.Date {
+	t.Helper()
+	d, err := station.ParseDate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// calendar2026 is the 2026 Spring Festival and National Day arrangement (the same data the store seeds).
+func calendar2026(t *testing.T) *station.Calendar {
+	t.Helper()
+	var days []station.CalendarDay
+	span := func(from, to string, kind station.DayKind) {
+		for d := date(t, from); !d.After(date(t, to)); d = d.AddDays(1) {
+			days = append(days, station.CalendarDay{Date: d, Kind: kind})
+		}
+	}
+	span("2026-02-14", "2026-02-14", station.DayWorkday)
+	span("2026-02-15", "2026-02-23", station.DayHoliday)
+	span("2026-02-28", "2026-02-28", station.DayWorkday)
+	span("2026-09-20", "2026-09-20", station.DayWorkday)
+	span("2026-09-25", "2026-09-27", station.DayHoliday)
+	span("2026-10-01", "2026-10-07", station.DayHoliday)
+	span("2026-10-10", "2026-10-10", station.DayWorkday)
+	c, err := station.NewCalendar(days)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestAddWorkingDays(t *testing.T) {
+	c := calendar2026(t)
+	cases := []struct {
+		name  string
+		start string
+		n     int
+		want  string
+	}{
+		{"zero days is the same day", "2026-11-24", 0, "2026-11-24"},
+		{"one day from a Tuesday is Wednesday", "2026-11-24", 1, "2026-11-25"},
+		{"a Friday plus one skips the weekend", "2026-11-27", 1, "2026-11-30"},
+		{"counting from a Saturday starts on Monday", "2026-11-28", 1, "2026-11-30"},
+		{"the make-up Saturday before Spring Festival counts", "2026-02-13", 1, "2026-02-14"},
+		{"the Spring Festival week is skipped", "2026-02-14", 1, "2026-02-24"},
+		{"five days across Spring Festival", "2026-02-12", 5, "2026-02-26"},
+		{"the make-up Saturday after Spring Festival counts", "2026-02-27", 1, "2026-02-28"},
+		{"the make-up Sunday before National Day counts", "2026-09-18", 1, "2026-09-20"},
+		{"Mid-Autumn is skipped", "2026-09-24", 1, "2026-09-28"},
+		{"the National Day week is skipped", "2026-09-30", 1, "2026-10-08"},
+		{"the make-up Saturday after National Day counts", "2026-10-09", 1, "2026-10-10"},
+		{"20 working days from an ordinary Monday", "2026-11-02", 20, "2026-11-30"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := c.AddWorkingDays(date(t, tc.start), tc.n); got != date(t, tc.want) {
+				t.Fatalf("AddWorkingDays(%s, %d) = %s, want %s", tc.start, tc.n, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWorkingDaysBetweenIsTheInverseOfAddWorkingDays(t *testing.T) {
+	c := calendar2026(t)
+	start := date(t, "2026-01-01")
+	for i := 0; i < 360; i += 7 {
+		from := start.AddDays(i)
+		for _, n := range []int{0, 1, 2, 5, 20} {
+			to := c.AddWorkingDays(from, n)
+			if got := c.WorkingDaysBetween(from, to); got != n {
+				t.Fatalf("WorkingDaysBetween(%s, %s) = %d, want %d", from, to, got, n)
+			}
+			if got := c.WorkingDaysBetween(to, from); got != -n {
+				t.Fatalf("WorkingDaysBetween(%s, %s) = %d, want %d", to, from, got, -n)
+			}
+		}
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	c := calendar2026(t)
+	due := date(t, "2026-02-26") // Thursday after Spring Festival
+	cases := []struct {
+		name  string
+		today string
+		state station.DeadlineState
+		left  int
+	}{
+		{"three working days before is ok", "2026-02-23", station.DeadlineOK, 3},
+		{"across the holiday four working days remain", "2026-02-13", station.DeadlineOK, 4},
+		{"two working days before is due soon", "2026-02-24", station.DeadlineDueSoon, 2},
+		{"the due day itself is due soon", "2026-02-26", station.DeadlineDueSoon, 0},
+		{"the day after is overdue", "2026-02-27", station.DeadlineOverdue, -1},
+		{"the weekend after is overdue", "2026-03-01", station.DeadlineOverdue, -2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			state, left := c.Deadline(date(t, tc.today), due)
+			if state != tc.state || left != tc.left {
+				t.Fatalf("Deadline(%s) = %s %d, want %s %d", tc.today, state, left, tc.state, tc.left)
+			}
+		})
+	}
+	if s, _ := c.Deadline(date(t, "2026-02-24"), station.Date{}); s != station.DeadlineNone {
+		t.Fatalf("no due date gives %s", s)
+	}
+}
+
+func TestNewCalendarRefusesBadData(t *testing.T) {
+	d := station.Date{Year: 2026, Month: time.May, Day: 1}
+	if _, err := station.NewCalendar([]station.CalendarDay{{Date: d, Kind: "party"}}); station.ErrorCode(err) != station.EINVALID {
+		t.Fatalf("unknown kind: %v", err)
+	}
+	if _, err := station.NewCalendar([]station.CalendarDay{{Date: d, Kind: station.DayHoliday}, {Date: d, Kind: station.DayWorkday}}); station.ErrorCode(err) != station.EINVALID {
+		t.Fatalf("duplicate date: %v", err)
+	}
+}
+
+func TestDateOfUsesChinaStandardTime(t *testing.T) {
+	// 2026-11-24 17:30 UTC is already 2026-11-25 01:30 in Beijing.
+	got := station.DateOf(time.Date(2026, 11, 24, 17, 30, 0, 0, time.UTC))
+	if got.String() != "2026-11-25" {
+		t.Fatalf("DateOf = %s", got)
+	}
+}
+
+func TestCompletedOnTime(t *testing.T) {
+	due := date(t, "2026-11-30")
+	if !station.CompletedOnTime(due, time.Date(2026, 11, 30, 15, 59, 0, 0, time.UTC)) { // 23:59 Beijing
+		t.Fatal("completed on the due day is on time")
+	}
+	if station.CompletedOnTime(due, time.Date(2026, 11, 30, 16, 1, 0, 0, time.UTC)) { // 00:01 next day
+		t.Fatal("completed the next day is late")
+	}
+}

@@ -1,0 +1,170 @@
+// Package datakey holds the station's data key and uses it to protect identity document numbers at
+// rest: AES-256-GCM for the number itself and HMAC-SHA256 for a lookup hash, each with its own subkey
+// derived from the key file by HKDF-SHA256.
+//
+// The key file is created on first start with mode 0600 and refused if anyone but the owner can read it.
+// Losing it makes the stored numbers unreadable; back it up with the database, but separately.
+package datakey
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/civic-station/station/station"
+)
+
+const header = "station-datakey-v1\n"
+
+// Key is a loaded data key. It is safe for concurrent use.
+type Key struct {
+	aead     cipher.AEAD
+	indexKey []byte
+}
+
+var _ station.Sealer = (*Key)(nil)
+
+// ErrBadCipher is returned by Open when a ciphertext is malformed, altered or made with another key.
+var ErrBadCipher = errors.New("datakey: ciphertext is malformed or does not match this key")
+
+// Load reads the key file at path, creating it (mode 0600, fsynced) if it does not exist. It refuses a
+// file that group or others can access, or one that is not a key file.
+func Load(path string) (*Key, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := create(path); err != nil {
+			return nil, err
+		}
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read data key %s: %w", path, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("stat data key %s: %w", path, err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("data key %s has mode %v: it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+	}
+	s := string(b)
+	if !strings.HasPrefix(s, header) {
+		return nil, fmt.Errorf("data key %s: not a station data key file", path)
+	}
+	master, err := base64.StdEncoding.DecodeString(strings.TrimSpace(strings.TrimPrefix(s, header)))
+	if err != nil || len(master) != 32 {
+		return nil, fmt.Errorf("data key %s: malformed key", path)
+	}
+	return New(master)
+}
+
+// New returns a key from 32 bytes of master key material.
+func New(master []byte) (*Key, error) {
+	if len(master) != 32 {
+		return nil, fmt.Errorf("data key: master key must be 32 bytes, got %d", len(master))
+	}
+	encKey, err := hkdf.Key(sha256.New, master, nil, "station id-number encryption v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	indexKey, err := hkdf.Key(sha256.New, master, nil, "station id-number index v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{aead: aead, indexKey: indexKey}, nil
+}
+
+func create(path string) error {
+	master := make([]byte, 32)
+	if _, err := rand.Read(master); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".datakey-*")
+	if err != nil {
+		return fmt.Errorf("create data key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("create data key: %w", err)
+	}
+	if _, err := tmp.WriteString(header + base64.StdEncoding.EncodeToString(master) + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write data key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync data key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	// Link fails if another process created the key meanwhile; theirs wins and we read it.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("install data key %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Seal encrypts a document number. The document type is bound to the ciphertext as associated data.
+func (k *Key) Seal(t station.IDType, number string) (station.SealedID, error) {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return station.SealedID{}, err
+	}
+	ct := k.aead.Seal(nonce, nonce, []byte(number), []byte(t))
+	return station.SealedID{
+		Type:   t,
+		Cipher: base64.StdEncoding.EncodeToString(ct),
+		Index:  k.Index(t, number),
+		Masked: station.MaskIDNumber(number),
+	}, nil
+}
+
+// Open decrypts a sealed number. It returns ErrBadCipher if the ciphertext was altered, moved to
+// another document type, or sealed with another key.
+func (k *Key) Open(s station.SealedID) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s.Cipher)
+	if err != nil || len(b) < k.aead.NonceSize()+k.aead.Overhead() {
+		return "", ErrBadCipher
+	}
+	n := k.aead.NonceSize()
+	pt, err := k.aead.Open(nil, b[:n], b[n:], []byte(s.Type))
+	if err != nil {
+		return "", ErrBadCipher
+	}
+	return string(pt), nil
+}
+
+// Index returns the keyed lookup hash of a document number.
+func (k *Key) Index(t station.IDType, number string) string {
+	m := hmac.New(sha256.New, k.indexKey)
+	m.Write([]byte(t))
+	m.Write([]byte{0})
+	m.Write([]byte(number))
+	return hex.EncodeToString(m.Sum(nil))
+}

@@ -1,0 +1,122 @@
+package datakey_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/datakey"
+)
+
+const number = "11010519491231002X"
+
+func TestLoadCreatesOwnerOnlyKeyAndReloadsTheSameKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "datakey")
+	k1, err := datakey.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	s, err := k1.Seal(station.IDResident, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := datakey.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := k2.Open(s)
+	if err != nil || got != number {
+		t.Fatalf("reloaded key opens %q, %v; want %q", got, err, number)
+	}
+	if k2.Index(station.IDResident, number) != s.Index {
+		t.Fatal("reloaded key computes a different index")
+	}
+}
+
+func TestSealedFormHidesTheNumber(t *testing.T) {
+	k, err := datakey.Load(filepath.Join(t.TempDir(), "k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := k.Seal(station.IDResident, number)
+	b, _ := k.Seal(station.IDResident, number)
+	if a.Cipher == b.Cipher {
+		t.Error("two seals of the same number have the same ciphertext: nonce not random")
+	}
+	if a.Index != b.Index {
+		t.Error("the lookup index differs between seals of the same number")
+	}
+	for _, field := range []string{a.Cipher, a.Index, a.Masked} {
+		if strings.Contains(field, number) || strings.Contains(field, number[4:14]) {
+			t.Errorf("sealed field %q reveals the number", field)
+		}
+	}
+	if a.Masked != "1101**********002X" {
+		t.Errorf("masked = %q", a.Masked)
+	}
+	if k.Index(station.IDHKMOPermit, number) == a.Index {
+		t.Error("index does not depend on the document type")
+	}
+}
+
+func TestOpenRejectsTamperingAndForeignKeys(t *testing.T) {
+	dir := t.TempDir()
+	k, _ := datakey.Load(filepath.Join(dir, "a"))
+	other, _ := datakey.Load(filepath.Join(dir, "b"))
+	s, _ := k.Seal(station.IDResident, number)
+
+	flipped := []byte(s.Cipher)
+	flipped[20] ^= 1
+	if flipped[20] == '=' || flipped[20] == '+' {
+		flipped[20] = 'A'
+	}
+	cases := []struct {
+		name string
+		key  *datakey.Key
+		s    station.SealedID
+	}{
+		{"a flipped ciphertext byte", k, station.SealedID{Type: s.Type, Cipher: string(flipped)}},
+		{"another station's key", other, s},
+		{"the ciphertext moved to another document type", k, station.SealedID{Type: station.IDTWPermit, Cipher: s.Cipher}},
+		{"a truncated ciphertext", k, station.SealedID{Type: s.Type, Cipher: s.Cipher[:10]}},
+		{"not base64 at all", k, station.SealedID{Type: s.Type, Cipher: "%%%"}},
+	}
+	for _, c := range cases {
+		t.Run("it refuses "+c.name, func(t *testing.T) {
+			if _, err := c.key.Open(c.s); !errors.Is(err, datakey.ErrBadCipher) {
+				t.Fatalf("Open = %v, want ErrBadCipher", err)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesAGroupReadableKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k")
+	if _, err := datakey.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := datakey.Load(path); err == nil {
+		t.Fatal("Load accepted a world-readable key file")
+	}
+}
+
+func TestLoadRefusesAFileThatIsNotAKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k")
+	os.WriteFile(path, []byte("hello"), 0o600)
+	if _, err := datakey.Load(path); err == nil {
+		t.Fatal("Load accepted garbage")
+	}
+}

@@ -1,0 +1,62 @@
+package station
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to one HTTP status at the HTTP edge.
+const (
+	EINVALID      = "EINVALID"      // malformed or invalid input
+	EUNAUTHORIZED = "EUNAUTHORIZED" // no valid session or wrong credentials
+	EFORBIDDEN    = "EFORBIDDEN"    // the caller's role may not do this
+	ENOTFOUND     = "ENOTFOUND"     // no such object
+	ECONFLICT     = "ECONFLICT"     // not allowed in the current state
+	ELOCKED       = "ELOCKED"       // account locked after repeated failed logins
+	ETOOLARGE     = "ETOOLARGE"     // request too large
+	EUNAVAILABLE  = "EUNAVAILABLE"  // temporarily unable to serve
+	EINTERNAL     = "EINTERNAL"     // a bug or an unexpected failure
+)
+
+// Error is a domain error: a code for programs and a message that is safe to show to the person on the
+// other side of the screen (in Chinese). The cause of an internal error is never put in Message.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("station error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns a domain error with the given code and a formatted, displayable message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of a domain error in err's chain, EINTERNAL for any other non-nil error,
+// and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the displayable message of a domain error in err's chain, and a generic message
+// for any other error (whose details must be logged, not shown).
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "系统内部错误，请稍后重试或联系工作人员"
+}

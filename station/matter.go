@@ -1,0 +1,130 @@
+package station
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// MatterKind says whether a matter is completed on the spot or needs a department's approval.
+type MatterKind string
+
+// Matter kinds.
+const (
+	KindImmediate  MatterKind = "immediate"  // 即办件: completed at the counter
+	KindCommitment MatterKind = "commitment" // 承诺件: forwarded to a department, decided within the time limit
+)
+
+// MatterStatus says whether a matter can be applied for.
+type MatterStatus string
+
+// Matter statuses.
+const (
+	MatterActive    MatterStatus = "active"
+	MatterWithdrawn MatterStatus = "withdrawn" // withdrawn centrally; kept for history, no new applications
+)
+
+// Material is one document in a matter's checklist.
+type Material struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Required bool   `json:"required"`
+	Note     string `json:"note,omitempty"` // e.g. 原件及复印件
+}
+
+// Matter is a service in the catalog (事项).
+type Matter struct {
+	Code          string       `json:"code"`
+	Name          string       `json:"name"`
+	Pinyin        string       `json:"pinyin"` // initials of the name, for search (zdshbzsq)
+	Department    string       `json:"department"`
+	Category      string       `json:"category"`
+	Kind          MatterKind   `json:"kind"`
+	TimeLimitDays int          `json:"time_limit_days"` // legal time limit in working days; 0 for immediate matters
+	FeeCents      int64        `json:"fee_cents"`
+	FeeNote       string       `json:"fee_note"`
+	Certificate   bool         `json:"certificate"` // whether a certificate is issued
+	Location      string       `json:"location"`    // where to go in the station
+	Conditions    []string     `json:"conditions"`
+	Materials     []Material   `json:"materials"`
+	Status        MatterStatus `json:"status"`
+	Version       int          `json:"version"`
+}
+
+// Validate checks a matter's fields and returns EINVALID naming the matter and the problem.
+func (m *Matter) Validate() error {
+	bad := func(format string, args ...any) error {
+		return Errorf(EINVALID, "事项%s：%s", m.Code, Errorf(EINVALID, format, args...).Message)
+	}
+	switch {
+	case strings.TrimSpace(m.Code) == "" || utf8.RuneCountInString(m.Code) > 32:
+		return Errorf(EINVALID, "事项编码不能为空且不超过32个字符")
+	case strings.TrimSpace(m.Name) == "":
+		return bad("名称不能为空")
+	case strings.TrimSpace(m.Department) == "":
+		return bad("承办部门不能为空")
+	case strings.TrimSpace(m.Category) == "":
+		return bad("分类不能为空")
+	case m.Kind != KindImmediate && m.Kind != KindCommitment:
+		return bad("办件类型“%s”无效", m.Kind)
+	case m.Kind == KindCommitment && (m.TimeLimitDays <= 0 || m.TimeLimitDays > 365):
+		return bad("承诺件的法定时限应为1至365个工作日")
+	case m.Kind == KindImmediate && m.TimeLimitDays != 0:
+		return bad("即办件的时限应为0")
+	case m.FeeCents < 0:
+		return bad("收费不能为负数")
+	case m.Status != MatterActive && m.Status != MatterWithdrawn:
+		return bad("状态“%s”无效", m.Status)
+	case m.Version < 1:
+		return bad("版本号应从1开始")
+	}
+	seen := map[string]bool{}
+	for _, mat := range m.Materials {
+		if mat.Code == "" || mat.Name == "" {
+			return bad("材料的编码和名称不能为空")
+		}
+		if seen[mat.Code] {
+			return bad("材料编码%s重复", mat.Code)
+		}
+		seen[mat.Code] = true
+	}
+	return nil
+}
+
+// MaterialCheck records whether the applicant provided one material of the checklist.
+type MaterialCheck struct {
+	Code     string `json:"code"`
+	Name     string `json:"name,omitempty"`
+	Required bool   `json:"required"`
+	Provided bool   `json:"provided"`
+	BlobSHA  string `json:"blob_sha256,omitempty"` // scanned copy, when there is one
+}
+
+// Checklist merges the provided flags into the matter's material list. It returns EINVALID when a code
+// is not one of the matter's materials.
+func (m *Matter) Checklist(provided []MaterialCheck) ([]MaterialCheck, error) {
+	byCode := map[string]MaterialCheck{}
+	for _, p := range provided {
+		byCode[p.Code] = p
+	}
+	out := make([]MaterialCheck, 0, len(m.Materials))
+	for _, mat := range m.Materials {
+		p := byCode[mat.Code]
+		delete(byCode, mat.Code)
+		out = append(out, MaterialCheck{Code: mat.Code, Name: mat.Name, Required: mat.Required, Provided: p.Provided, BlobSHA: p.BlobSHA})
+	}
+	for code := range byCode {
+		return nil, Errorf(EINVALID, "材料编码%s不属于事项“%s”", code, m.Name)
+	}
+	return out, nil
+}
+
+// MissingRequired returns the names of required materials not provided.
+func MissingRequired(list []MaterialCheck) []string {
+	var missing []string
+	for _, c := range list {
+		if c.Required && !c.Provided {
+			missing = append(missing, c.Name)
+		}
+	}
+	return missing
+}

@@ -1,0 +1,56 @@
+package station
+
+// Sex of a person as recorded on identity documents (GB/T 2261.1).
+type Sex string
+
+// Sexes.
+const (
+	SexUnknown Sex = "unknown"
+	SexMale    Sex = "male"
+	SexFemale  Sex = "female"
+)
+
+// Resident tags used by the station's programmes. Tags are free text; these are the common ones.
+const (
+	TagLowIncome   = "低保"
+	TagDisabled    = "残疾"
+	TagEmptyNest   = "空巢老人"
+	TagLivingAlone = "独居"
+	TagVeteran     = "退役军人"
+	TagAged80      = "高龄"
+)
+
+// SealedID is a document number as the store keeps it: encrypted, with a keyed hash for lookup and the
+// masked form for display. The plain number exists only in memory, never in the database or logs.
+type SealedID struct {
+	Type   IDType `json:"type"`
+	Cipher string `json:"cipher"` // base64 AES-256-GCM ciphertext (nonce prefixed)
+	Index  string `json:"index"`  // hex HMAC-SHA256 of type and number, for lookup
+	Masked string `json:"masked"` // 2201**********123X
+}
+
+// Sealer encrypts document numbers and computes their lookup hashes with the station's data key.
+type Sealer interface {
+	// Seal encrypts a validated, normalized document number. Encryption is randomized, so Seal must run
+	// before a Command is built, never inside Apply.
+	Seal(t IDType, number string) (SealedID, error)
+	// Open decrypts a sealed number. It fails if the ciphertext was altered or made with another key.
+	Open(s SealedID) (string, error)
+	// Index returns the lookup hash of a number, equal to Seal(t, number).Index.
+	Index(t IDType, number string) string
+}
+
+// Resident is a person the station serves.
+type Resident struct {
+	ID        string   `json:"id"`
+	IDNumber  SealedID `json:"-"`
+	Name      string   `json:"name"`
+	Sex       Sex      `json:"sex"`
+	Ethnicity string   `json:"ethnicity"`
+	BirthDate Date     `json:"birth_date"`
+	Address   string   `json:"address"`
+	Community string   `json:"community"`
+	Grid      string   `json:"grid"`
+	Phone     string   `json:"phone"`
+	Tags      []string `json:"tags"`
+}
