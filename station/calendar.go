@@ -55,11 +55,20 @@ func (d Date) After(o Date) bool { return d.time().After(o.time()) }
 // Weekday returns the day of the week of d.
 func (d Date) Weekday() time.Weekday { return d.time().Weekday() }
 
-// MarshalText encodes d as YYYY-MM-DD.
-func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText encodes d as YYYY-MM-DD, and the zero Date as an empty string.
+func (d Date) MarshalText() ([]byte, error) {
+	if d.IsZero() {
+		return []byte{}, nil
+	}
+	return []byte(d.String()), nil
+}
 
-// UnmarshalText decodes a YYYY-MM-DD date.
+// UnmarshalText decodes a YYYY-MM-DD date; an empty string is the zero Date.
 func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*d = Date{}
+		return nil
+	}
 	v, err := ParseDate(string(b))
 	if err != nil {
 		return err

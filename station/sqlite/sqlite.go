@@ -1,0 +1,218 @@
+// Package sqlite is the station's store: the domain's tables in an embedded SQLite database
+// (modernc.org/sqlite, pure Go), the command applier that changes them, and the queries that read them.
+//
+// The database runs in WAL mode with synchronous=FULL, foreign keys on, STRICT tables and a busy
+// timeout. One connection writes (commands are applied one at a time, each in one transaction that also
+// appends the audit entry and the outbox record); a pool of query-only connections reads. Migrations are
+// numbered .sql files embedded in the binary, each applied in its own transaction.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/civic-station/station/station"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// timeFormat is fixed-width so that text order is time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+
+// DB is an open station database.
+type DB struct {
+	path   string
+	write  *sql.DB // one connection: the single writer
+	read   *sql.DB // query-only pool
+	logger *slog.Logger
+
+	mu sync.Mutex // serializes Submit
+
+	calMu sync.Mutex
+	cal   *station.Calendar // cached calendar; nil after the calendar changes
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	readOnly bool
+	readers  int
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// ReadOnly opens an existing database for reading only, without migrating it; used by tools such as
+// `station audit verify` that run beside a live station.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
+
+func dsn(path string, pragmas []string, extra string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	s := "file:" + path + "?" + q.Encode()
+	if extra != "" {
+		s += "&" + extra
+	}
+	return s
+}
+
+// Open opens (creating if needed) the database at path and brings its schema up to date.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	o := options{logger: slog.New(slog.DiscardHandler), readers: max(4, runtime.GOMAXPROCS(0))}
+	for _, f := range opts {
+		f(&o)
+	}
+	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
+	db := &DB{path: path, logger: o.logger}
+	var err error
+	if !o.readOnly {
+		db.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)"}, common...), "_txlock=immediate"))
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetMaxIdleConns(1)
+		db.write.SetConnMaxLifetime(0)
+		db.write.SetConnMaxIdleTime(0)
+		if err := db.write.PingContext(ctx); err != nil {
+			db.write.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		if err := db.migrate(ctx); err != nil {
+			db.write.Close()
+			return nil, err
+		}
+	}
+	db.read, err = sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...), ""))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db.read.SetMaxOpenConns(o.readers)
+	db.read.SetMaxIdleConns(o.readers)
+	if o.readOnly {
+		var v int
+		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&v); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: not a station database: %w", path, err)
+		}
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the database file path.
+func (db *DB) Path() string { return db.path }
+
+// Ready returns nil when the database answers queries.
+func (db *DB) Ready(ctx context.Context) error {
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("store not ready: %w", err)
+	}
+	if n == 0 {
+		return errors.New("store not ready: not migrated")
+	}
+	return nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns its findings ("ok" when sound).
+func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
+	rows, err := db.read.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return "", err
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "\n"), rows.Err()
+}
+
+// migrate applies the embedded migrations not yet recorded, each in its own transaction.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Slice(names, func(i, j int) bool { return migrationNumber(names[i]) < migrationNumber(names[j]) })
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func migrationNumber(name string) int {
+	base := strings.TrimPrefix(name, "migrations/")
+	n, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+	return n
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	} else if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, formatTime(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

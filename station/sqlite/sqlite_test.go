@@ -1,0 +1,547 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/sqlite"
+)
+
+// fixture is an open store with a data key, a clock and a few matters.
+type fixture struct {
+	t   testing.TB
+	db  *sqlite.DB
+	key *datakey.Key
+	now time.Time
+	ids atomic.Int64
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "station.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key, err := datakey.Load(filepath.Join(dir, "datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, db: db, key: key, now: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC)} // Tuesday 10:00 Beijing
+	f.mustSubmit(station.CmdCatalogImport, system, station.CatalogImport{Matters: testMatters()})
+	return f
+}
+
+var (
+	system   = station.Actor{Username: "system", Role: station.RoleSystem}
+	staff    = station.Actor{Username: "counter1", Role: station.RoleStaff}
+	reviewer = station.Actor{Username: "review1", Role: station.RoleReviewer}
+	admin    = station.Actor{Username: "admin", Role: station.RoleStationAdmin}
+	tech     = station.Actor{Username: "tech", Role: station.RoleTechnician}
+)
+
+func testMatters() []station.Matter {
+	return []station.Matter{
+		{Code: "MZ-001", Name: "最低生活保障申请", Department: "区民政局", Category: "社会救助", Kind: station.KindCommitment,
+			TimeLimitDays: 20, FeeNote: "不收费", Location: "一号窗口", Conditions: []string{"本市户籍"},
+			Materials: []station.Material{{Code: "M1", Name: "居民身份证", Required: true}, {Code: "M2", Name: "收入证明", Required: true}, {Code: "M3", Name: "残疾证", Required: false}},
+			Status:    station.MatterActive, Version: 1},
+		{Code: "RS-002", Name: "就业失业登记", Department: "区人社局", Category: "就业创业", Kind: station.KindImmediate,
+			FeeNote: "不收费", Location: "二号窗口", Materials: []station.Material{{Code: "M1", Name: "居民身份证", Required: true}},
+			Status: station.MatterActive, Version: 1},
+		{Code: "OLD-1", Name: "已取消的证明", Department: "社区", Category: "户籍与证明", Kind: station.KindImmediate,
+			Status: station.MatterWithdrawn, Version: 2},
+	}
+}
+
+func (f *fixture) nextID() string { return fmt.Sprintf("cmd-%06d", f.ids.Add(1)) }
+
+func (f *fixture) submit(kind station.CommandKind, actor station.Actor, payload any) (station.Result, error) {
+	f.t.Helper()
+	cmd, err := station.NewCommand(f.nextID(), kind, f.now, actor, payload)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return f.db.Submit(context.Background(), cmd)
+}
+
+func (f *fixture) mustSubmit(kind station.CommandKind, actor station.Actor, payload any) station.Result {
+	f.t.Helper()
+	res, err := f.submit(kind, actor, payload)
+	if err != nil {
+		f.t.Fatalf("%s: %v", kind, err)
+	}
+	return res
+}
+
+func validNumber(seq int) string {
+	first := fmt.Sprintf("220104199003%02d%03d", 1+seq%28, 100+seq%900)
+	return first + string(station.CheckDigit(first))
+}
+
+func (f *fixture) intake(matter, number string) string {
+	f.t.Helper()
+	sealed, err := f.key.Seal(station.IDResident, number)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	id := "app-" + f.nextID()
+	f.mustSubmit(station.CmdApplicationIntake, staff, station.ApplicationIntake{
+		ApplicationID: id, MatterCode: matter,
+		Applicant: station.Applicant{IDNumber: sealed, IDLast4: station.IDLast4(number), Name: "王小明", Phone: "13800001111"},
+		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}},
+	})
+	return id
+}
+
+func (f *fixture) transition(actor station.Actor, id string, action station.Action, reason string) error {
+	f.t.Helper()
+	_, err := f.submit(station.CmdApplicationTransition, actor, station.ApplicationTransition{ApplicationID: id, Action: action, Reason: reason})
+	return err
+}
+
+func TestOpenTwiceKeepsDataAndDoesNotRerunMigrations(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "station.db")
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, _ := station.NewCommand("c1", station.CmdCatalogImport, time.Now(), system, station.CatalogImport{Matters: testMatters()})
+	if _, err := db.Submit(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	ms, err := db.Matters(ctx, station.MatterFilter{IncludeWithdrawn: true})
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("after reopen: %d matters, %v", len(ms), err)
+	}
+	cal, err := db.Calendar(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.IsWorkingDay(station.Date{Year: 2026, Month: 10, Day: 1}) || !cal.IsWorkingDay(station.Date{Year: 2026, Month: 10, Day: 10}) {
+		t.Fatal("the seeded 2026 calendar is missing National Day or its make-up Saturday")
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.IntegrityCheck(ctx); err != nil || r != "ok" {
+		t.Fatalf("integrity_check = %q, %v", r, err)
+	}
+}
+
+func TestCatalogSearch(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		f     station.MatterFilter
+		codes []string
+	}{
+		{"pinyin initials find a matter", station.MatterFilter{Query: "zdshbz"}, []string{"MZ-001"}},
+		{"upper-case pinyin initials find it too", station.MatterFilter{Query: "ZDSH"}, []string{"MZ-001"}},
+		{"a word of the name finds it", station.MatterFilter{Query: "失业"}, []string{"RS-002"}},
+		{"the code finds it", station.MatterFilter{Query: "RS-0"}, []string{"RS-002"}},
+		{"a category filter selects", station.MatterFilter{Category: "社会救助"}, []string{"MZ-001"}},
+		{"withdrawn matters are hidden", station.MatterFilter{Query: "已取消"}, nil},
+		{"withdrawn matters can be included", station.MatterFilter{Query: "已取消", IncludeWithdrawn: true}, []string{"OLD-1"}},
+		{"a LIKE wildcard is taken literally", station.MatterFilter{Query: "%"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ms, err := f.db.Matters(ctx, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range ms {
+				got = append(got, m.Code)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.codes) {
+				t.Fatalf("got %v, want %v", got, c.codes)
+			}
+		})
+	}
+	cats, err := f.db.Categories(ctx)
+	if err != nil || len(cats) != 2 {
+		t.Fatalf("categories = %v, %v (withdrawn matters must not count)", cats, err)
+	}
+}
+
+func TestCatalogImportRefusesAnOlderVersion(t *testing.T) {
+	f := newFixture(t)
+	m := testMatters()[2]
+	m.Version = 1
+	_, err := f.submit(station.CmdCatalogImport, system, station.CatalogImport{Matters: []station.Matter{m}})
+	if station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("got %v, want ECONFLICT", err)
+	}
+}
+
+func TestCommitmentApplicationGoesThroughTheWholeFlow(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.intake("MZ-001", validNumber(1))
+	a, err := f.db.Application(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Number != "SQ20261124-0001" || a.Status != station.StatusReceived {
+		t.Fatalf("number %s status %s", a.Number, a.Status)
+	}
+	if a.DueDate.String() != "2026-12-22" { // 20 working days after Tuesday 2026-11-24
+		t.Fatalf("due date = %s", a.DueDate)
+	}
+	if len(a.Materials) != 3 || !a.Materials[0].Provided || a.Materials[1].Provided || !a.Materials[1].Required {
+		t.Fatalf("materials = %+v", a.Materials)
+	}
+	steps := []struct {
+		actor  station.Actor
+		action station.Action
+		want   station.Status
+	}{
+		{reviewer, station.ActionPreReview, station.StatusPreReviewed},
+		{reviewer, station.ActionForward, station.StatusForwarded},
+		{station.Actor{Username: "hub", Role: station.RoleDepartment}, station.ActionApprove, station.StatusApproved},
+		{staff, station.ActionComplete, station.StatusCompleted},
+	}
+	for _, s := range steps {
+		f.now = f.now.Add(time.Hour)
+		if err := f.transition(s.actor, id, s.action, ""); err != nil {
+			t.Fatalf("%s: %v", s.action, err)
+		}
+		a, _ = f.db.Application(ctx, id)
+		if a.Status != s.want {
+			t.Fatalf("after %s status = %s, want %s", s.action, a.Status, s.want)
+		}
+	}
+	if len(a.Timeline) != 5 || a.Timeline[4].Actor != "counter1" || a.Timeline[2].From != station.StatusPreReviewed {
+		t.Fatalf("timeline = %+v", a.Timeline)
+	}
+	if a.CompletedAt == nil || !a.CompletedAt.Equal(f.now) {
+		t.Fatalf("completed at = %v", a.CompletedAt)
+	}
+	s, err := f.db.Stats(ctx, station.DateOf(f.now))
+	if err != nil || s.Completed != 1 || s.CompletedOnTime != 1 || s.Open != 0 || s.OnTimeRate != 1 {
+		t.Fatalf("stats = %+v, %v", s, err)
+	}
+}
+
+func TestARefusedTransitionChangesNothingButIsAudited(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.intake("MZ-001", validNumber(2))
+	before, _ := f.db.Application(ctx, id)
+
+	err := f.transition(staff, id, station.ActionForward, "")
+	if station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("forward from received: %v, want ECONFLICT", err)
+	}
+	err = f.transition(staff, id, station.ActionPreReview, "")
+	if station.ErrorCode(err) != station.EFORBIDDEN {
+		t.Fatalf("pre-review by staff: %v, want EFORBIDDEN", err)
+	}
+	err = f.transition(tech, id, station.ActionReturn, "缺收入证明")
+	if station.ErrorCode(err) != station.EFORBIDDEN {
+		t.Fatalf("return by technician: %v, want EFORBIDDEN", err)
+	}
+	after, _ := f.db.Application(ctx, id)
+	if after.Status != before.Status || len(after.Timeline) != len(before.Timeline) || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("a refused transition changed the application: %+v", after)
+	}
+	entries, _, err := f.db.AuditEntries(ctx, station.AuditFilter{Object: "application:" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []string
+	for _, e := range entries {
+		results = append(results, e.Result)
+	}
+	if fmt.Sprint(results) != "[EFORBIDDEN EFORBIDDEN ECONFLICT ok]" {
+		t.Fatalf("audit results newest first = %v", results)
+	}
+}
+
+func TestImmediateMatterCompletesOnTheSpot(t *testing.T) {
+	f := newFixture(t)
+	id := f.intake("RS-002", validNumber(3))
+	if err := f.transition(reviewer, id, station.ActionPreReview, ""); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("an immediate matter cannot be pre-reviewed: %v", err)
+	}
+	if err := f.transition(staff, id, station.ActionComplete, ""); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.db.Application(context.Background(), id)
+	if a.Status != station.StatusCompleted || !a.DueDate.IsZero() {
+		t.Fatalf("status %s due %s", a.Status, a.DueDate)
+	}
+}
+
+func TestResubmittingRestartsTheTimeLimit(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := f.intake("MZ-001", validNumber(4))
+	if err := f.transition(staff, id, station.ActionReturn, "缺少收入证明"); err != nil {
+		t.Fatal(err)
+	}
+	f.now = time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	if err := f.transition(staff, id, station.ActionResubmit, ""); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.db.Application(ctx, id)
+	if a.Status != station.StatusReceived || a.DueDate.String() != "2026-12-29" {
+		t.Fatalf("status %s due %s, want received due 2026-12-29", a.Status, a.DueDate)
+	}
+	if a.Timeline[1].Reason != "缺少收入证明" {
+		t.Fatalf("the return reason is not in the timeline: %+v", a.Timeline)
+	}
+}
+
+func TestIntakeRefusals(t *testing.T) {
+	f := newFixture(t)
+	sealed, _ := f.key.Seal(station.IDResident, validNumber(5))
+	good := station.ApplicationIntake{ApplicationID: "a1", MatterCode: "MZ-001",
+		Applicant: station.Applicant{IDNumber: sealed, IDLast4: "1234", Name: "李四"}}
+	cases := []struct {
+		name   string
+		actor  station.Actor
+		mutate func(*station.ApplicationIntake)
+		code   string
+	}{
+		{"an unknown matter is not found", staff, func(p *station.ApplicationIntake) { p.MatterCode = "NOPE" }, station.ENOTFOUND},
+		{"a withdrawn matter is a conflict", staff, func(p *station.ApplicationIntake) { p.MatterCode = "OLD-1" }, station.ECONFLICT},
+		{"an empty name is invalid", staff, func(p *station.ApplicationIntake) { p.Applicant.Name = " " }, station.EINVALID},
+		{"a material not in the checklist is invalid", staff, func(p *station.ApplicationIntake) {
+			p.Materials = []station.MaterialCheck{{Code: "M9", Provided: true}}
+		}, station.EINVALID},
+		{"an unsealed number is invalid", staff, func(p *station.ApplicationIntake) { p.Applicant.IDNumber.Cipher = "" }, station.EINVALID},
+		{"a technician may not take applications", tech, func(*station.ApplicationIntake) {}, station.EFORBIDDEN},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := good
+			c.mutate(&p)
+			_, err := f.submit(station.CmdApplicationIntake, c.actor, p)
+			if station.ErrorCode(err) != c.code {
+				t.Fatalf("got %v, want %s", err, c.code)
+			}
+		})
+	}
+	_, total, _ := f.db.Applications(context.Background(), station.ApplicationFilter{})
+	if total != 0 {
+		t.Fatalf("%d applications were stored by refused intakes", total)
+	}
+}
+
+func TestSubmittingTheSameCommandTwiceAppliesItOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sealed, _ := f.key.Seal(station.IDResident, validNumber(6))
+	cmd, _ := station.NewCommand("same-id", station.CmdApplicationIntake, f.now, staff, station.ApplicationIntake{
+		ApplicationID: "app-x", MatterCode: "RS-002", Applicant: station.Applicant{IDNumber: sealed, IDLast4: "0000", Name: "赵六"}})
+	r1, err1 := f.db.Submit(ctx, cmd)
+	r2, err2 := f.db.Submit(ctx, cmd)
+	if err1 != nil || err2 != nil || r1 != r2 {
+		t.Fatalf("first %v %v, second %v %v", r1, err1, r2, err2)
+	}
+	_, total, _ := f.db.Applications(ctx, station.ApplicationFilter{})
+	if total != 1 {
+		t.Fatalf("%d applications, want 1", total)
+	}
+}
+
+func TestDeadlineFiltersAndStats(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// Received 2026-11-24 with a 20-working-day limit: due 2026-12-22.
+	id := f.intake("MZ-001", validNumber(7))
+	f.intake("RS-002", validNumber(8)) // immediate: no deadline
+	count := func(today string, d station.DeadlineState) int {
+		day, _ := station.ParseDate(today)
+		_, n, err := f.db.Applications(ctx, station.ApplicationFilter{Deadline: d, Today: day})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cases := []struct {
+		today           string
+		soon, overdue   int
+		description     string
+		wantOpen, wantO int
+	}{
+		{"2026-12-17", 0, 0, "three working days before", 2, 0},
+		{"2026-12-18", 1, 0, "two working days before (Friday)", 2, 0},
+		{"2026-12-22", 1, 0, "on the due day", 2, 0},
+		{"2026-12-23", 0, 1, "the day after", 2, 1},
+	}
+	for _, c := range cases {
+		t.Run(c.description, func(t *testing.T) {
+			if got := count(c.today, station.DeadlineDueSoon); got != c.soon {
+				t.Errorf("due soon = %d, want %d", got, c.soon)
+			}
+			if got := count(c.today, station.DeadlineOverdue); got != c.overdue {
+				t.Errorf("overdue = %d, want %d", got, c.overdue)
+			}
+			day, _ := station.ParseDate(c.today)
+			s, err := f.db.Stats(ctx, day)
+			if err != nil || s.Open != c.wantOpen || s.Overdue != c.wantO {
+				t.Errorf("stats = %+v, %v", s, err)
+			}
+		})
+	}
+	// Completing late counts against the on-time rate.
+	f.now = time.Date(2026, 12, 23, 2, 0, 0, 0, time.UTC)
+	for _, s := range []struct {
+		a station.Actor
+		x station.Action
+	}{{reviewer, station.ActionPreReview}, {reviewer, station.ActionForward}, {reviewer, station.ActionReject}, {staff, station.ActionComplete}} {
+		if err := f.transition(s.a, id, s.x, "不符合条件"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := f.db.Stats(ctx, station.DateOf(f.now))
+	if s.Completed != 1 || s.CompletedOnTime != 0 || s.OnTimeRate != 0 {
+		t.Fatalf("stats after a late completion = %+v", s)
+	}
+}
+
+func TestLockoutAfterFiveFailures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.mustSubmit(station.CmdUserCreate, system, station.UserCreate{Username: "counter1", DisplayName: "柜台一", Role: station.RoleStaff, PasswordHash: "$argon2id$x"})
+	open := func() error {
+		_, err := f.submit(station.CmdSessionOpen, station.Actor{Username: "counter1", Role: station.RoleStaff}, station.SessionOpen{
+			SessionID: f.nextID(), TokenHash: strings.Repeat("ab", 32), Username: "counter1", ExpiresAt: f.now.Add(time.Hour)})
+		return err
+	}
+	for i := 0; i < 4; i++ {
+		f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "counter1"}, station.LoginFailed{Username: "counter1"})
+	}
+	u, _ := f.db.User(ctx, "counter1")
+	if u.Locked(f.now) || u.FailedLogins != 4 {
+		t.Fatalf("after 4 failures: locked=%v failed=%d", u.Locked(f.now), u.FailedLogins)
+	}
+	f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "counter1"}, station.LoginFailed{Username: "counter1"})
+	u, _ = f.db.User(ctx, "counter1")
+	if !u.Locked(f.now) || !u.Locked(f.now.Add(14*time.Minute)) || u.Locked(f.now.Add(15*time.Minute)) {
+		t.Fatalf("after 5 failures the lock should last exactly 15 minutes: %v", u.LockedUntil)
+	}
+	if err := open(); station.ErrorCode(err) != station.ELOCKED {
+		t.Fatalf("login while locked: %v, want ELOCKED", err)
+	}
+	f.now = f.now.Add(15 * time.Minute)
+	if err := open(); err != nil {
+		t.Fatalf("login after the lock expired: %v", err)
+	}
+	u, _ = f.db.User(ctx, "counter1")
+	if u.FailedLogins != 0 || u.LockedUntil != nil {
+		t.Fatalf("a successful login did not reset the counter: %+v", u)
+	}
+	// Failures for an unknown user are audited and change nothing.
+	f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "ghost"}, station.LoginFailed{Username: "ghost"})
+	entries, _, _ := f.db.AuditEntries(ctx, station.AuditFilter{Object: "user:ghost"})
+	if len(entries) != 1 || entries[0].Detail != "unknown user" {
+		t.Fatalf("ghost login audit = %+v", entries)
+	}
+}
+
+func TestSessionsAndAccountChanges(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.mustSubmit(station.CmdUserCreate, system, station.UserCreate{Username: "review1", DisplayName: "审核员", Role: station.RoleReviewer, PasswordHash: "$argon2id$x"})
+	hash := strings.Repeat("cd", 32)
+	f.mustSubmit(station.CmdSessionOpen, reviewer, station.SessionOpen{SessionID: "s1", TokenHash: hash, Username: "review1", ExpiresAt: f.now.Add(time.Hour)})
+	s, err := f.db.Session(ctx, hash)
+	if err != nil || s.Role != station.RoleReviewer {
+		t.Fatalf("session = %+v, %v", s, err)
+	}
+	if _, err := f.submit(station.CmdUserCreate, staff, station.UserCreate{Username: "x123", DisplayName: "x", Role: station.RoleStaff, PasswordHash: "$argon2id$x"}); station.ErrorCode(err) != station.EFORBIDDEN {
+		t.Fatalf("staff creating a user: %v", err)
+	}
+	disabled := true
+	f.mustSubmit(station.CmdUserUpdate, admin, station.UserUpdate{Username: "review1", Disabled: &disabled})
+	if _, err := f.db.Session(ctx, hash); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Fatalf("the session of a disabled user still works: %v", err)
+	}
+	if _, err := f.submit(station.CmdSessionClose, reviewer, station.SessionClose{SessionID: "s1", Reason: "logout"}); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Fatalf("closing a closed session: %v", err)
+	}
+}
+
+func TestIDNumbersNeverReachTheDatabaseInClear(t *testing.T) {
+	f := newFixture(t)
+	number := validNumber(9)
+	sealed, _ := f.key.Seal(station.IDResident, number)
+	f.mustSubmit(station.CmdResidentUpsert, staff, station.ResidentUpsert{ResidentID: "r1", IDNumber: sealed, Name: "孙七", Sex: station.SexMale})
+	f.intake("MZ-001", number)
+	p, err := f.db.ResidentByIndex(context.Background(), f.key.Index(station.IDResident, number))
+	if err != nil || p.ID != "r1" {
+		t.Fatalf("lookup by index: %+v %v", p, err)
+	}
+	if got, err := f.key.Open(p.IDNumber); err != nil || got != number {
+		t.Fatalf("the stored number does not open: %v", err)
+	}
+	f.db.Close() // checkpoint the WAL into the main file
+	dir := filepath.Dir(f.db.Path())
+	files, _ := filepath.Glob(filepath.Join(dir, "station.db*"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, needle := range []string{number, number[6:14] + number[14:17]} {
+			if bytes.Contains(b, []byte(needle)) {
+				t.Fatalf("%s contains the ID number (or its birth date and sequence) in clear", filepath.Base(name))
+			}
+		}
+	}
+}
+
+func TestCalendarImportReplacesAYear(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	d := station.Date{Year: 2027, Month: 2, Day: 20} // a Saturday
+	f.mustSubmit(station.CmdCalendarImport, system, station.CalendarImport{Years: []int{2027}, Days: []station.CalendarDay{{Date: d, Kind: station.DayWorkday, Name: "春节调休"}}})
+	cal, _ := f.db.Calendar(ctx)
+	if !cal.IsWorkingDay(d) {
+		t.Fatal("the imported make-up day is not a working day")
+	}
+	if !cal.IsWorkingDay(station.Date{Year: 2027, Month: 10, Day: 1}) {
+		t.Fatal("the old 2027 days were not replaced")
+	}
+	if cal.IsWorkingDay(station.Date{Year: 2026, Month: 10, Day: 1}) {
+		t.Fatal("importing 2027 touched 2026")
+	}
+	_, err := f.submit(station.CmdCalendarImport, system, station.CalendarImport{Years: []int{2028}, Days: []station.CalendarDay{{Date: d, Kind: station.DayWorkday}}})
+	if station.ErrorCode(err) != station.EINVALID {
+		t.Fatalf("a day outside the imported years: %v", err)
+	}
+}
+
+func TestOutboxGetsDomainCommandsOnly(t *testing.T) {
+	f := newFixture(t)
+	f.intake("RS-002", validNumber(10))
+	f.submit(station.CmdLoginFailed, station.Actor{Username: "x"}, station.LoginFailed{Username: "x"})
+	n, err := f.db.OutboxLen(context.Background())
+	if err != nil || n != 2 { // the catalog import and the intake
+		t.Fatalf("outbox has %d records, %v; want 2", n, err)
+	}
+}
