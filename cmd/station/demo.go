@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/civic-station/station/station"
+)
+
+// The demo data: a service catalog and residents, loaded by `station run --demo`.
+var (
+	//go:embed demo/catalog.json
+	demoCatalog []byte
+	//go:embed demo/residents.json
+	demoResidents []byte
+)
+
+// demoPassword is the password of every demo account.
+const demoPassword = "station-demo"
+
+type demoUser struct {
+	username    string
+	displayName string
+	role        station.Role
+}
+
+// demoUsers are the accounts demo mode creates, one per staff role.
+func demoUsers() []demoUser {
+	return []demoUser{
+		{"counter1", "柜台一", station.RoleStaff},
+		{"review1", "审核员", station.RoleReviewer},
+		{"admin", "站点管理员", station.RoleStationAdmin},
+		{"tech", "技术员", station.RoleTechnician},
+	}
+}
+
+// demoResident is one entry of demo/residents.json.
+type demoResident struct {
+	IDType    station.IDType `json:"id_type"`
+	IDNumber  string         `json:"id_number"`
+	Name      string         `json:"name"`
+	Sex       station.Sex    `json:"sex"`
+	Ethnicity string         `json:"ethnicity"`
+	BirthDate station.Date   `json:"birth_date"`
+	Address   string         `json:"address"`
+	Community string         `json:"community"`
+	Grid      string         `json:"grid"`
+	Phone     string         `json:"phone"`
+	Tags      []string       `json:"tags"`
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func (m *Main) submit(ctx context.Context, kind station.CommandKind, payload any) error {
+	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, m.Now(), systemActor, payload)
+	if err != nil {
+		return err
+	}
+	_, err = m.DB.Submit(ctx, cmd)
+	return err
+}
+
+// seedDemo imports the demo catalog when the catalog is empty, and adds the demo residents and
+// accounts that are missing. It returns the demo accounts.
+func (m *Main) seedDemo(ctx context.Context) ([]demoUser, error) {
+	users := demoUsers()
+	// Hash the missing accounts' passwords in the background while the catalog and residents load.
+	hashes := make([]string, len(users))
+	hashErrs := make([]error, len(users))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, u := range users {
+		if _, err := m.DB.User(ctx, u.username); err == nil {
+			continue
+		} else if station.ErrorCode(err) != station.ENOTFOUND {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			hashes[i], hashErrs[i] = m.Hasher.Hash(demoPassword)
+		}()
+	}
+	err := m.seedCatalog(ctx)
+	if err == nil {
+		err = m.seedResidents(ctx)
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	for i, u := range users {
+		if hashes[i] == "" {
+			if hashErrs[i] != nil {
+				return nil, hashErrs[i]
+			}
+			continue
+		}
+		create := station.UserCreate{Username: u.username, DisplayName: u.displayName, Role: u.role, PasswordHash: hashes[i]}
+		if err := m.submit(ctx, station.CmdUserCreate, create); err != nil {
+			return nil, fmt.Errorf("create demo account %s: %w", u.username, err)
+		}
+	}
+	return users, nil
+}
+
+func (m *Main) seedCatalog(ctx context.Context) error {
+	existing, err := m.DB.Matters(ctx, station.MatterFilter{IncludeWithdrawn: true})
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	var matters []station.Matter
+	if err := decodeStrict(demoCatalog, &matters); err != nil {
+		return fmt.Errorf("demo/catalog.json: %w", err)
+	}
+	for i := range matters {
+		matters[i].Status, matters[i].Version = station.MatterActive, 1
+	}
+	if err := m.submit(ctx, station.CmdCatalogImport, station.CatalogImport{Matters: matters}); err != nil {
+		return fmt.Errorf("import demo catalog: %w", err)
+	}
+	m.Logger.Info("demo catalog imported", "matters", len(matters))
+	return nil
+}
+
+func (m *Main) seedResidents(ctx context.Context) error {
+	var residents []demoResident
+	if err := decodeStrict(demoResidents, &residents); err != nil {
+		return fmt.Errorf("demo/residents.json: %w", err)
+	}
+	added := 0
+	for i, r := range residents {
+		number := station.NormalizeIDNumber(r.IDNumber)
+		if err := station.ValidateIDNumber(r.IDType, number); err != nil {
+			return fmt.Errorf("demo/residents.json entry %d: %w", i, err)
+		}
+		if _, err := m.DB.ResidentByIndex(ctx, m.Key.Index(r.IDType, number)); err == nil {
+			continue
+		} else if station.ErrorCode(err) != station.ENOTFOUND {
+			return err
+		}
+		sealed, err := m.Key.Seal(r.IDType, number)
+		if err != nil {
+			return err
+		}
+		up := station.ResidentUpsert{
+			ResidentID: uuid.Must(uuid.NewV7()).String(), IDNumber: sealed, Name: r.Name, Sex: r.Sex,
+			Ethnicity: r.Ethnicity, BirthDate: r.BirthDate, Address: r.Address, Community: r.Community,
+			Grid: r.Grid, Phone: r.Phone, Tags: r.Tags,
+		}
+		if err := m.submit(ctx, station.CmdResidentUpsert, up); err != nil {
+			return fmt.Errorf("demo/residents.json entry %d: %w", i, err)
+		}
+		added++
+	}
+	if added > 0 {
+		m.Logger.Info("demo residents added", "residents", added)
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+// Command station is the community service station appliance: `station run` serves the API and the
+// UIs from a data directory; the other subcommands are the technician's tools.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `用法：
+  station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站
+  station audit verify --data DIR [--json]                 校验审计日志哈希链
+  station version                                          显示版本
+`
+
+// run dispatches a subcommand and returns the process exit code: 0 on success, 1 on failure, 2 on a
+// usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCommand(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		return versionCommand(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "未知的子命令 %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,307 @@
+package http
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/civic-station/station/station"
+)
+
+// applicantView is the applicant as staff see it: name in full, document number and phone masked.
+type applicantView struct {
+	IDType   station.IDType `json:"id_type"`
+	IDNumber string         `json:"id_number"`
+	Name     string         `json:"name"`
+	Phone    string         `json:"phone"`
+	Resident string         `json:"resident_id,omitempty"`
+}
+
+// applicationView is an application with its deadline and the actions the caller may take.
+type applicationView struct {
+	ID              string                  `json:"id"`
+	Number          string                  `json:"number"`
+	MatterCode      string                  `json:"matter_code"`
+	MatterName      string                  `json:"matter_name"`
+	Department      string                  `json:"department"`
+	Kind            station.MatterKind      `json:"kind"`
+	Status          station.Status          `json:"status"`
+	StatusLabel     string                  `json:"status_label"`
+	Applicant       applicantView           `json:"applicant"`
+	Materials       []station.MaterialCheck `json:"materials"`
+	Note            string                  `json:"note"`
+	ReceivedAt      time.Time               `json:"received_at"`
+	ReceivedBy      string                  `json:"received_by"`
+	UpdatedAt       time.Time               `json:"updated_at"`
+	DueDate         *station.Date           `json:"due_date"`
+	CompletedAt     *time.Time              `json:"completed_at"`
+	CompletedOnTime *bool                   `json:"completed_on_time"`
+	Deadline        station.DeadlineState   `json:"deadline"`
+	WorkingDaysLeft *int                    `json:"working_days_left"`
+	Timeline        []station.Event         `json:"timeline"`
+	AllowedActions  []station.Action        `json:"allowed_actions"`
+}
+
+// deadlineOf classifies an application on today.
+func deadlineOf(cal *station.Calendar, a *station.Application, today station.Date) (station.DeadlineState, *int) {
+	if a.DueDate.IsZero() || !a.Status.Open() || cal == nil {
+		return station.DeadlineNone, nil
+	}
+	state, left := cal.Deadline(today, a.DueDate)
+	return state, &left
+}
+
+func viewApplication(a *station.Application, cal *station.Calendar, today station.Date, role station.Role) applicationView {
+	v := applicationView{
+		ID: a.ID, Number: a.Number, MatterCode: a.MatterCode, MatterName: a.MatterName, Department: a.Department,
+		Kind: a.Kind, Status: a.Status, StatusLabel: a.Status.Label(),
+		Applicant: applicantView{
+			IDType: a.Applicant.IDNumber.Type, IDNumber: a.Applicant.IDNumber.Masked,
+			Name: a.Applicant.Name, Phone: station.MaskPhone(a.Applicant.Phone), Resident: a.Applicant.ResidentID,
+		},
+		Materials: a.Materials, Note: a.Note, ReceivedAt: a.ReceivedAt.UTC(), ReceivedBy: a.ReceivedBy,
+		UpdatedAt: a.UpdatedAt.UTC(), Timeline: a.Timeline,
+		AllowedActions: station.AllowedActions(a.Kind, a.Status, role),
+	}
+	if !a.DueDate.IsZero() {
+		d := a.DueDate
+		v.DueDate = &d
+	}
+	if a.CompletedAt != nil {
+		t := a.CompletedAt.UTC()
+		v.CompletedAt = &t
+		if a.Status == station.StatusCompleted {
+			ok := station.CompletedOnTime(a.DueDate, t)
+			v.CompletedOnTime = &ok
+		}
+	}
+	v.Deadline, v.WorkingDaysLeft = deadlineOf(cal, a, today)
+	if v.Materials == nil {
+		v.Materials = []station.MaterialCheck{}
+	}
+	if v.Timeline == nil {
+		v.Timeline = []station.Event{}
+	}
+	if v.AllowedActions == nil {
+		v.AllowedActions = []station.Action{}
+	}
+	return v
+}
+
+// respondApplication reads application id and answers with its view for the caller.
+func (s *Server) respondApplication(c *fiber.Ctx, id string, status int) error {
+	ctx := c.UserContext()
+	a, err := s.store.Application(ctx, id)
+	if err != nil {
+		return err
+	}
+	cal, err := s.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Status(status).JSON(viewApplication(a, cal, station.DateOf(s.now()), caller(c).user.Role))
+}
+
+type applicantInput struct {
+	IDType   station.IDType `json:"id_type"`
+	IDNumber string         `json:"id_number"`
+	Name     string         `json:"name"`
+	Phone    string         `json:"phone,omitempty"`
+}
+
+type materialInput struct {
+	Code     string `json:"code"`
+	Provided bool   `json:"provided"`
+}
+
+func materialChecks(in []materialInput) []station.MaterialCheck {
+	out := make([]station.MaterialCheck, 0, len(in))
+	for _, m := range in {
+		out = append(out, station.MaterialCheck{Code: m.Code, Provided: m.Provided})
+	}
+	return out
+}
+
+type intakeRequest struct {
+	MatterCode string          `json:"matter_code"`
+	Applicant  applicantInput  `json:"applicant"`
+	Materials  []materialInput `json:"materials"`
+	Note       string          `json:"note,omitempty"`
+}
+
+func (s *Server) handleIntake(c *fiber.Ctx) error {
+	var req intakeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.MatterCode) == "" {
+		return station.Errorf(station.EINVALID, "请选择事项")
+	}
+	number, err := normalizeDocument(req.Applicant.IDType, req.Applicant.IDNumber)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Applicant.Name) == "" {
+		return station.Errorf(station.EINVALID, "请输入申请人姓名")
+	}
+	ctx := c.UserContext()
+	sealed, err := s.sealer.Seal(req.Applicant.IDType, number)
+	if err != nil {
+		return err
+	}
+	applicant := station.Applicant{
+		IDNumber: sealed, IDLast4: station.IDLast4(number),
+		Name: strings.TrimSpace(req.Applicant.Name), Phone: strings.TrimSpace(req.Applicant.Phone),
+	}
+	if r, err := s.store.ResidentByIndex(ctx, sealed.Index); err == nil {
+		applicant.ResidentID = r.ID
+	} else if station.ErrorCode(err) != station.ENOTFOUND {
+		return err
+	}
+	id := s.newID()
+	intake := station.ApplicationIntake{
+		ApplicationID: id, MatterCode: req.MatterCode, Applicant: applicant,
+		Materials: materialChecks(req.Materials), Note: req.Note,
+	}
+	res, err := s.submit(ctx, station.CmdApplicationIntake, caller(c).actor(), intake)
+	if err != nil {
+		return err
+	}
+	if res.ObjectID != "" {
+		id = res.ObjectID
+	}
+	return s.respondApplication(c, id, fiber.StatusCreated)
+}
+
+type applicationList struct {
+	Items   []applicationView `json:"items"`
+	Total   int               `json:"total"`
+	Page    int               `json:"page"`
+	PerPage int               `json:"per_page"`
+}
+
+// paging reads page and per_page (defaults 1 and 20, per_page at most 100).
+func paging(c *fiber.Ctx) (page, perPage int, err error) {
+	page, perPage = 1, 20
+	if v := c.Query("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 {
+			return 0, 0, station.Errorf(station.EINVALID, "page应为正整数")
+		}
+	}
+	if v := c.Query("per_page"); v != "" {
+		if perPage, err = strconv.Atoi(v); err != nil || perPage < 1 || perPage > 100 {
+			return 0, 0, station.Errorf(station.EINVALID, "per_page应为1至100的整数")
+		}
+	}
+	return page, perPage, nil
+}
+
+func (s *Server) handleApplications(c *fiber.Ctx) error {
+	page, perPage, err := paging(c)
+	if err != nil {
+		return err
+	}
+	today := station.DateOf(s.now())
+	f := station.ApplicationFilter{
+		Status: station.Status(c.Query("status")), MatterCode: c.Query("matter"), Query: c.Query("q"),
+		Today: today, Offset: (page - 1) * perPage, Limit: perPage,
+	}
+	if f.Status != "" && !validStatus(f.Status) {
+		return station.Errorf(station.EINVALID, "未知的办件状态")
+	}
+	switch d := station.DeadlineState(c.Query("deadline")); d {
+	case "":
+	case station.DeadlineOverdue, station.DeadlineDueSoon:
+		f.Deadline = d
+	default:
+		return station.Errorf(station.EINVALID, "deadline应为overdue或due_soon")
+	}
+	ctx := c.UserContext()
+	items, total, err := s.store.Applications(ctx, f)
+	if err != nil {
+		return err
+	}
+	cal, err := s.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	role := caller(c).user.Role
+	out := applicationList{Items: make([]applicationView, 0, len(items)), Total: total, Page: page, PerPage: perPage}
+	for i := range items {
+		out.Items = append(out.Items, viewApplication(&items[i], cal, today, role))
+	}
+	return c.JSON(out)
+}
+
+func validStatus(st station.Status) bool {
+	for _, s := range station.Statuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleApplication(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	a, err := s.store.Application(ctx, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.recordAccess(c, "application:"+a.ID, "view"); err != nil {
+		return err
+	}
+	cal, err := s.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewApplication(a, cal, station.DateOf(s.now()), caller(c).user.Role))
+}
+
+type transitionRequest struct {
+	Action station.Action `json:"action"`
+	Reason string         `json:"reason,omitempty"`
+}
+
+func (s *Server) handleTransition(c *fiber.Ctx) error {
+	var req transitionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if !station.ValidAction(req.Action) {
+		return station.Errorf(station.EINVALID, "未知的操作")
+	}
+	id := c.Params("id")
+	t := station.ApplicationTransition{ApplicationID: id, Action: req.Action, Reason: strings.TrimSpace(req.Reason)}
+	if _, err := s.submit(c.UserContext(), station.CmdApplicationTransition, caller(c).actor(), t); err != nil {
+		return err
+	}
+	return s.respondApplication(c, id, fiber.StatusOK)
+}
+
+type materialsRequest struct {
+	Materials []materialInput `json:"materials"`
+}
+
+func (s *Server) handleMaterials(c *fiber.Ctx) error {
+	var req materialsRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	id := c.Params("id")
+	m := station.ApplicationMaterials{ApplicationID: id, Materials: materialChecks(req.Materials)}
+	if _, err := s.submit(c.UserContext(), station.CmdApplicationMaterials, caller(c).actor(), m); err != nil {
+		return err
+	}
+	return s.respondApplication(c, id, fiber.StatusOK)
+}
+
+func (s *Server) handleStats(c *fiber.Ctx) error {
+	st, err := s.store.Stats(c.UserContext(), station.DateOf(s.now()))
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}

@@ -1,0 +1,281 @@
+package http
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/civic-station/station/station"
+)
+
+// SessionCookie is the name of the cookie that carries the session token.
+const SessionCookie = "station_session"
+
+const principalKey = "station.principal"
+
+// principal is the signed-in caller of a request.
+type principal struct {
+	session station.Session
+	user    station.User
+}
+
+func (p *principal) actor() station.Actor {
+	return station.Actor{Username: p.user.Username, Role: p.user.Role}
+}
+
+// caller returns the signed-in caller; nil on a public route.
+func caller(c *fiber.Ctx) *principal {
+	p, _ := c.Locals(principalKey).(*principal)
+	return p
+}
+
+// idleTracker remembers when each session was last used. It lives in memory only: after a restart a
+// session's first request counts as its last use.
+type idleTracker struct {
+	mu       sync.Mutex
+	lastSeen map[string]time.Time
+}
+
+func newIdleTracker() *idleTracker { return &idleTracker{lastSeen: map[string]time.Time{}} }
+
+// touch records a use of session id at now and reports whether the session had been idle longer than
+// station.SessionIdle before it.
+func (t *idleTracker) touch(id string, now time.Time) (idle bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.lastSeen[id]; ok && now.Sub(last) > station.SessionIdle {
+		delete(t.lastSeen, id)
+		return true
+	}
+	t.lastSeen[id] = now
+	if len(t.lastSeen) > 1024 {
+		for k, v := range t.lastSeen {
+			if now.Sub(v) > station.SessionIdle {
+				delete(t.lastSeen, k)
+			}
+		}
+	}
+	return false
+}
+
+func (t *idleTracker) forget(id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.lastSeen, id)
+}
+
+// hashToken returns the hex SHA-256 of a session token, the form the store keeps.
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func sessionToken(c *fiber.Ctx) string {
+	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
+		if tok, ok := strings.CutPrefix(auth, "Bearer "); ok {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	return c.Cookies(SessionCookie)
+}
+
+var (
+	errNoSession   = station.Errorf(station.EUNAUTHORIZED, "请先登录")
+	errBadSession  = station.Errorf(station.EUNAUTHORIZED, "登录已失效，请重新登录")
+	errIdleSession = station.Errorf(station.EUNAUTHORIZED, "登录已超时，请重新登录")
+	errBadLogin    = station.Errorf(station.EUNAUTHORIZED, "用户名或密码错误")
+)
+
+// authenticate resolves the session token to a principal, enforcing expiry, idle timeout and the
+// account's current state.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	token := sessionToken(c)
+	if token == "" {
+		return errNoSession
+	}
+	ctx := c.UserContext()
+	sess, err := s.store.Session(ctx, hashToken(token))
+	if station.ErrorCode(err) == station.ENOTFOUND {
+		return errBadSession
+	} else if err != nil {
+		return err
+	}
+	now := s.now()
+	if !now.Before(sess.ExpiresAt) || s.idle.touch(sess.ID, now) {
+		s.idle.forget(sess.ID)
+		actor := station.Actor{Username: sess.Username, Role: sess.Role}
+		if _, err := s.submit(ctx, station.CmdSessionClose, actor, station.SessionClose{SessionID: sess.ID, Reason: "idle"}); err != nil && station.ErrorCode(err) != station.ENOTFOUND {
+			return err
+		}
+		return errIdleSession
+	}
+	u, err := s.store.User(ctx, sess.Username)
+	if station.ErrorCode(err) == station.ENOTFOUND {
+		return errBadSession
+	} else if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return station.Errorf(station.EUNAUTHORIZED, "账号已停用，请联系站点管理员")
+	}
+	c.Locals(principalKey, &principal{session: *sess, user: *u})
+	return c.Next()
+}
+
+// authorize allows the roles listed (any signed-in account when roles is nil).
+func (s *Server) authorize(roles []station.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		p := caller(c)
+		if p == nil {
+			return errNoSession
+		}
+		if roles != nil && !slices.Contains(roles, p.user.Role) {
+			return forbidden(p.user.Role)
+		}
+		return c.Next()
+	}
+}
+
+func forbidden(r station.Role) error {
+	return station.Errorf(station.EFORBIDDEN, "当前角色（%s）无权使用此功能", r.Label())
+}
+
+type loginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// userSummary is the account as a session shows it.
+type userSummary struct {
+	Username    string       `json:"username"`
+	DisplayName string       `json:"display_name"`
+	Role        station.Role `json:"role"`
+}
+
+func summarize(u *station.User) userSummary {
+	return userSummary{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role}
+}
+
+type loginResponse struct {
+	Token     string      `json:"token"`
+	User      userSummary `json:"user"`
+	ExpiresAt time.Time   `json:"expires_at"`
+}
+
+type currentSession struct {
+	User      userSummary `json:"user"`
+	ExpiresAt time.Time   `json:"expires_at"`
+}
+
+// dummyHash is verified when a login names no account, so that the answer takes as long as for a wrong
+// password.
+func (s *Server) dummyHash() string {
+	s.dummyOnce.Do(func() {
+		h, err := s.hasher.Hash("station-dummy-password")
+		if err != nil {
+			s.logger.Error("hash dummy password", "err", err)
+		}
+		s.dummy = h
+	})
+	return s.dummy
+}
+
+func (s *Server) handleLogin(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Username == "" || req.Password == "" {
+		return station.Errorf(station.EINVALID, "请输入用户名和密码")
+	}
+	ctx := c.UserContext()
+	now := s.now()
+	u, err := s.store.User(ctx, req.Username)
+	if station.ErrorCode(err) == station.ENOTFOUND {
+		_, _ = s.hasher.Verify(req.Password, s.dummyHash())
+		return errBadLogin
+	} else if err != nil {
+		return err
+	}
+	if u.Locked(now) {
+		return lockedError(u, now)
+	}
+	ok, err := s.hasher.Verify(req.Password, u.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok || u.Disabled {
+		actor := station.Actor{Username: u.Username, Role: u.Role}
+		if _, err := s.submit(ctx, station.CmdLoginFailed, actor, station.LoginFailed{Username: u.Username}); err != nil {
+			return err
+		}
+		if after, err := s.store.User(ctx, u.Username); err == nil && after.Locked(now) {
+			return lockedError(after, now)
+		}
+		return errBadLogin
+	}
+
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	expires := now.Add(station.SessionMaxAge).UTC()
+	open := station.SessionOpen{SessionID: s.newID(), TokenHash: hashToken(token), Username: u.Username, ExpiresAt: expires}
+	if _, err := s.submit(ctx, station.CmdSessionOpen, station.Actor{Username: u.Username, Role: u.Role}, open); err != nil {
+		return err
+	}
+	s.idle.touch(open.SessionID, now)
+	c.Cookie(&fiber.Cookie{
+		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https",
+	})
+	return c.Status(fiber.StatusCreated).JSON(loginResponse{Token: token, User: summarize(u), ExpiresAt: expires})
+}
+
+func lockedError(u *station.User, now time.Time) error {
+	minutes := int(math.Ceil(u.LockedUntil.Sub(now).Minutes()))
+	if minutes < 1 {
+		minutes = 1
+	}
+	return station.Errorf(station.ELOCKED, "登录失败次数过多，账号已锁定，请%d分钟后再试", minutes)
+}
+
+func (s *Server) handleCurrentSession(c *fiber.Ctx) error {
+	p := caller(c)
+	return c.JSON(currentSession{User: summarize(&p.user), ExpiresAt: p.session.ExpiresAt.UTC()})
+}
+
+func (s *Server) handleLogout(c *fiber.Ctx) error {
+	p := caller(c)
+	if _, err := s.submit(c.UserContext(), station.CmdSessionClose, p.actor(), station.SessionClose{SessionID: p.session.ID, Reason: "logout"}); err != nil {
+		return err
+	}
+	s.idle.forget(p.session.ID)
+	c.Cookie(&fiber.Cookie{
+		Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
+		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
+	})
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// submit builds a command with a fresh ID and the current time and submits it to the log.
+func (s *Server) submit(ctx context.Context, kind station.CommandKind, actor station.Actor, payload any) (station.Result, error) {
+	cmd, err := station.NewCommand(s.newID(), kind, s.now(), actor, payload)
+	if err != nil {
+		return station.Result{}, err
+	}
+	res, err := s.log.Submit(ctx, cmd)
+	s.metrics.observeCommand(kind, err)
+	return res, err
+}

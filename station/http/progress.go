@@ -1,0 +1,77 @@
+package http
+
+import (
+	"crypto/subtle"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/civic-station/station/station"
+)
+
+type progressRequest struct {
+	Number  string `json:"number"`
+	IDLast4 string `json:"id_last4"`
+}
+
+// progressView is what a resident sees of an application at the kiosk: no document number, the name
+// masked.
+type progressView struct {
+	Number        string                `json:"number"`
+	MatterName    string                `json:"matter_name"`
+	ApplicantName string                `json:"applicant_name"`
+	Status        station.Status        `json:"status"`
+	StatusLabel   string                `json:"status_label"`
+	ReceivedAt    time.Time             `json:"received_at"`
+	DueDate       *station.Date         `json:"due_date"`
+	Deadline      station.DeadlineState `json:"deadline"`
+	Timeline      []progressEvent       `json:"timeline"`
+}
+
+type progressEvent struct {
+	At    time.Time `json:"at"`
+	Label string    `json:"label"`
+}
+
+var errNoProgress = station.Errorf(station.ENOTFOUND, "未找到办件，请核对办件编号和证件号码后四位")
+
+func (s *Server) handleProgress(c *fiber.Ctx) error {
+	var req progressRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	number := strings.ToUpper(strings.TrimSpace(req.Number))
+	last4 := strings.ToUpper(strings.TrimSpace(req.IDLast4))
+	if number == "" || len(last4) != 4 {
+		return station.Errorf(station.EINVALID, "请输入办件编号和证件号码后四位")
+	}
+	ctx := c.UserContext()
+	a, err := s.store.ApplicationByNumber(ctx, number)
+	if station.ErrorCode(err) == station.ENOTFOUND {
+		return errNoProgress
+	} else if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare([]byte(last4), []byte(strings.ToUpper(a.Applicant.IDLast4))) != 1 {
+		return errNoProgress
+	}
+	cal, err := s.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	v := progressView{
+		Number: a.Number, MatterName: a.MatterName, ApplicantName: station.MaskName(a.Applicant.Name),
+		Status: a.Status, StatusLabel: a.Status.Label(), ReceivedAt: a.ReceivedAt.UTC(),
+		Timeline: make([]progressEvent, 0, len(a.Timeline)),
+	}
+	if !a.DueDate.IsZero() {
+		d := a.DueDate
+		v.DueDate = &d
+	}
+	v.Deadline, _ = deadlineOf(cal, a, station.DateOf(s.now()))
+	for _, e := range a.Timeline {
+		v.Timeline = append(v.Timeline, progressEvent{At: e.At.UTC(), Label: e.To.Label()})
+	}
+	return c.JSON(v)
+}

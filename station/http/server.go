@@ -1,0 +1,195 @@
+// Package http serves the station's JSON API under /api/v1 (docs/api.md), the operational endpoints
+// (/healthz, /readyz, /metrics) and the embedded web UIs, with Fiber.
+//
+// The package turns requests into domain Commands submitted to a station.Log and answers reads from a
+// Store; it owns sessions and role checks, the mapping from domain error codes to HTTP statuses, the
+// masking of personal data in responses and the audit of staff reads. Its dependencies are small
+// interfaces declared here, so the same server runs on a single box or a cluster.
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/civic-station/station/station"
+)
+
+// Store is the read side the HTTP layer needs. Methods return *station.Error with ENOTFOUND when the
+// object does not exist.
+type Store interface {
+	Ready(ctx context.Context) error
+	Matters(ctx context.Context, f station.MatterFilter) ([]station.Matter, error)
+	Matter(ctx context.Context, code string) (*station.Matter, error)
+	Categories(ctx context.Context) ([]station.CategoryCount, error)
+	Calendar(ctx context.Context) (*station.Calendar, error)
+	Resident(ctx context.Context, id string) (*station.Resident, error)
+	ResidentByIndex(ctx context.Context, index string) (*station.Resident, error)
+	Application(ctx context.Context, id string) (*station.Application, error)
+	ApplicationByNumber(ctx context.Context, number string) (*station.Application, error)
+	Applications(ctx context.Context, f station.ApplicationFilter) ([]station.Application, int, error)
+	Stats(ctx context.Context, today station.Date) (station.Stats, error)
+	User(ctx context.Context, username string) (*station.User, error)
+	Users(ctx context.Context) ([]station.User, error)
+	Session(ctx context.Context, tokenHash string) (*station.Session, error)
+	AuditEntries(ctx context.Context, f station.AuditFilter) ([]station.AuditEntry, int, error)
+	VerifyAudit(ctx context.Context) (station.AuditReport, error)
+}
+
+// PasswordHasher hashes new passwords and verifies presented ones against stored hashes.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	// Verify reports whether password matches encoded; an error means encoded is unusable.
+	Verify(password, encoded string) (bool, error)
+}
+
+// Config carries the server's dependencies. Store, Log, Sealer and Hasher are required.
+type Config struct {
+	Store   Store
+	Log     station.Log
+	Sealer  station.Sealer
+	Hasher  PasswordHasher
+	Now     func() time.Time // defaults to time.Now
+	NewID   func() string    // UUIDv7 strings; defaults to uuid.NewV7
+	Logger  *slog.Logger     // defaults to a logger that discards
+	UI      fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
+	Version string
+	Demo    bool
+}
+
+// BodyLimit is the largest request body the API accepts.
+const BodyLimit = 64 << 10
+
+// Server is the station's HTTP server.
+type Server struct {
+	store   Store
+	log     station.Log
+	sealer  station.Sealer
+	hasher  PasswordHasher
+	now     func() time.Time
+	newID   func() string
+	logger  *slog.Logger
+	ui      fs.FS
+	version string
+	demo    bool
+
+	app            *fiber.App
+	metrics        *metrics
+	metricsHandler fiber.Handler
+	idle           *idleTracker
+	dummyOnce      sync.Once
+	dummy          string // a password hash verified when a login names no account, to keep timing flat
+
+	mu   sync.Mutex
+	ln   net.Listener
+	done chan error
+}
+
+// NewServer builds a server and registers its routes. It does not touch the store.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		store:   cfg.Store,
+		log:     cfg.Log,
+		sealer:  cfg.Sealer,
+		hasher:  cfg.Hasher,
+		now:     cfg.Now,
+		newID:   cfg.NewID,
+		logger:  cfg.Logger,
+		ui:      cfg.UI,
+		version: cfg.Version,
+		demo:    cfg.Demo,
+		idle:    newIdleTracker(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = newUUIDv7
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.metrics = newMetrics()
+	s.metricsHandler = adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.app = fiber.New(fiber.Config{
+		AppName:               "station",
+		DisableStartupMessage: true,
+		Immutable:             true,
+		BodyLimit:             16 * BodyLimit, // hard limit in fasthttp; the API limit is enforced per request
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		ErrorHandler:          s.handleFiberError,
+	})
+	s.register()
+	return s
+}
+
+// Open listens on addr (host:port; port 0 picks a free port) and serves in the background until Close.
+func (s *Server) Open(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	done := make(chan error, 1)
+	s.mu.Lock()
+	s.ln, s.done = ln, done
+	s.mu.Unlock()
+	go func() { done <- s.serve(ln) }()
+	return nil
+}
+
+// Serve serves on ln and blocks until Close is called or the listener fails.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	return s.serve(ln)
+}
+
+func (s *Server) serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on, or nil before Open or Serve.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Close stops accepting connections and waits up to 5 seconds for requests in flight.
+func (s *Server) Close() error {
+	err := s.app.ShutdownWithTimeout(5 * time.Second)
+	s.mu.Lock()
+	done, ln := s.done, s.ln
+	s.done = nil
+	s.mu.Unlock()
+	if ln != nil {
+		// Shutdown misses a listener that Serve has not started accepting on yet; closing it ends Serve.
+		if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = cerr
+		}
+	}
+	if done != nil {
+		if serveErr := <-done; err == nil {
+			err = serveErr
+		}
+	}
+	return err
+}
