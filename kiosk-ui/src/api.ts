@@ -1,0 +1,260 @@
+// Typed client for the Station HTTP API v1 (see docs/api.md).
+
+export interface Category {
+  name: string
+  count: number
+}
+
+export interface Material {
+  code: string
+  name: string
+  required: boolean
+  note?: string
+}
+
+export interface Matter {
+  code: string
+  name: string
+  pinyin: string
+  department: string
+  category: string
+  kind: 'immediate' | 'commitment'
+  time_limit_days: number
+  fee_cents: number
+  fee_note: string
+  certificate: boolean
+  location: string
+  conditions: string[] | null
+  materials: Material[] | null
+  status: string
+  version: number
+}
+
+export interface User {
+  username: string
+  display_name: string
+  role: string
+}
+
+export interface SessionResponse {
+  token: string
+  user: User
+  expires_at: string
+}
+
+export interface Applicant {
+  id_type: string
+  id_number: string
+  name: string
+  phone: string
+}
+
+export interface AppMaterial {
+  code: string
+  name: string
+  required: boolean
+  provided: boolean
+}
+
+export interface TimelineEntry {
+  at: string
+  action: string
+  from: string
+  to: string
+  actor: string
+  role: string
+  reason: string
+}
+
+export type Deadline = 'ok' | 'due_soon' | 'overdue' | 'none'
+
+export interface Application {
+  id: string
+  number: string
+  matter_code: string
+  matter_name: string
+  department: string
+  kind: 'immediate' | 'commitment'
+  status: string
+  status_label: string
+  applicant: Applicant
+  materials: AppMaterial[] | null
+  received_at: string
+  due_date: string | null
+  completed_at: string | null
+  completed_on_time: boolean | null
+  deadline: Deadline
+  working_days_left: number | null
+  note?: string
+  timeline?: TimelineEntry[] | null
+  allowed_actions?: string[] | null
+}
+
+export interface ApplicationList {
+  items: Application[] | null
+  total: number
+  page: number
+  per_page: number
+}
+
+export interface Stats {
+  open: number
+  overdue: number
+  due_soon: number
+  completed: number
+  completed_on_time: number
+  on_time_rate: number | null
+}
+
+export interface Progress {
+  number: string
+  matter_name: string
+  /** Masked applicant name (present in the server's reply, not in docs/api.md). */
+  applicant_name?: string
+  status: string
+  status_label: string
+  received_at: string
+  due_date: string | null
+  deadline: Deadline
+  timeline: { at: string; label: string }[] | null
+}
+
+export interface IntakeRequest {
+  matter_code: string
+  applicant: Applicant
+  materials: { code: string; provided: boolean }[]
+  note: string
+}
+
+/** An error returned by the API, carrying its code and (Chinese) message. */
+export class ApiError extends Error {
+  readonly code: string
+  readonly status: number
+  constructor(status: number, code: string, message: string) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+  }
+}
+
+/** Chinese fallbacks when an error body has no usable message. */
+const fallbackMessages: Record<number, string> = {
+  400: '输入有误，请检查后重试',
+  401: '请先登录',
+  403: '没有权限执行此操作',
+  404: '未找到',
+  409: '当前状态不允许此操作',
+  413: '提交内容过大',
+  423: '账户已锁定，请稍后再试',
+  503: '系统暂不可用，请稍后再试',
+}
+
+/** Returns a message suitable for display (Chinese) for any thrown value. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) return e.message
+  return '网络异常，请稍后重试'
+}
+
+let bearer = ''
+let unauthorizedHandler: (() => void) | null = null
+
+/** Keeps the staff session token in memory; it is sent as Authorization: Bearer. */
+export function setToken(token: string): void {
+  bearer = token
+}
+
+/** Registers the callback run when a staff call gets 401 (the counter goes back to login). */
+export function onUnauthorized(fn: () => void): void {
+  unauthorizedHandler = fn
+}
+
+interface RequestOptions {
+  /** Staff call: sends the Bearer token, and a 401 triggers the unauthorized handler. */
+  staff?: boolean
+  /** With staff: do not run the unauthorized handler on 401 (the caller handles it). */
+  quiet401?: boolean
+  signal?: AbortSignal
+}
+
+async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  if (opts.staff && bearer) headers['Authorization'] = `Bearer ${bearer}`
+  let res: Response
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      signal: opts.signal,
+    })
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e
+    throw new ApiError(0, 'ENETWORK', '网络异常，请稍后重试')
+  }
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  let data: unknown = undefined
+  if (text) {
+    try {
+      data = JSON.parse(text)
+    } catch {
+      data = undefined
+    }
+  }
+  if (!res.ok) {
+    const d = (data ?? {}) as { code?: string; message?: string }
+    const err = new ApiError(
+      res.status,
+      d.code ?? `HTTP${res.status}`,
+      d.message || fallbackMessages[res.status] || `请求失败（${res.status}）`,
+    )
+    if (res.status === 401 && opts.staff && !opts.quiet401 && unauthorizedHandler) unauthorizedHandler()
+    throw err
+  }
+  return data as T
+}
+
+const v1 = '/api/v1'
+const enc = encodeURIComponent
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== '') q.set(k, String(v))
+  }
+  const s = q.toString()
+  return s ? `?${s}` : ''
+}
+
+// Public (kiosk) calls.
+export const catalog = {
+  categories: (signal?: AbortSignal) => request<Category[] | null>('GET', `${v1}/catalog/categories`, undefined, { signal }),
+  matters: (p: { q?: string; category?: string; department?: string }, signal?: AbortSignal) =>
+    request<{ items: Matter[] | null }>('GET', `${v1}/catalog/matters${query(p)}`, undefined, { signal }),
+  matter: (code: string) => request<Matter>('GET', `${v1}/catalog/matters/${enc(code)}`),
+}
+
+export const progress = (number: string, idLast4: string) =>
+  request<Progress>('POST', `${v1}/progress`, { number, id_last4: idLast4 })
+
+// Staff calls.
+export const sessions = {
+  login: (username: string, password: string) =>
+    request<SessionResponse>('POST', `${v1}/sessions`, { username, password }),
+  current: () => request<{ user: User }>('GET', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
+  logout: () => request<void>('DELETE', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
+}
+
+export const applications = {
+  list: (p: { status?: string; deadline?: string; matter?: string; q?: string; page?: number; per_page?: number }) =>
+    request<ApplicationList>('GET', `${v1}/applications${query(p)}`, undefined, { staff: true }),
+  get: (id: string) => request<Application>('GET', `${v1}/applications/${enc(id)}`, undefined, { staff: true }),
+  create: (req: IntakeRequest) => request<Application>('POST', `${v1}/applications`, req, { staff: true }),
+  transition: (id: string, action: string, reason: string) =>
+    request<Application>('POST', `${v1}/applications/${enc(id)}/transitions`, { action, reason }, { staff: true }),
+}
+
+export const stats = () => request<Stats>('GET', `${v1}/stats`, undefined, { staff: true })

@@ -1,0 +1,37 @@
+// Everything a resident enters at the kiosk lives here so the idle timeout can wipe it in one place.
+
+import { reactive, ref } from 'vue'
+
+/** Default idle timeout in seconds. */
+const DEFAULT_IDLE_SECONDS = 60
+
+/**
+ * Resolves the idle timeout: `?idle=N` on the first kiosk URL, then
+ * `window.STATION_KIOSK_IDLE_SECONDS`, then the default of 60 s.
+ */
+export function resolveIdleSeconds(): number {
+  const q = new URLSearchParams(window.location.search).get('idle')
+  const fromQuery = q === null ? NaN : Number(q)
+  if (Number.isFinite(fromQuery) && fromQuery > 0) return fromQuery
+  const w = window.STATION_KIOSK_IDLE_SECONDS
+  if (typeof w === 'number' && Number.isFinite(w) && w > 0) return w
+  return DEFAULT_IDLE_SECONDS
+}
+
+export const kiosk = reactive({
+  elder: false,
+  guide: { query: '', category: '' },
+  progress: { number: '', last4: '' },
+})
+
+/** Incremented on every wipe; used as a key to remount pages and drop their local state. */
+export const wipeGeneration = ref(0)
+
+export function wipeKiosk(): void {
+  kiosk.elder = false
+  kiosk.guide.query = ''
+  kiosk.guide.category = ''
+  kiosk.progress.number = ''
+  kiosk.progress.last4 = ''
+  wipeGeneration.value++
+}

@@ -1,0 +1,73 @@
+// Display helpers shared by the kiosk and the counter.
+
+import type { Deadline } from '../api'
+
+/** Formats an RFC 3339 time in the browser's local time as YYYY-MM-DD HH:mm. */
+export function fmtTime(s: string | null | undefined): string {
+  if (!s) return '—'
+  const d = new Date(s)
+  if (Number.isNaN(d.getTime())) return s
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+}
+
+export function fmtDate(s: string | null | undefined): string {
+  return s ? s : '—'
+}
+
+export function fmtFee(cents: number, note: string): string {
+  if (!cents) return note || '不收费'
+  const yuan = (cents / 100).toFixed(2)
+  return note ? `${yuan} 元（${note}）` : `${yuan} 元`
+}
+
+export const deadlineLabels: Record<Deadline, string> = {
+  ok: '正常',
+  due_soon: '即将到期',
+  overdue: '已超期',
+  none: '—',
+}
+
+export const kindLabels: Record<string, string> = {
+  immediate: '即办件',
+  commitment: '承诺件',
+}
+
+export const idTypes: { value: string; label: string }[] = [
+  { value: 'resident', label: '居民身份证' },
+  { value: 'hkmo_permit', label: '港澳居民居住证' },
+  { value: 'tw_permit', label: '台湾居民居住证' },
+  { value: 'hkmo_pass', label: '港澳居民来往内地通行证' },
+  { value: 'tw_pass', label: '台湾居民来往大陆通行证' },
+  { value: 'foreign_permanent', label: '外国人永久居留身份证' },
+]
+
+export const roleLabels: Record<string, string> = {
+  staff: '窗口人员',
+  reviewer: '审核人员',
+  station_admin: '站点管理员',
+  technician: '技术人员',
+}
+
+export const actionLabels: Record<string, string> = {
+  intake: '受理',
+  pre_review: '初审通过',
+  return: '退回补正',
+  resubmit: '补正提交',
+  forward: '转办',
+  approve: '批准',
+  reject: '不予批准',
+  complete: '办结',
+  withdraw: '撤回',
+}
+
+export const statusLabels: Record<string, string> = {
+  received: '已受理',
+  pre_reviewed: '已初审',
+  forwarded: '已转办',
+  approved: '已批准',
+  rejected: '未批准',
+  completed: '已办结',
+  returned: '待补正',
+  withdrawn: '已撤回',
+}
