@@ -14,6 +14,7 @@ const (
 	ECONFLICT     = "ECONFLICT"     // not allowed in the current state
 	ELOCKED       = "ELOCKED"       // account locked after repeated failed logins
 	ETOOLARGE     = "ETOOLARGE"     // request too large
+	ETOOMANY      = "ETOOMANY"      // too many attempts; try again later
 	EUNAVAILABLE  = "EUNAVAILABLE"  // temporarily unable to serve
 	EINTERNAL     = "EINTERNAL"     // a bug or an unexpected failure
 )

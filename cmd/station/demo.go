@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -63,7 +64,11 @@ func decodeStrict(b []byte, v any) error {
 }
 
 func (m *Main) submit(ctx context.Context, kind station.CommandKind, payload any) error {
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, m.Now(), systemActor, payload)
+	return m.submitAs(ctx, kind, m.Now(), systemActor, payload)
+}
+
+func (m *Main) submitAs(ctx context.Context, kind station.CommandKind, at time.Time, actor station.Actor, payload any) error {
+	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, at, actor, payload)
 	if err != nil {
 		return err
 	}
@@ -94,9 +99,10 @@ func (m *Main) seedDemo(ctx context.Context) ([]demoUser, error) {
 			hashes[i], hashErrs[i] = m.Hasher.Hash(demoPassword)
 		}()
 	}
+	var residents []demoResident
 	err := m.seedCatalog(ctx)
 	if err == nil {
-		err = m.seedResidents(ctx)
+		residents, err = m.seedResidents(ctx)
 	}
 	wg.Wait()
 	if err != nil {
@@ -113,6 +119,9 @@ func (m *Main) seedDemo(ctx context.Context) ([]demoUser, error) {
 		if err := m.submit(ctx, station.CmdUserCreate, create); err != nil {
 			return nil, fmt.Errorf("create demo account %s: %w", u.username, err)
 		}
+	}
+	if err := m.seedApplications(ctx, residents); err != nil {
+		return nil, fmt.Errorf("seed demo applications: %w", err)
 	}
 	return users, nil
 }
@@ -136,25 +145,25 @@ func (m *Main) seedCatalog(ctx context.Context) error {
 	return nil
 }
 
-func (m *Main) seedResidents(ctx context.Context) error {
+func (m *Main) seedResidents(ctx context.Context) ([]demoResident, error) {
 	var residents []demoResident
 	if err := decodeStrict(demoResidents, &residents); err != nil {
-		return fmt.Errorf("demo/residents.json: %w", err)
+		return nil, fmt.Errorf("demo/residents.json: %w", err)
 	}
 	added := 0
 	for i, r := range residents {
 		number := station.NormalizeIDNumber(r.IDNumber)
 		if err := station.ValidateIDNumber(r.IDType, number); err != nil {
-			return fmt.Errorf("demo/residents.json entry %d: %w", i, err)
+			return nil, fmt.Errorf("demo/residents.json entry %d: %w", i, err)
 		}
 		if _, err := m.DB.ResidentByIndex(ctx, m.Key.Index(r.IDType, number)); err == nil {
 			continue
 		} else if station.ErrorCode(err) != station.ENOTFOUND {
-			return err
+			return nil, err
 		}
 		sealed, err := m.Key.Seal(r.IDType, number)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		up := station.ResidentUpsert{
 			ResidentID: uuid.Must(uuid.NewV7()).String(), IDNumber: sealed, Name: r.Name, Sex: r.Sex,
@@ -162,12 +171,12 @@ func (m *Main) seedResidents(ctx context.Context) error {
 			Grid: r.Grid, Phone: r.Phone, Tags: r.Tags,
 		}
 		if err := m.submit(ctx, station.CmdResidentUpsert, up); err != nil {
-			return fmt.Errorf("demo/residents.json entry %d: %w", i, err)
+			return nil, fmt.Errorf("demo/residents.json entry %d: %w", i, err)
 		}
 		added++
 	}
 	if added > 0 {
 		m.Logger.Info("demo residents added", "residents", added)
 	}
-	return nil
+	return residents, nil
 }

@@ -17,18 +17,19 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 const usage = `用法：
   station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站
   station audit verify --data DIR [--json]                 校验审计日志哈希链
+  station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
   station version                                          显示版本
 `
 
 // run dispatches a subcommand and returns the process exit code: 0 on success, 1 on failure, 2 on a
 // usage error.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -36,6 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "user":
+		return userCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

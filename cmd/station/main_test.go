@@ -335,6 +335,11 @@ func TestIdleSession(t *testing.T) {
 func TestApplicationFlow(t *testing.T) {
 	s := startStation(t)
 	counter, reviewer := s.login(t, "counter1"), s.login(t, "review1")
+	// The demo seeds sample applications; the figures below are counted from this baseline.
+	var base station.Stats
+	s.do(t, "GET", "/api/v1/stats", counter, nil).json(t, &base)
+	var baseCompleted struct{ Total int }
+	s.do(t, "GET", "/api/v1/applications?status=completed", counter, nil).json(t, &baseCompleted)
 	a := s.intake(t, counter, "MZ-001", validID("11010119900307451"))
 
 	t.Run("an intake is received with a deadline", func(t *testing.T) {
@@ -413,14 +418,16 @@ func TestApplicationFlow(t *testing.T) {
 			Total int
 		}
 		r.json(t, &list)
-		if list.Total != 2 || len(list.Items) != 2 {
-			t.Fatalf("list %s", r.body)
+		// The demo's completed ones, plus the commitment and the immediate application completed above.
+		if want := baseCompleted.Total + 2; list.Total != want || len(list.Items) != want {
+			t.Fatalf("list total %d, want %d: %s", list.Total, want, r.body)
 		}
 		r = s.do(t, "GET", "/api/v1/stats", counter, nil)
 		var stats station.Stats
 		r.json(t, &stats)
-		if stats.Open != 0 || stats.OnTimeRate != 1 {
-			t.Fatalf("stats %s", r.body)
+		// Only the commitment application has a due date, so only it counts towards the rate.
+		if stats.Open != base.Open || stats.Completed != base.Completed+1 || stats.CompletedOnTime != base.CompletedOnTime+1 {
+			t.Fatalf("stats %s, baseline %+v", r.body, base)
 		}
 	})
 
@@ -489,6 +496,36 @@ func TestProgress(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestProgressGuessLimit(t *testing.T) {
+	s := startStation(t)
+	counter := s.login(t, "counter1")
+	id := validID("11010119900307452")
+	a := s.intake(t, counter, "MZ-001", id)
+	b := s.intake(t, counter, "MZ-001", validID("11010119900307453"))
+	lookup := func(number, last4 string) int {
+		return s.do(t, "POST", "/api/v1/progress", "", map[string]string{"number": number, "id_last4": last4}).status
+	}
+	for i := 0; i < 5; i++ {
+		if st := lookup(a.Number, fmt.Sprintf("%04d", i)); st != 404 {
+			t.Fatalf("wrong guess %d: status %d, want 404", i+1, st)
+		}
+	}
+	if st := lookup(a.Number, id[14:]); st != 429 {
+		t.Fatalf("after 5 wrong guesses even the right answer gets %d, want 429", st)
+	}
+	r := s.do(t, "POST", "/api/v1/progress", "", map[string]string{"number": a.Number, "id_last4": id[14:]})
+	if code, msg := r.errorCode(t); code != station.ETOOMANY || !strings.Contains(msg, "窗口") {
+		t.Fatalf("error %s %q", code, msg)
+	}
+	if st := lookup(b.Number, validID("11010119900307453")[14:]); st != 200 {
+		t.Fatalf("another application's lookup is blocked too: %d", st)
+	}
+	s.clock.Advance(time.Hour)
+	if st := lookup(a.Number, id[14:]); st != 200 {
+		t.Fatalf("an hour later the lookup still gets %d", st)
 	}
 }
 
@@ -799,7 +836,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	ctx := context.Background()
 	verify := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
-		code := run(ctx, append([]string{"audit", "verify", "--data", s.DataDir}, args...), &out, &errOut)
+		code := run(ctx, append([]string{"audit", "verify", "--data", s.DataDir}, args...), nil, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
 
@@ -810,7 +847,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	})
 	t.Run("a missing database is an error", func(t *testing.T) {
 		var out bytes.Buffer
-		if code := run(ctx, []string{"audit", "verify", "--data", t.TempDir()}, &out, &out); code != 1 {
+		if code := run(ctx, []string{"audit", "verify", "--data", t.TempDir()}, nil, &out, &out); code != 1 {
 			t.Fatalf("exit %d: %s", code, out.String())
 		}
 	})
@@ -874,7 +911,7 @@ func TestCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if code := run(context.Background(), tt.args, &out, &out); code != tt.code || !strings.Contains(out.String(), tt.want) {
+			if code := run(context.Background(), tt.args, nil, &out, &out); code != tt.code || !strings.Contains(out.String(), tt.want) {
 				t.Fatalf("exit %d: %s", code, out.String())
 			}
 		})
@@ -886,6 +923,8 @@ func TestDemoRestart(t *testing.T) {
 		s := startStation(t)
 		counter := s.login(t, "counter1")
 		s.intake(t, counter, "MZ-001", validID("11010119900307451"))
+		var before station.Stats
+		s.do(t, "GET", "/api/v1/stats", counter, nil).json(t, &before)
 		dir := s.DataDir
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -904,8 +943,8 @@ func TestDemoRestart(t *testing.T) {
 		st := &testStation{Main: m}
 		token := st.login(t, "counter1")
 		st.do(t, "GET", "/api/v1/stats", token, nil).json(t, &stats)
-		if stats.Open != 1 {
-			t.Fatalf("stats after restart %+v", stats)
+		if stats != before {
+			t.Fatalf("stats after restart %+v, before %+v: demo data seeded twice or lost", stats, before)
 		}
 	})
 	t.Run("a first start in demo mode with production hashing takes under 2 seconds", func(t *testing.T) {
@@ -920,4 +959,69 @@ func TestDemoRestart(t *testing.T) {
 			t.Errorf("first start took %v", d)
 		}
 	})
+}
+
+func TestUserAddCreatesTheFirstAdministrator(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	add := func(stdin string, args ...string) (int, string) {
+		var out bytes.Buffer
+		code := run(ctx, append([]string{"user", "add", "--data", dir}, args...), strings.NewReader(stdin), &out, &out)
+		return code, out.String()
+	}
+	if code, out := add("correct horse battery\n", "--username", "zhangwei", "--role", "station_admin", "--display-name", "张伟"); code != 0 {
+		t.Fatalf("user add: %d %s", code, out)
+	}
+	if code, out := add("correct horse battery\n", "--username", "zhangwei", "--role", "staff"); code != 1 || !strings.Contains(out, "已存在") {
+		t.Fatalf("adding the same username again: %d %s", code, out)
+	}
+	if code, out := add("short\n", "--username", "lina", "--role", "staff"); code != 1 || !strings.Contains(out, "密码长度") {
+		t.Fatalf("a short password: %d %s", code, out)
+	}
+	if code, _ := add("correct horse battery\n", "--username", "lina", "--role", "mayor"); code != 2 {
+		t.Fatalf("an unknown role: exit %d, want 2", code)
+	}
+
+	m := NewMain()
+	m.DataDir, m.Listen = dir, "127.0.0.1:0"
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	s := &testStation{Main: m}
+	r := s.do(t, "POST", "/api/v1/sessions", "", map[string]string{"username": "zhangwei", "password": "correct horse battery"})
+	if r.status != http.StatusCreated || !strings.Contains(string(r.body), "station_admin") {
+		t.Fatalf("login as the new administrator: %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "POST", "/api/v1/sessions", "", map[string]string{"username": "counter1", "password": demoPassword}); r.status != http.StatusUnauthorized {
+		t.Fatalf("a station started without --demo accepts a demo account: %d", r.status)
+	}
+}
+
+func TestDemoSeedsApplicationsInEveryDeadlineState(t *testing.T) {
+	s := startStation(t)
+	token := s.login(t, "review1")
+	var stats station.Stats
+	s.do(t, "GET", "/api/v1/stats", token, nil).json(t, &stats)
+	if stats.Overdue < 1 || stats.DueSoon < 2 || stats.Completed != 2 || stats.CompletedOnTime != 1 {
+		t.Fatalf("demo stats %+v: want an overdue one, two due soon, and one of two completed on time", stats)
+	}
+	var list struct {
+		Items []application `json:"items"`
+		Total int           `json:"total"`
+	}
+	s.do(t, "GET", "/api/v1/applications?status=returned", token, nil).json(t, &list)
+	if list.Total != 1 || list.Items[0].AllowedActions == nil {
+		t.Fatalf("returned applications: %+v", list)
+	}
+	s.do(t, "GET", "/api/v1/applications?deadline=overdue", token, nil).json(t, &list)
+	if list.Total < 1 || list.Items[0].Deadline != "overdue" || list.Items[0].Status != station.StatusForwarded {
+		t.Fatalf("overdue list: %+v", list)
+	}
+	r := s.do(t, "GET", "/api/v1/audit/verify", s.login(t, "admin"), nil)
+	var rep station.AuditReport
+	r.json(t, &rep)
+	if !rep.OK {
+		t.Fatalf("the demo seed left a broken audit chain: %s", r.body)
+	}
 }

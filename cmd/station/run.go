@@ -80,7 +80,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:  m.Logger,
 		UI:      m.UI,
 		Version: m.Version,
-		Demo:    m.Demo,
 	})
 	var accounts []demoUser
 	if m.Demo {

@@ -152,7 +152,8 @@ async function test(name, fn) {
 }
 
 async function newPage(viewport) {
-  const ctx = await browser.newContext({ viewport, baseURL, locale: 'zh-CN' })
+  // The browser runs in New York time on purpose: the UIs must show China time whatever the machine's zone.
+  const ctx = await browser.newContext({ viewport, baseURL, locale: 'zh-CN', timezoneId: 'America/New_York' })
   const page = await ctx.newPage()
   page.setDefaultTimeout(10_000)
   page.on('pageerror', (err) => log(`  [page error] ${err.message}`))
@@ -258,6 +259,11 @@ async function scenarioIntakeAndReview() {
   await expectText(page.getByTestId('detail-number'), shared.number, 'detail number')
   await expectText(page.getByTestId('detail-status'), '已受理', 'status after intake')
   shared.appId = page.url().split('/').pop()
+  // Times are shown in China Standard Time (UTC+8) even though this browser runs in New York time.
+  const shownAt = (await page.getByTestId('detail-received-at').textContent()).trim()
+  const cst = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+  assert(shownAt.startsWith(cst), `received time is shown in China time (got "${shownAt}", China date ${cst})`)
+  assert(shared.number.includes(cst.replaceAll('-', '')), `application number carries the China date ${cst} (got ${shared.number})`)
   const shownId = await page.getByTestId('detail-applicant-id').textContent()
   assert(!shownId.includes(shared.idNumber), 'detail masks the ID number')
 

@@ -1,7 +1,7 @@
 // Package argon2id hashes staff passwords with Argon2id (RFC 9106) and encodes them in the PHC string
 // format used by most password libraries:
 //
-//	$argon2id$v=19$m=65536,t=2,p=2$<salt>$<key>
+//	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>
 //
 // where salt and key are unpadded standard base64. The parameters travel inside the string, so a hash
 // made with one set of parameters still verifies after the defaults change.
@@ -28,8 +28,10 @@ type Params struct {
 	KeyLen  uint32 // bytes
 }
 
-// DefaultParams are the production parameters: 64 MiB, 2 passes, 2 lanes, 16-byte salt, 32-byte key.
-var DefaultParams = Params{Memory: 64 * 1024, Time: 2, Threads: 2, SaltLen: 16, KeyLen: 32}
+// DefaultParams are the production parameters, OWASP's recommended minimum for argon2id: 19 MiB,
+// 2 passes, 1 lane, 16-byte salt, 32-byte key. A station box is small and shared with a browser, so the
+// memory cost stays modest; every login allocates it once.
+var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // TestParams are cheap parameters for tests and demos; never use them for real accounts.
 var TestParams = Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}

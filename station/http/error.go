@@ -22,6 +22,7 @@ var statusByCode = map[string]int{
 	station.ECONFLICT:     fiber.StatusConflict,
 	station.ELOCKED:       fiber.StatusLocked,
 	station.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
+	station.ETOOMANY:      fiber.StatusTooManyRequests,
 	station.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
 	station.EINTERNAL:     fiber.StatusInternalServerError,
 }

@@ -34,7 +34,10 @@ type progressEvent struct {
 	Label string    `json:"label"`
 }
 
-var errNoProgress = station.Errorf(station.ENOTFOUND, "未找到办件，请核对办件编号和证件号码后四位")
+var (
+	errNoProgress   = station.Errorf(station.ENOTFOUND, "未找到办件，请核对办件编号和证件号码后四位")
+	errTooManyTries = station.Errorf(station.ETOOMANY, "查询错误次数过多，请一小时后再试，或到窗口请工作人员帮助查询")
+)
 
 func (s *Server) handleProgress(c *fiber.Ctx) error {
 	var req progressRequest
@@ -46,14 +49,20 @@ func (s *Server) handleProgress(c *fiber.Ctx) error {
 	if number == "" || len(last4) != 4 {
 		return station.Errorf(station.EINVALID, "请输入办件编号和证件号码后四位")
 	}
+	now, client := s.now(), c.IP()
+	if s.guesses.blocked(client, number, now) {
+		return errTooManyTries
+	}
 	ctx := c.UserContext()
 	a, err := s.store.ApplicationByNumber(ctx, number)
 	if station.ErrorCode(err) == station.ENOTFOUND {
+		s.guesses.fail(client, number, now)
 		return errNoProgress
 	} else if err != nil {
 		return err
 	}
 	if subtle.ConstantTimeCompare([]byte(last4), []byte(strings.ToUpper(a.Applicant.IDLast4))) != 1 {
+		s.guesses.fail(client, number, now)
 		return errNoProgress
 	}
 	cal, err := s.store.Calendar(ctx)

@@ -63,7 +63,6 @@ type Config struct {
 	Logger  *slog.Logger     // defaults to a logger that discards
 	UI      fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
 	Version string
-	Demo    bool
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -80,12 +79,12 @@ type Server struct {
 	logger  *slog.Logger
 	ui      fs.FS
 	version string
-	demo    bool
 
 	app            *fiber.App
 	metrics        *metrics
 	metricsHandler fiber.Handler
 	idle           *idleTracker
+	guesses        *guessLimiter
 	dummyOnce      sync.Once
 	dummy          string // a password hash verified when a login names no account, to keep timing flat
 
@@ -106,8 +105,8 @@ func NewServer(cfg Config) *Server {
 		logger:  cfg.Logger,
 		ui:      cfg.UI,
 		version: cfg.Version,
-		demo:    cfg.Demo,
 		idle:    newIdleTracker(),
+		guesses: newGuessLimiter(),
 	}
 	if s.now == nil {
 		s.now = time.Now

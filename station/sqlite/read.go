@@ -300,8 +300,8 @@ func (db *DB) applicationWhere(ctx context.Context, where string, arg any) (*sta
 // openStatuses is the SQL list of statuses that still run against a time limit.
 const openStatuses = `('received', 'returned', 'pre_reviewed', 'forwarded', 'approved', 'rejected')`
 
-// Applications returns one page of the applications that match f, most urgent first (earliest due date,
-// then newest), and the total number that match.
+// Applications returns one page of the applications that match f, most urgent first (open ones before
+// closed ones, then by earliest due date, then newest), and the total number that match.
 func (db *DB) Applications(ctx context.Context, f station.ApplicationFilter) ([]station.Application, int, error) {
 	var where []string
 	var args []any
@@ -353,7 +353,7 @@ func (db *DB) Applications(ctx context.Context, f station.ApplicationFilter) ([]
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM applications`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count applications: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, applicationSelect+cond+` ORDER BY (due_date = ''), due_date, received_at DESC LIMIT ? OFFSET ?`,
+	rows, err := tx.QueryContext(ctx, applicationSelect+cond+` ORDER BY (status IN `+openStatuses+`) DESC, (due_date = ''), due_date, received_at DESC LIMIT ? OFFSET ?`,
 		append(args, limit, max(0, f.Offset))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list applications: %w", err)

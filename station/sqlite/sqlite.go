@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -89,6 +90,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db := &DB{path: path, logger: o.logger}
 	var err error
 	if !o.readOnly {
+		// Create the file owner-only before SQLite does; its -wal and -shm files take the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		f.Close()
 		db.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)"}, common...), "_txlock=immediate"))
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", path, err)

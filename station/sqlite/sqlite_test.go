@@ -545,3 +545,21 @@ func TestOutboxGetsDomainCommandsOnly(t *testing.T) {
 		t.Fatalf("outbox has %d records, %v; want 2", n, err)
 	}
 }
+
+func TestTheDatabaseFileIsOwnerOnly(t *testing.T) {
+	f := newFixture(t)
+	f.intake("RS-002", validNumber(11))
+	files, _ := filepath.Glob(f.db.Path() + "*")
+	if len(files) < 2 {
+		t.Fatalf("expected the database and its WAL, found %v", files)
+	}
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want owner-only", filepath.Base(name), fi.Mode().Perm())
+		}
+	}
+}

@@ -2,13 +2,28 @@
 
 import type { Deadline } from '../api'
 
-/** Formats an RFC 3339 time in the browser's local time as YYYY-MM-DD HH:mm. */
+const chinaTime = new Intl.DateTimeFormat('en-CA', {
+  timeZone: 'Asia/Shanghai',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+})
+
+/**
+ * Formats an RFC 3339 time as YYYY-MM-DD HH:mm in China Standard Time, whatever zone the browser's
+ * machine is set to, so that times agree with due dates and application numbers (which the station
+ * computes in China time).
+ */
 export function fmtTime(s: string | null | undefined): string {
   if (!s) return '—'
   const d = new Date(s)
   if (Number.isNaN(d.getTime())) return s
-  const p = (n: number) => String(n).padStart(2, '0')
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+  const part: Record<string, string> = {}
+  for (const p of chinaTime.formatToParts(d)) part[p.type] = p.value
+  return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`
 }
 
 export function fmtDate(s: string | null | undefined): string {
