@@ -1025,3 +1025,17 @@ func TestDemoSeedsApplicationsInEveryDeadlineState(t *testing.T) {
 		t.Fatalf("the demo seed left a broken audit chain: %s", r.body)
 	}
 }
+
+func TestApplicationListsMaskApplicantNames(t *testing.T) {
+	s := startStation(t)
+	token := s.login(t, "counter1")
+	a := s.intake(t, token, "MZ-001", validID("11010119900307451"))
+	var list struct{ Items []application }
+	s.do(t, "GET", "/api/v1/applications?q="+a.Number, token, nil).json(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Applicant.Name != "张**" {
+		t.Fatalf("list shows applicant %+v, want the masked name 张**", list.Items)
+	}
+	if a.Applicant.Name != "张三丰" {
+		t.Fatalf("the intake answer (to the staff member who typed it) shows %q", a.Applicant.Name)
+	}
+}

@@ -230,7 +230,11 @@ func (s *Server) handleApplications(c *fiber.Ctx) error {
 	role := caller(c).user.Role
 	out := applicationList{Items: make([]applicationView, 0, len(items)), Total: total, Page: page, PerPage: perPage}
 	for i := range items {
-		out.Items = append(out.Items, viewApplication(&items[i], cal, today, role))
+		// A list is not audited as a read of personal data, so it carries no applicant name in full:
+		// the detail view (audited) does.
+		v := viewApplication(&items[i], cal, today, role)
+		v.Applicant.Name = station.MaskName(v.Applicant.Name)
+		out.Items = append(out.Items, v)
 	}
 	return c.JSON(out)
 }
