@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	kioskui "github.com/civic-station/station/kiosk-ui"
@@ -88,6 +89,9 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 		m.Logger.Info("demo data ready", "took", time.Since(start).Round(time.Millisecond))
+		// Hashing the demo passwords took tens of MiB (argon2id is memory-hard); give it back now rather
+		// than leave an idle station holding it.
+		debug.FreeOSMemory()
 	}
 	if err := m.HTTP.Open(m.Listen); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -35,12 +36,14 @@ func (db *DB) Apply(ctx context.Context, cmd station.Command) (station.Result, e
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
+	defer db.preparePending(context.WithoutCancel(ctx)) // runs after the transaction's deferred Rollback
 
-	tx, err := db.write.BeginTx(ctx, nil)
+	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return station.Result{}, fmt.Errorf("apply %s: begin: %w", cmd.Kind, err)
 	}
-	defer tx.Rollback()
+	defer sqlTx.Rollback()
+	tx := stmtTx{Tx: sqlTx, db: db}
 
 	if res, prevErr, ok, err := previousOutcome(ctx, tx, cmd.ID); err != nil {
 		return station.Result{}, fmt.Errorf("apply %s: %w", cmd.Kind, err)
@@ -92,7 +95,7 @@ func (db *DB) Apply(ctx context.Context, cmd station.Command) (station.Result, e
 		cmd.ID, string(cmd.Kind), formatTime(cmd.At), seq, eff.objectID, code, msg); err != nil {
 		return station.Result{}, fmt.Errorf("apply %s: record command: %w", cmd.Kind, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return station.Result{}, fmt.Errorf("apply %s: commit: %w", cmd.Kind, err)
 	}
 	if eff.calendarChanged {
@@ -117,7 +120,7 @@ func outbound(kind station.CommandKind) bool {
 	return true
 }
 
-func previousOutcome(ctx context.Context, tx *sql.Tx, id string) (station.Result, error, bool, error) {
+func previousOutcome(ctx context.Context, tx stmtTx, id string) (station.Result, error, bool, error) {
 	var res station.Result
 	var code, msg string
 	err := tx.QueryRowContext(ctx, `SELECT audit_seq, object_id, error_code, error_msg FROM commands WHERE id = ?`, id).
@@ -134,7 +137,7 @@ func previousOutcome(ctx context.Context, tx *sql.Tx, id string) (station.Result
 }
 
 // appendAudit appends an entry to the hash chain and moves the head, returning the entry's seq.
-func appendAudit(ctx context.Context, tx *sql.Tx, e station.AuditEntry) (int64, error) {
+func appendAudit(ctx context.Context, tx stmtTx, e station.AuditEntry) (int64, error) {
 	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&e.Seq, &e.PrevHash); err != nil {
 		return 0, err
 	}
@@ -168,7 +171,7 @@ func (e effect) action(cmd station.Command) string {
 
 type applier struct {
 	ctx context.Context
-	tx  *sql.Tx
+	tx  stmtTx
 	cmd station.Command
 	db  *DB
 	eff effect
@@ -467,9 +470,18 @@ func (a *applier) intake() error {
 		return station.Errorf(station.ECONFLICT, "办件已存在")
 	}
 	day := station.DateOf(a.cmd.At)
-	var n int
-	if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM applications WHERE received_day = ?`, day.String()).Scan(&n); err != nil {
+	// The day's last number, not a count, so a busy day does not scan all its applications.
+	n := 0
+	var last string
+	err = a.tx.QueryRowContext(a.ctx, `SELECT number FROM applications WHERE received_day = ? ORDER BY number DESC LIMIT 1`, day.String()).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return err
+	default:
+		if i := strings.LastIndexByte(last, '-'); i >= 0 {
+			n, _ = strconv.Atoi(last[i+1:])
+		}
 	}
 	cal, err := a.db.calendarTx(a.ctx, a.tx)
 	if err != nil {
@@ -794,4 +806,59 @@ func nonNilMaterials(s []station.Material) []station.Material {
 		return []station.Material{}
 	}
 	return s
+}
+
+// stmtTx is a write transaction whose statements go through the writer's prepared-statement cache, so
+// the hot write path does not parse the same SQL again for every command.
+type stmtTx struct {
+	*sql.Tx
+	db *DB
+}
+
+// ExecContext executes query with a cached prepared statement.
+func (t stmtTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowContext runs a single-row query with a cached prepared statement.
+func (t stmtTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := t.stmt(ctx, query)
+	if err != nil {
+		return t.Tx.QueryRowContext(ctx, query, args...) // reports the same error on Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// stmt returns a statement for query bound to the transaction. A statement the writer has prepared
+// before is reused on its connection; a new one is prepared in the transaction, and the writer
+// prepares it for good after the transaction ends (it cannot while the transaction holds its only
+// connection).
+func (t stmtTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	t.db.stmtMu.Lock()
+	st, ok := t.db.stmts[query]
+	if !ok {
+		t.db.pending[query] = true
+	}
+	t.db.stmtMu.Unlock()
+	if ok {
+		return t.Tx.StmtContext(ctx, st), nil
+	}
+	return t.Tx.PrepareContext(ctx, query)
+}
+
+// preparePending prepares on the writer the statements transactions asked for since the last call. It
+// runs with no transaction open, under db.mu.
+func (db *DB) preparePending(ctx context.Context) {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	for q := range db.pending {
+		delete(db.pending, q)
+		if st, err := db.write.PrepareContext(ctx, q); err == nil {
+			db.stmts[q] = st
+		}
+	}
 }

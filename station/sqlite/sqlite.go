@@ -48,6 +48,10 @@ type DB struct {
 
 	mu sync.Mutex // serializes Submit
 
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt // the writer's prepared statements, by query text
+	pending map[string]bool      // queries to prepare on the writer once no transaction holds it
+
 	calMu sync.Mutex
 	cal   *station.Calendar // cached calendar; nil after the calendar changes
 }
@@ -87,7 +91,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		f(&o)
 	}
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
-	db := &DB{path: path, logger: o.logger}
+	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
 	var err error
 	if !o.readOnly {
 		// Create the file owner-only before SQLite does; its -wal and -shm files take the same mode.
@@ -133,6 +137,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 // Close closes the database.
 func (db *DB) Close() error {
 	var errs []error
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		errs = append(errs, st.Close())
+	}
+	db.stmts = map[string]*sql.Stmt{}
+	db.stmtMu.Unlock()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

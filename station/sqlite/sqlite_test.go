@@ -563,3 +563,26 @@ func TestTheDatabaseFileIsOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestApplicationNumbersCountUpWithinADayAndRestartTheNext(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var got []string
+	for i, at := range []time.Time{
+		time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC),   // 08:00 Beijing
+		time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC),   // 17:00
+		time.Date(2026, 11, 24, 15, 59, 0, 0, time.UTC), // 23:59
+		time.Date(2026, 11, 24, 16, 1, 0, 0, time.UTC),  // 00:01 on the 25th in Beijing
+	} {
+		f.now = at
+		a, err := f.db.Application(ctx, f.intake("RS-002", validNumber(20+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a.Number)
+	}
+	want := "[SQ20261124-0001 SQ20261124-0002 SQ20261124-0003 SQ20261125-0001]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("numbers %v, want %s", got, want)
+	}
+}

@@ -72,7 +72,7 @@ CREATE TABLE applications (
 	updated_at          TEXT NOT NULL
 ) STRICT;
 CREATE INDEX applications_status_due ON applications (status, due_date);
-CREATE INDEX applications_received_day ON applications (received_day);
+CREATE INDEX applications_received_day ON applications (received_day, number);
 CREATE INDEX applications_applicant ON applications (applicant_id_index);
 
 CREATE TABLE application_events (
