@@ -201,3 +201,24 @@ type Camera interface {
 	// Status reports the camera's state.
 	Status() Status
 }
+
+// EventType names an event a box's devices produce for the station's screens.
+type EventType string
+
+// Event types.
+const (
+	EventCardPlaced  EventType = "card_placed"
+	EventCardRemoved EventType = "card_removed"
+	EventCardFailed  EventType = "card_failed"
+	EventStatus      EventType = "status" // a device's status changed
+)
+
+// Event is something that happened on a box's devices. Card carries personal data: whoever forwards
+// events decides who may see it.
+type Event struct {
+	Type   EventType `json:"type"`
+	At     time.Time `json:"at"`
+	Card   *IDCard   `json:"-"`
+	Status *Status   `json:"status,omitempty"`
+	Error  string    `json:"error,omitempty"`
+}

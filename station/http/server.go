@@ -62,6 +62,7 @@ type Config struct {
 	NewID   func() string    // UUIDv7 strings; defaults to uuid.NewV7
 	Logger  *slog.Logger     // defaults to a logger that discards
 	UI      fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
+	Devices Devices          // the box's hardware; nil when it has none (device routes answer EUNAVAILABLE)
 	Version string
 }
 
@@ -78,6 +79,7 @@ type Server struct {
 	newID   func() string
 	logger  *slog.Logger
 	ui      fs.FS
+	devices Devices
 	version string
 
 	app            *fiber.App
@@ -104,6 +106,7 @@ func NewServer(cfg Config) *Server {
 		newID:   cfg.NewID,
 		logger:  cfg.Logger,
 		ui:      cfg.UI,
+		devices: cfg.Devices,
 		version: cfg.Version,
 		idle:    newIdleTracker(),
 		guesses: newGuessLimiter(),
