@@ -20,6 +20,7 @@ type ApplicationFilter struct {
 	MatterCode string
 	Deadline   DeadlineState // DeadlineDueSoon or DeadlineOverdue; open applications only
 	Query      string        // prefix of the application number
+	Applicant  string        // lookup hash (SealedID.Index) of the applicant's document number
 	Today      Date
 	Offset     int
 	Limit      int

@@ -69,6 +69,11 @@ func (s *Server) handleProgress(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(s.viewProgress(a, cal))
+}
+
+// viewProgress is what a resident may see of an application: no document number, the name masked.
+func (s *Server) viewProgress(a *station.Application, cal *station.Calendar) progressView {
 	v := progressView{
 		Number: a.Number, MatterName: a.MatterName, ApplicantName: station.MaskName(a.Applicant.Name),
 		Status: a.Status, StatusLabel: a.Status.Label(), ReceivedAt: a.ReceivedAt.UTC(),
@@ -82,5 +87,44 @@ func (s *Server) handleProgress(c *fiber.Ctx) error {
 	for _, e := range a.Timeline {
 		v.Timeline = append(v.Timeline, progressEvent{At: e.At.UTC(), Label: e.To.Label()})
 	}
-	return c.JSON(v)
+	return v
+}
+
+type kioskApplications struct {
+	Items []progressView `json:"items"`
+}
+
+// handleKioskApplications lists the applications of the resident whose card is on this box's reader:
+// the card is the proof of identity, so no number needs typing. Without a card it is EUNAUTHORIZED.
+func (s *Server) handleKioskApplications(c *fiber.Ctx) error {
+	if err := localOnly(c); err != nil {
+		return err
+	}
+	if s.devices == nil {
+		return errNoDevices()
+	}
+	card := s.devices.Card()
+	if card == nil {
+		return station.Errorf(station.EUNAUTHORIZED, "请先将身份证放在读卡区")
+	}
+	ctx := c.UserContext()
+	items, _, err := s.store.Applications(ctx, station.ApplicationFilter{
+		Applicant: s.sealer.Index(card.DocumentType(), card.IDNumber), Today: station.DateOf(s.now()), Limit: 50,
+	})
+	if err != nil {
+		return err
+	}
+	cal, err := s.store.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	out := kioskApplications{Items: make([]progressView, 0, len(items))}
+	for i := range items {
+		full, err := s.store.Application(ctx, items[i].ID) // with its timeline
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, s.viewProgress(full, cal))
+	}
+	return c.JSON(out)
 }

@@ -109,6 +109,8 @@ func routeTable() []route {
 			status: 200, handle: (*Server).handleCameraPreview},
 		{method: "GET", path: "/api/v1/kiosk/card", summary: "读卡区当前证件（仅限本机）", tag: "kiosk", public: true,
 			reply: kioskCardState{}, status: 200, handle: (*Server).handleKioskCard},
+		{method: "GET", path: "/api/v1/kiosk/applications", summary: "读卡居民本人的办件（仅限本机）", tag: "kiosk", public: true,
+			reply: kioskApplications{}, status: 200, handle: (*Server).handleKioskApplications},
 		{method: "GET", path: "/api/v1/kiosk/events", summary: "自助终端事件流（SSE，仅限本机）", tag: "kiosk", public: true,
 			status: 200, handle: (*Server).handleKioskEvents},
 

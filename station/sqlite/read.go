@@ -313,6 +313,10 @@ func (db *DB) Applications(ctx context.Context, f station.ApplicationFilter) ([]
 		where = append(where, `matter_code = ?`)
 		args = append(args, f.MatterCode)
 	}
+	if f.Applicant != "" {
+		where = append(where, `applicant_id_index = ?`)
+		args = append(args, f.Applicant)
+	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		where = append(where, `number LIKE ? ESCAPE '\'`)
 		args = append(args, likeEscape(strings.ToUpper(q))+"%")
