@@ -203,6 +203,28 @@ func (s *Store) Open(sum string) (io.ReadCloser, error) {
 	return &verifier{f: f, h: sha256.New(), want: sum}, nil
 }
 
+// OpenBlob opens the blob with hash sum for reading from any offset and returns its size: what the
+// syncer needs to resume an upload where the data center's copy stops. It returns ErrInvalidHash, or
+// ErrNotFound wrapped together with fs.ErrNotExist.
+func (s *Store) OpenBlob(sum string) (io.ReadSeekCloser, int64, error) {
+	if !Valid(sum) {
+		return nil, 0, fmt.Errorf("open blob %q: %w", sum, ErrInvalidHash)
+	}
+	f, err := os.Open(s.path(sum))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, fmt.Errorf("open blob %s: %w (%w)", sum, ErrNotFound, fs.ErrNotExist)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("open blob %s: %w", sum, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("open blob %s: %w", sum, err)
+	}
+	return f, fi.Size(), nil
+}
+
 // verifier hashes what is read and checks the hash at the end.
 type verifier struct {
 	f    *os.File

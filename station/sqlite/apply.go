@@ -116,6 +116,8 @@ func outbound(kind station.CommandKind) bool {
 	switch kind {
 	case station.CmdLoginFailed, station.CmdSessionOpen, station.CmdSessionClose:
 		return false
+	case station.CmdOutboxAck, station.CmdOutboxPrune, station.CmdOutboxDeadLetter, station.CmdOutboxRetry, station.CmdSyncApply:
+		return false
 	}
 	return true
 }
@@ -219,6 +221,16 @@ func (a *applier) apply() (effect, error) {
 		err = a.sessionOpen()
 	case station.CmdSessionClose:
 		err = a.sessionClose()
+	case station.CmdOutboxAck:
+		err = a.outboxAck()
+	case station.CmdOutboxPrune:
+		err = a.outboxPrune()
+	case station.CmdOutboxDeadLetter:
+		err = a.outboxDeadLetter()
+	case station.CmdOutboxRetry:
+		err = a.outboxRetry()
+	case station.CmdSyncApply:
+		err = a.syncApply()
 	default:
 		err = station.Errorf(station.EINVALID, "未知的命令类型“%s”", a.cmd.Kind)
 	}

@@ -1,0 +1,408 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/civic-station/station/station"
+)
+
+// This file holds the station's side of the sync protocol in the store: the commands that acknowledge,
+// prune and set aside outbox records, the command that applies downlink changes together with the
+// cursor, and the queries the syncer runs.
+
+func (a *applier) requireSystem() error {
+	return a.requireRole(a.cmd.Actor.Role == station.RoleSystem)
+}
+
+func (a *applier) outboxAck() error {
+	if err := a.requireSystem(); err != nil {
+		return err
+	}
+	var p station.OutboxAck
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	if p.ThroughSeq < 0 {
+		return station.Errorf(station.EINVALID, "确认序号无效")
+	}
+	res, err := a.tx.ExecContext(a.ctx, `UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = outbox.seq)`, formatTime(a.cmd.At), p.ThroughSeq)
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	a.eff.object = "outbox"
+	a.eff.detail = fmt.Sprintf("through %d, %d records", p.ThroughSeq, n)
+	return nil
+}
+
+func (a *applier) outboxPrune() error {
+	if err := a.requireSystem(); err != nil {
+		return err
+	}
+	var p station.OutboxPrune
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	if p.AckedBefore.IsZero() {
+		return station.Errorf(station.EINVALID, "清理时间无效")
+	}
+	res, err := a.tx.ExecContext(a.ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?
+		AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = outbox.seq)`, formatTime(p.AckedBefore))
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	a.eff.object = "outbox"
+	a.eff.detail = fmt.Sprintf("acked before %s, %d records", formatTime(p.AckedBefore), n)
+	return nil
+}
+
+func (a *applier) outboxDeadLetter() error {
+	if err := a.requireSystem(); err != nil {
+		return err
+	}
+	var p station.OutboxDeadLetter
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	if len(p.Records) == 0 {
+		return station.Errorf(station.EINVALID, "没有要搁置的记录")
+	}
+	a.eff.object = "outbox"
+	var seqs []string
+	for _, r := range p.Records {
+		if err := checkText("原因", r.Message, 500, false); err != nil {
+			return err
+		}
+		if r.Code == "" || len(r.Code) > 32 {
+			return station.Errorf(station.EINVALID, "搁置代码无效")
+		}
+		var acked sql.NullString
+		err := a.tx.QueryRowContext(a.ctx, `SELECT acked_at FROM outbox WHERE seq = ?`, r.Seq).Scan(&acked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return station.Errorf(station.ENOTFOUND, "待上报记录%d不存在", r.Seq)
+		} else if err != nil {
+			return err
+		}
+		if acked.Valid {
+			return station.Errorf(station.ECONFLICT, "记录%d已被数据中心确认", r.Seq)
+		}
+		if err := a.exec(`INSERT INTO outbox_dead_letters (seq, code, message, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (seq) DO UPDATE SET code = excluded.code, message = excluded.message`,
+			r.Seq, r.Code, r.Message, formatTime(a.cmd.At)); err != nil {
+			return err
+		}
+		seqs = append(seqs, fmt.Sprintf("%d:%s", r.Seq, r.Code))
+	}
+	a.eff.detail = strings.Join(seqs, ",")
+	return nil
+}
+
+func (a *applier) outboxRetry() error {
+	if err := a.requireRole(a.cmd.Actor.Role == station.RoleSystem || a.cmd.Actor.Role == station.RoleTechnician || a.cmd.Actor.Role == station.RoleStationAdmin); err != nil {
+		return err
+	}
+	var p station.OutboxRetry
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	a.eff.object = "outbox"
+	var done []string
+	for _, seq := range p.Seqs {
+		res, err := a.tx.ExecContext(a.ctx, `DELETE FROM outbox_dead_letters WHERE seq = ?`, seq)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return station.Errorf(station.ENOTFOUND, "搁置记录%d不存在", seq)
+		}
+		done = append(done, fmt.Sprint(seq))
+	}
+	a.eff.detail = strings.Join(done, ",")
+	return nil
+}
+
+// syncApply applies a page of downlink changes. Each change is applied under its own savepoint: a
+// change the station's domain refuses (a decision on an application that was withdrawn meanwhile, a
+// catalog version older than the one held) is rolled back alone and recorded with its error code, so it
+// cannot block the feed; the cursor moves past it either way.
+func (a *applier) syncApply() error {
+	if err := a.requireSystem(); err != nil {
+		return err
+	}
+	var p station.SyncApply
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	a.eff.object = "sync"
+	var cur string
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT cursor FROM sync_cursor WHERE id = 1`).Scan(&cur); err != nil {
+		return err
+	}
+	if p.FromCursor != cur {
+		return station.Errorf(station.ECONFLICT, "下行数据游标不一致（本地为“%s”）", cur)
+	}
+	if p.Reset {
+		if err := a.exec(`DELETE FROM sync_items`); err != nil {
+			return err
+		}
+		if err := a.exec(`UPDATE sync_cursor SET resyncs = resyncs + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+	}
+	refused := 0
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		if _, err := a.tx.ExecContext(a.ctx, `SAVEPOINT change`); err != nil {
+			return err
+		}
+		result := "ok"
+		err := a.applyChange(c)
+		var de *station.Error
+		switch {
+		case err == nil:
+		case errors.As(err, &de):
+			result = de.Code
+			refused++
+			if _, err := a.tx.ExecContext(a.ctx, `ROLLBACK TO change`); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("change %s: %w", c.Key, err)
+		}
+		if _, err := a.tx.ExecContext(a.ctx, `RELEASE change`); err != nil {
+			return err
+		}
+		if err := a.exec(`INSERT INTO sync_items (key, version, result) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET version = excluded.version, result = excluded.result`, c.Key, c.Version, result); err != nil {
+			return err
+		}
+	}
+	if err := a.exec(`UPDATE sync_cursor SET cursor = ?, updated_at = ? WHERE id = 1`, p.Cursor, formatTime(a.cmd.At)); err != nil {
+		return err
+	}
+	a.eff.detail = fmt.Sprintf("cursor %q -> %q, %d changes, %d refused", p.FromCursor, p.Cursor, len(p.Changes), refused)
+	if p.Reset {
+		a.eff.detail += ", full resync"
+	}
+	return nil
+}
+
+// sub returns an applier for a command of another kind inside this one's transaction, so that downlink
+// changes go through the same validation as the commands they correspond to.
+func (a *applier) sub(kind station.CommandKind, actor station.Actor, payload any) (*applier, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	cmd := station.Command{ID: a.cmd.ID, Kind: kind, At: a.cmd.At, Actor: actor, Payload: b}
+	return &applier{ctx: a.ctx, tx: a.tx, cmd: cmd, db: a.db}, nil
+}
+
+func (a *applier) applyChange(c *station.Change) error {
+	if c.Key == "" || c.Version == "" {
+		return station.Errorf(station.EINVALID, "下行变更缺少键或版本")
+	}
+	system := station.Actor{Username: "hub", Role: station.RoleSystem}
+	switch c.Type {
+	case station.ChangeMatter:
+		if c.Matter == nil || c.Key != "matter:"+c.Matter.Code {
+			return station.Errorf(station.EINVALID, "事项变更内容无效")
+		}
+		s, err := a.sub(station.CmdCatalogImport, system, station.CatalogImport{Matters: []station.Matter{*c.Matter}})
+		if err != nil {
+			return err
+		}
+		return s.catalogImport()
+	case station.ChangeCalendar:
+		if c.Calendar == nil {
+			return station.Errorf(station.EINVALID, "日历变更内容无效")
+		}
+		s, err := a.sub(station.CmdCalendarImport, system, c.Calendar)
+		if err != nil {
+			return err
+		}
+		if err := s.calendarImport(); err != nil {
+			return err
+		}
+		a.eff.calendarChanged = true
+		return nil
+	case station.ChangeDecision:
+		d := c.Decision
+		if d == nil || c.Key != "decision:"+d.ApplicationID {
+			return station.Errorf(station.EINVALID, "审批结果内容无效")
+		}
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		name := strings.TrimSpace(d.Department)
+		if name == "" {
+			name = "department"
+		}
+		s, err := a.sub(station.CmdApplicationTransition, station.Actor{Username: name, Role: station.RoleDepartment},
+			station.ApplicationTransition{ApplicationID: d.ApplicationID, Action: d.Action, Reason: d.Reason})
+		if err != nil {
+			return err
+		}
+		return s.transition()
+	case station.ChangeNotice:
+		n := c.Notice
+		if n == nil || c.Key != "notice:"+n.ID {
+			return station.Errorf(station.EINVALID, "通知内容无效")
+		}
+		if err := checkText("通知标题", n.Title, 100, true); err != nil {
+			return err
+		}
+		if err := checkText("通知内容", n.Body, 5000, false); err != nil {
+			return err
+		}
+		return a.exec(`INSERT INTO notices (id, title, body, published_at, withdrawn) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, published_at = excluded.published_at, withdrawn = excluded.withdrawn`,
+			n.ID, n.Title, n.Body, formatTime(n.PublishedAt), boolInt(n.Withdrawn))
+	}
+	return station.Errorf(station.EINVALID, "未知的下行变更类型“%s”", c.Type)
+}
+
+// PendingOutbox returns up to limit outbox records waiting to be sent, in seq order: not acknowledged
+// and not dead letters.
+func (db *DB) PendingOutbox(ctx context.Context, limit int) ([]station.OutboxRecord, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, id, kind, occurred_at, payload FROM outbox
+		WHERE acked_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = outbox.seq)
+		ORDER BY seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []station.OutboxRecord
+	for rows.Next() {
+		var r station.OutboxRecord
+		var at, payload string
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Kind, &at, &payload); err != nil {
+			return nil, err
+		}
+		if r.OccurredAt, err = parseTime(at); err != nil {
+			return nil, fmt.Errorf("outbox %d: %w", r.Seq, err)
+		}
+		r.Payload = json.RawMessage(payload)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OutboxStats summarises the outbox.
+func (db *DB) OutboxStats(ctx context.Context) (station.OutboxStats, error) {
+	var s station.OutboxStats
+	var oldest, lastAck sql.NullString
+	var oldestSeq sql.NullInt64
+	err := db.read.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM outbox o WHERE acked_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = o.seq)),
+		(SELECT min(seq) FROM outbox o WHERE acked_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = o.seq)),
+		(SELECT count(*) FROM outbox_dead_letters),
+		(SELECT count(*) FROM outbox WHERE acked_at IS NOT NULL),
+		(SELECT max(acked_at) FROM outbox)`).Scan(&s.Pending, &oldestSeq, &s.DeadLetters, &s.Acked, &lastAck)
+	if err != nil {
+		return s, fmt.Errorf("outbox stats: %w", err)
+	}
+	if oldestSeq.Valid {
+		s.OldestSeq = oldestSeq.Int64
+		if err := db.read.QueryRowContext(ctx, `SELECT occurred_at FROM outbox WHERE seq = ?`, oldestSeq.Int64).Scan(&oldest); err != nil {
+			return s, fmt.Errorf("outbox stats: %w", err)
+		}
+		s.OldestAt, _ = parseTime(oldest.String)
+	}
+	if lastAck.Valid {
+		s.LastAckedAt, _ = parseTime(lastAck.String)
+	}
+	return s, nil
+}
+
+// DeadLetters returns the outbox records set aside, oldest first.
+func (db *DB) DeadLetters(ctx context.Context) ([]station.DeadLetter, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT d.seq, o.id, o.kind, d.code, d.message, d.at
+		FROM outbox_dead_letters d JOIN outbox o ON o.seq = d.seq ORDER BY d.seq`)
+	if err != nil {
+		return nil, fmt.Errorf("dead letters: %w", err)
+	}
+	defer rows.Close()
+	out := []station.DeadLetter{}
+	for rows.Next() {
+		var d station.DeadLetter
+		var at string
+		if err := rows.Scan(&d.Seq, &d.ID, &d.Kind, &d.Code, &d.Message, &at); err != nil {
+			return nil, err
+		}
+		d.At, _ = parseTime(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// SyncCursor returns the downlink cursor.
+func (db *DB) SyncCursor(ctx context.Context) (station.SyncCursor, error) {
+	var c station.SyncCursor
+	var at string
+	if err := db.read.QueryRowContext(ctx, `SELECT cursor, updated_at, resyncs FROM sync_cursor WHERE id = 1`).Scan(&c.Cursor, &at, &c.Resyncs); err != nil {
+		return c, fmt.Errorf("sync cursor: %w", err)
+	}
+	if at != "" {
+		c.UpdatedAt, _ = parseTime(at)
+	}
+	return c, nil
+}
+
+// SyncStateHash returns the hash of the station's downlink state (station.StateHash): every key applied
+// with the hub's version, except that a matter's version is read from the catalog itself, so that a
+// catalog changed behind the feed's back shows as drift.
+func (db *DB) SyncStateHash(ctx context.Context) (string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT s.key, s.version, m.version FROM sync_items s
+		LEFT JOIN matters m ON s.key LIKE 'matter:%' AND m.code = substr(s.key, 8)`)
+	if err != nil {
+		return "", fmt.Errorf("sync state hash: %w", err)
+	}
+	defer rows.Close()
+	items := map[string]string{}
+	for rows.Next() {
+		var key, version string
+		var matterVersion sql.NullInt64
+		if err := rows.Scan(&key, &version, &matterVersion); err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(key, "matter:") {
+			version = ""
+			if matterVersion.Valid {
+				version = fmt.Sprint(matterVersion.Int64)
+			}
+		}
+		items[key] = version
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	return station.StateHash(items), nil
+}
+
+// Notices returns the notices published by the data center and not withdrawn, newest first.
+func (db *DB) Notices(ctx context.Context) ([]station.Notice, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, title, body, published_at FROM notices WHERE withdrawn = 0 ORDER BY published_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("notices: %w", err)
+	}
+	defer rows.Close()
+	out := []station.Notice{}
+	for rows.Next() {
+		var n station.Notice
+		var at string
+		if err := rows.Scan(&n.ID, &n.Title, &n.Body, &at); err != nil {
+			return nil, err
+		}
+		n.PublishedAt, _ = parseTime(at)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
