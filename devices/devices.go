@@ -95,6 +95,7 @@ type IDCard struct {
 	IssueCount    string       `json:"issue_count"` // J: times issued; Y: renewal count
 	PreviousCard  string       `json:"previous_card,omitempty"`
 	Photo         []byte       `json:"-"` // raw 1024-byte WLT; decoding needs the vendor's library
+	PhotoBMP      []byte       `json:"-"` // the photo decoded to a 102×126 BMP, when a decoder is configured
 }
 
 // DocumentType returns the identity document type the station's domain uses for this card.
