@@ -145,10 +145,19 @@ func (m *Main) seedCatalog(ctx context.Context) error {
 	return nil
 }
 
-func (m *Main) seedResidents(ctx context.Context) ([]demoResident, error) {
+// loadDemoResidents decodes demo/residents.json.
+func loadDemoResidents() ([]demoResident, error) {
 	var residents []demoResident
 	if err := decodeStrict(demoResidents, &residents); err != nil {
 		return nil, fmt.Errorf("demo/residents.json: %w", err)
+	}
+	return residents, nil
+}
+
+func (m *Main) seedResidents(ctx context.Context) ([]demoResident, error) {
+	residents, err := loadDemoResidents()
+	if err != nil {
+		return nil, err
 	}
 	added := 0
 	for i, r := range residents {

@@ -24,6 +24,11 @@ const usage = `用法：
   station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
+  station devices list|test …                              检查读卡器、打印机、高拍仪（station devices 查看用法）
+  station simulate idreader|printer|ipp …                  设备模拟器（station simulate 查看用法）
+  station enroll --hub URL --token T [--data DIR]          向数据中心登记本站
+  station sync status [--data DIR] [--json]                同步状态
+  station hub [--data DIR] [--listen ADDR] [--db URL]      运行数据中心（station hub token create … 等）
   station version                                          显示版本
 `
 
@@ -39,6 +44,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCommand(ctx, args[1:], stdout, stderr)
 	case "user":
 		return userCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "devices":
+		return devicesCommand(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCommand(ctx, args[1:], stdout, stderr)
+	case "enroll":
+		return enrollCommand(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return syncCommand(ctx, args[1:], stdout, stderr)
+	case "hub":
+		return hubCommand(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":

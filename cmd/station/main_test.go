@@ -130,6 +130,9 @@ func (s *testStation) do(t *testing.T, method, path, token string, body any) res
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/event-stream") || strings.HasPrefix(ct, "multipart/x-mixed-replace") {
+		return response{status: resp.StatusCode, header: resp.Header} // a stream: the status is the answer
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

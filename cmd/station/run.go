@@ -11,11 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"time"
 
+	"github.com/civic-station/station/devices/escpos"
+	"github.com/civic-station/station/devices/idcard"
+	"github.com/civic-station/station/devices/ipp"
+	"github.com/civic-station/station/devices/rig"
 	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
+	"github.com/civic-station/station/station/blob"
 	"github.com/civic-station/station/station/datakey"
 	shttp "github.com/civic-station/station/station/http"
 	"github.com/civic-station/station/station/sqlite"
@@ -29,15 +35,30 @@ type Main struct {
 	Demo    bool
 	Version string
 
+	// The box's devices (all optional; the demo uses simulators instead).
+	IDReader        string // serial port of the SAM reader, or "auto" to probe
+	PhotoDecoder    string // command that turns a WLT photo into a BMP
+	TicketPrinter   string // tcp://HOST:9100 or serial:///dev/ttyUSB0
+	DocumentPrinter string // ipp://HOST/…
+	Camera          string // /dev/videoN
+
 	Logger *slog.Logger
 	Stdout io.Writer        // where the start-up banner goes
 	Now    func() time.Time // the clock; time.Now by default
 	Hasher argon2id.Hasher  // password hashing parameters; argon2id.DefaultParams by default
 	UI     fs.FS            // the built UI; nil serves a placeholder
 
-	DB   *sqlite.DB
-	Key  *datakey.Key
-	HTTP *shttp.Server
+	DB    *sqlite.DB
+	Key   *datakey.Key
+	Blobs *blob.Store
+	HTTP  *shttp.Server
+
+	Rig *rig.Rig // the box's devices; nil when it has none
+
+	stopSync func()             // stops the syncer; nil before Run
+	demoDev  *demoDevices       // the demo's simulators
+	cancel   context.CancelFunc // stops what Run started in the background
+	bg       sync.WaitGroup
 }
 
 // NewMain returns a Main with the defaults of `station run` and the embedded UI when the binary was
@@ -72,6 +93,29 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if m.Blobs, err = blob.Open(m.DataDir, blob.Options{}); err != nil {
+		return fmt.Errorf("open blob store: %w", err)
+	}
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.cancel = cancel
+	rcfg, err := m.deviceConfig(bgCtx)
+	if err != nil {
+		return err
+	}
+	var devs shttp.Devices
+	if rcfg.IDReader != nil || rcfg.TicketPrinter != nil || rcfg.DocumentPrinter != nil || rcfg.Camera != nil {
+		m.Rig = rig.New(rcfg)
+		devs = m.Rig
+		m.bg.Add(1)
+		go func() {
+			defer m.bg.Done()
+			_ = m.Rig.Run(bgCtx)
+		}()
+	}
+	var demoDevs shttp.DemoDevices
+	if m.demoDev != nil {
+		demoDevs = m.demoDev
+	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:   m.DB,
 		Log:     m.DB,
@@ -80,6 +124,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Now:     m.Now,
 		Logger:  m.Logger,
 		UI:      m.UI,
+		Devices: devs,
+		Demo:    demoDevs,
 		Version: m.Version,
 	})
 	var accounts []demoUser
@@ -92,6 +138,9 @@ func (m *Main) Run(ctx context.Context) error {
 		// Hashing the demo passwords took tens of MiB (argon2id is memory-hard); give it back now rather
 		// than leave an idle station holding it.
 		debug.FreeOSMemory()
+	}
+	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now); err != nil {
+		return fmt.Errorf("start syncer: %w", err)
 	}
 	if err := m.HTTP.Open(m.Listen); err != nil {
 		return err
@@ -133,6 +182,14 @@ func (m *Main) Close() error {
 	if m.HTTP != nil {
 		errs = append(errs, m.HTTP.Close())
 	}
+	if m.stopSync != nil {
+		m.stopSync() // before the store closes: the syncer submits commands to it
+	}
+	if m.cancel != nil {
+		m.cancel()
+		m.bg.Wait()
+	}
+	errs = append(errs, m.demoDev.Close())
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
@@ -145,7 +202,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(stderr)
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "数据目录")
 	fs.StringVar(&m.Listen, "listen", m.Listen, "监听地址 HOST:PORT")
-	fs.BoolVar(&m.Demo, "demo", false, "演示模式：导入示例事项、居民和演示账号")
+	fs.BoolVar(&m.Demo, "demo", false, "演示模式：导入示例事项、居民和演示账号，使用模拟设备")
+	fs.StringVar(&m.IDReader, "idreader", "", "身份证读卡器串口（如 /dev/ttyUSB0，auto 为自动查找）")
+	fs.StringVar(&m.PhotoDecoder, "photo-decoder", "", "证件照片解码命令（WLT 转 BMP，可选）")
+	fs.StringVar(&m.TicketPrinter, "ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
+	fs.StringVar(&m.DocumentPrinter, "document-printer", "", "A4打印机（ipp://HOST/…）")
+	fs.StringVar(&m.Camera, "camera", "", "高拍仪（如 /dev/video0）")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -167,3 +229,40 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // systemActor is the actor of commands the station issues itself.
 var systemActor = station.Actor{Username: "system", Role: station.RoleSystem}
+
+// deviceConfig builds the rig configuration: the demo's simulators, or the devices given by flags.
+func (m *Main) deviceConfig(ctx context.Context) (rig.Config, error) {
+	cfg := rig.Config{Logger: m.Logger.With("component", "devices"), Now: m.Now}
+	if m.Demo {
+		residents, err := loadDemoResidents()
+		if err != nil {
+			return cfg, err
+		}
+		m.demoDev, cfg, err = startDemoDevices(ctx, m.DataDir, residents, cfg)
+		return cfg, err
+	}
+	if m.IDReader != "" {
+		port := m.IDReader
+		if port == "auto" {
+			port = ""
+		}
+		cfg.IDReader = idcard.New(idcard.Config{Port: port, PhotoDecoder: m.PhotoDecoder, Logger: cfg.Logger})
+	}
+	var err error
+	if m.TicketPrinter != "" {
+		if cfg.TicketPrinter, err = escpos.Open(m.TicketPrinter, escpos.Options{}); err != nil {
+			return cfg, err
+		}
+	}
+	if m.DocumentPrinter != "" {
+		if cfg.DocumentPrinter, err = ipp.New(m.DocumentPrinter, ipp.Options{}); err != nil {
+			return cfg, err
+		}
+	}
+	if m.Camera != "" {
+		if cfg.Camera, err = openCamera(m.Camera, false); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}

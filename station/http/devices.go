@@ -180,6 +180,8 @@ func (s *Server) streamEvents(c *fiber.Ctx, withCard bool) error {
 				if _, err := w.WriteString(": keep-alive\n\n"); err != nil || w.Flush() != nil {
 					return
 				}
+			case <-s.closing:
+				return
 			}
 		}
 	})
@@ -293,10 +295,17 @@ func (s *Server) handleCameraPreview(c *fiber.Ctx) error {
 	const boundary = "stationframe"
 	c.Set(fiber.HeaderContentType, "multipart/x-mixed-replace; boundary="+boundary)
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	dev := s.devices
+	dev, closing := s.devices, s.closing
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		go func() {
+			select {
+			case <-closing: // the server is stopping
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		frames := make(chan devices.Frame, 2)
 		go func() {
 			_ = dev.Preview(ctx, frames)

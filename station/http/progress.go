@@ -95,7 +95,7 @@ type kioskApplications struct {
 }
 
 // handleKioskApplications lists the applications of the resident whose card is on this box's reader:
-// the card is the proof of identity, so no number needs typing. Without a card it is EUNAUTHORIZED.
+// the card is the proof of identity, so no number needs typing. Without a card it is ENOTFOUND.
 func (s *Server) handleKioskApplications(c *fiber.Ctx) error {
 	if err := localOnly(c); err != nil {
 		return err
@@ -105,7 +105,7 @@ func (s *Server) handleKioskApplications(c *fiber.Ctx) error {
 	}
 	card := s.devices.Card()
 	if card == nil {
-		return station.Errorf(station.EUNAUTHORIZED, "请先将身份证放在读卡区")
+		return station.Errorf(station.ENOTFOUND, "读卡区没有证件，请先将身份证放在读卡区")
 	}
 	ctx := c.UserContext()
 	items, _, err := s.store.Applications(ctx, station.ApplicationFilter{

@@ -63,6 +63,7 @@ type Config struct {
 	Logger  *slog.Logger     // defaults to a logger that discards
 	UI      fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
 	Devices Devices          // the box's hardware; nil when it has none (device routes answer EUNAVAILABLE)
+	Demo    DemoDevices      // the demo's simulators; nil outside demo mode
 	Version string
 }
 
@@ -80,7 +81,11 @@ type Server struct {
 	logger  *slog.Logger
 	ui      fs.FS
 	devices Devices
-	version string
+	demo    DemoDevices
+
+	closing   chan struct{} // closed by Close: long-lived streams end
+	closeOnce sync.Once
+	version   string
 
 	app            *fiber.App
 	metrics        *metrics
@@ -107,6 +112,8 @@ func NewServer(cfg Config) *Server {
 		logger:  cfg.Logger,
 		ui:      cfg.UI,
 		devices: cfg.Devices,
+		demo:    cfg.Demo,
+		closing: make(chan struct{}),
 		version: cfg.Version,
 		idle:    newIdleTracker(),
 		guesses: newGuessLimiter(),
@@ -177,6 +184,7 @@ func (s *Server) Addr() net.Addr {
 
 // Close stops accepting connections and waits up to 5 seconds for requests in flight.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) }) // ends event streams, which would hold Shutdown up
 	err := s.app.ShutdownWithTimeout(5 * time.Second)
 	s.mu.Lock()
 	done, ln := s.done, s.ln

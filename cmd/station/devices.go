@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/civic-station/station/devices/idcard"
+)
+
+const devicesUsage = `用法：
+  station devices list                                          列出串口读卡器、摄像头和已配置的打印机
+  station devices test idreader --port PATH [--baud N] [--json] [--reveal]
+  station devices test printer --ticket|--page --uri URI        URI：tcp://HOST:9100、serial:///dev/ttyUSB0、ipp://HOST/…
+  station devices test camera [--device /dev/video0] --out page.jpg
+`
+
+const simulateUsage = `用法：
+  station simulate idreader --link PATH [--baud N] [--cards FILE]   在伪终端上模拟身份证读卡器
+  station simulate idreader --control PATH --place FILE|--remove      放卡/取卡
+  station simulate printer --listen 127.0.0.1:9100 [--pty-link PATH] [--out DIR]
+  station simulate ipp --listen 127.0.0.1:8631 [--out DIR]
+`
+
+// devicesCommand runs `station devices …`, the technician's hardware checks.
+func devicesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) >= 1 && args[0] == "list":
+		return devicesList(ctx, stdout)
+	case len(args) >= 2 && args[0] == "test":
+		switch args[1] {
+		case "idreader":
+			return devicesTestIDReader(ctx, args[2:], stdout, stderr)
+		case "printer":
+			return devicesTestPrinter(ctx, args[2:], stdout, stderr)
+		case "camera":
+			return devicesTestCamera(ctx, args[2:], stdout, stderr)
+		}
+	}
+	fmt.Fprint(stderr, devicesUsage)
+	return 2
+}
+
+// devicesTestPrinter prints a test ticket (ESC/POS) or a test page (IPP) and waits for the printer to
+// confirm it.
+func devicesTestPrinter(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("station devices test printer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ticket := fs.Bool("ticket", false, "打印测试小票（ESC/POS）")
+	page := fs.Bool("page", false, "打印测试页（IPP）")
+	uri := fs.String("uri", "", "打印机地址")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case *uri == "" || *ticket == *page:
+		fmt.Fprint(stderr, "请指定 --ticket 或 --page 之一，以及 --uri\n"+devicesUsage)
+		return 2
+	case *ticket:
+		return devicesTestTicket(ctx, *uri, stdout, stderr)
+	}
+	return devicesTestPage(ctx, *uri, stdout, stderr)
+}
+
+// simulateCommand runs `station simulate …`: device simulators that speak the real protocols.
+func simulateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 1 {
+		switch args[0] {
+		case "idreader":
+			return simulateIDReader(ctx, args[1:], stdout, stderr)
+		case "printer":
+			return simulatePrinter(ctx, args[1:], stdout, stderr)
+		case "ipp":
+			return simulateIPP(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprint(stderr, simulateUsage)
+	return 2
+}
+
+// devicesList prints the serial ports with a SAM reader answering on them (and at which speed), the
+// V4L2 cameras, and the printers the station is configured with.
+func devicesList(ctx context.Context, stdout io.Writer) int {
+	fmt.Fprintln(stdout, "身份证读卡器（串口）：")
+	found := 0
+	for _, port := range idcard.DefaultCandidates {
+		if _, err := os.Stat(port); err != nil {
+			continue
+		}
+		r := idcard.New(idcard.Config{Port: port})
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		sam, err := r.SAMID(pctx)
+		cancel()
+		st := r.Status()
+		r.Close()
+		if err != nil {
+			fmt.Fprintf(stdout, "  %-14s 无读卡器应答\n", port)
+			continue
+		}
+		found++
+		fmt.Fprintf(stdout, "  %-14s SAM %s，%s\n", port, sam, st.Detail)
+	}
+	if found == 0 {
+		fmt.Fprintln(stdout, "  未发现读卡器")
+	}
+	devicesListCameras(stdout)
+	fmt.Fprintln(stdout, "打印机：在 station run 的 --ticket-printer 和 --document-printer 中配置，用 station devices test printer 检查。")
+	return 0
+}
