@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -597,7 +599,8 @@ func TestRoleChecks(t *testing.T) {
 		station.RoleStaff: "counter1", station.RoleReviewer: "review1",
 		station.RoleStationAdmin: "admin", station.RoleTechnician: "tech",
 	}
-	fill := strings.NewReplacer("{id}", "0193aaaa-0000-7000-8000-000000000000", "{code}", "MZ-001", "{username}", "nobody")
+	fill := strings.NewReplacer("{id}", "0193aaaa-0000-7000-8000-000000000000", "{code}", "MZ-001", "{username}", "nobody",
+		"{sha}", strings.Repeat("ab", 32))
 	for _, rt := range shttp.Routes() {
 		path := fill.Replace(rt.Path)
 		body := any(nil)
@@ -1059,5 +1062,60 @@ func TestApplicationListsMaskApplicantNames(t *testing.T) {
 	}
 	if a.Applicant.Name != "张三丰" {
 		t.Fatalf("the intake answer (to the staff member who typed it) shows %q", a.Applicant.Name)
+	}
+}
+
+func TestScanningAMaterialIntoAPDF(t *testing.T) {
+	s := startStation(t)
+	token := s.login(t, "counter1")
+	a := s.intake(t, token, "MZ-001", validID("11010119900307451"))
+	var pages []string
+	for i := 0; i < 2; i++ {
+		r := s.do(t, "POST", "/api/v1/scans/pages", token, nil)
+		var p struct {
+			SHA256   string `json:"sha256"`
+			Width    int    `json:"width"`
+			Height   int    `json:"height"`
+			Bytes    int64  `json:"bytes"`
+			Detected bool   `json:"detected"`
+		}
+		r.json(t, &p)
+		if r.status != http.StatusCreated || p.Width != 1654 || p.Height != 2339 || !p.Detected || p.Bytes > 320<<10 {
+			t.Fatalf("scan page %d: %d %s", i+1, r.status, r.body)
+		}
+		pages = append(pages, p.SHA256)
+		s.do(t, "POST", "/api/v1/demo/camera/next-page", "", nil)
+	}
+	r := s.do(t, "POST", "/api/v1/applications/"+a.ID+"/materials/M2/scan", token, map[string]any{"pages": pages})
+	var got struct {
+		Materials []station.MaterialCheck `json:"materials"`
+	}
+	r.json(t, &got)
+	var pdfSHA string
+	for _, m := range got.Materials {
+		if m.Code == "M2" && m.Provided {
+			pdfSHA = m.BlobSHA
+		}
+	}
+	if r.status != 200 || pdfSHA == "" {
+		t.Fatalf("attach: %d %s", r.status, r.body)
+	}
+	pdf := s.do(t, "GET", "/api/v1/blobs/"+pdfSHA, token, nil)
+	if pdf.status != 200 || pdf.header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(pdf.body, []byte("%PDF-")) || !bytes.Contains(pdf.body, []byte("/Count 2 ")) {
+		t.Fatalf("the material PDF: %d %s, %d bytes", pdf.status, pdf.header.Get("Content-Type"), len(pdf.body))
+	}
+	sum := sha256.Sum256(pdf.body)
+	if hex.EncodeToString(sum[:]) != pdfSHA {
+		t.Fatal("the served PDF does not match its hash")
+	}
+	var audit struct {
+		Items []station.AuditEntry `json:"items"`
+	}
+	s.do(t, "GET", "/api/v1/audit?object=blob:"+pdfSHA, s.login(t, "admin"), nil).json(t, &audit)
+	if len(audit.Items) != 1 || audit.Items[0].Action != "read.view" || audit.Items[0].Actor != "counter1" {
+		t.Fatalf("the read of the scanned material is not audited: %+v", audit.Items)
+	}
+	if r := s.do(t, "POST", "/api/v1/applications/"+a.ID+"/materials/M2/scan", token, map[string]any{"pages": []string{pdfSHA}}); r.status != 400 {
+		t.Fatalf("a PDF passed off as a page: %d %s", r.status, r.body)
 	}
 }

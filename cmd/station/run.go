@@ -116,6 +116,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.demoDev != nil {
 		demoDevs = m.demoDev
 	}
+	var scanner shttp.Scanner
+	if rcfg.Camera != nil {
+		scanner = pageScanner{}
+	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:   m.DB,
 		Log:     m.DB,
@@ -126,6 +130,8 @@ func (m *Main) Run(ctx context.Context) error {
 		UI:      m.UI,
 		Devices: devs,
 		Demo:    demoDevs,
+		Scanner: scanner,
+		Blobs:   m.Blobs,
 		Version: m.Version,
 	})
 	var accounts []demoUser

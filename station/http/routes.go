@@ -79,6 +79,12 @@ func routeTable() []route {
 			body: transitionRequest{}, reply: applicationView{}, status: 200, handle: (*Server).handleTransition},
 		{method: "PUT", path: "/api/v1/applications/:id/materials", summary: "更新材料清单", tag: "applications", roles: counterRoles,
 			body: materialsRequest{}, reply: applicationView{}, status: 200, handle: (*Server).handleMaterials},
+		{method: "POST", path: "/api/v1/scans/pages", summary: "高拍仪拍摄并处理一页材料", tag: "applications", roles: counterRoles,
+			reply: scannedPageView{}, status: 201, handle: (*Server).handleScanPage},
+		{method: "POST", path: "/api/v1/applications/:id/materials/:code/scan", summary: "将扫描页合成PDF并作为材料附上", tag: "applications", roles: counterRoles,
+			body: scanAttachRequest{}, reply: applicationView{}, status: 200, handle: (*Server).handleScanAttach},
+		{method: "GET", path: "/api/v1/blobs/:sha", summary: "查看扫描页或材料文件（审计）", tag: "applications", roles: counterRoles,
+			status: 200, handle: (*Server).handleBlob},
 		{method: "GET", path: "/api/v1/stats", summary: "办件统计", tag: "applications", roles: counterRoles,
 			reply: station.Stats{}, status: 200, handle: (*Server).handleStats},
 

@@ -64,6 +64,8 @@ type Config struct {
 	UI      fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
 	Devices Devices          // the box's hardware; nil when it has none (device routes answer EUNAVAILABLE)
 	Demo    DemoDevices      // the demo's simulators; nil outside demo mode
+	Scanner Scanner          // page processing for the document camera; nil without one
+	Blobs   Blobs            // scanned pages and materials
 	Version string
 }
 
@@ -82,6 +84,8 @@ type Server struct {
 	ui      fs.FS
 	devices Devices
 	demo    DemoDevices
+	scanner Scanner
+	blobs   Blobs
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -113,6 +117,8 @@ func NewServer(cfg Config) *Server {
 		ui:      cfg.UI,
 		devices: cfg.Devices,
 		demo:    cfg.Demo,
+		scanner: cfg.Scanner,
+		blobs:   cfg.Blobs,
 		closing: make(chan struct{}),
 		version: cfg.Version,
 		idle:    newIdleTracker(),
