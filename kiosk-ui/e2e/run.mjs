@@ -384,6 +384,116 @@ async function scenarioKioskIdle() {
   await page.context().close()
 }
 
+const fullIdRe = /\d{17}[\dXx]/
+
+async function scenarioKioskCard() {
+  const cards = (await api('GET', '/api/v1/demo/cards')).items ?? []
+  assert(cards.length > 0, 'demo cards listed')
+  const card = cards[0]
+  const page = await newPage(portrait)
+  await page.goto('/kiosk')
+  await expectText(page.getByTestId('kiosk-unverified'), '未放置身份证', 'unverified notice')
+  assert((await page.getByTestId('tile-mine').count()) === 0, 'no 我的办件 tile without a card')
+  await page.getByTestId('sim-toggle').waitFor()
+  await page.waitForTimeout(300) // let the event stream connect
+  await api('POST', '/api/v1/demo/idreader/place', { index: 0 })
+  const t0 = Date.now()
+  await page.getByTestId('kiosk-session').waitFor({ timeout: 3000 })
+  log(`  session banner after ${Date.now() - t0} ms`)
+  await expectText(page.getByTestId('kiosk-session-name'), card.name, 'banner name')
+  const shownId = await expectText(page.getByTestId('kiosk-session-id'), /\*/, 'banner masked id')
+  assert(shownId === card.id_number, `banner shows the masked number (${shownId})`)
+  assert((await page.getByTestId('kiosk-unverified').count()) === 0, 'unverified notice hidden with a card')
+  await shot(page, 'kiosk-card-session', false)
+  await page.getByTestId('tile-mine').click()
+  await page.getByTestId('mine-item').first().waitFor()
+  const n = await page.getByTestId('mine-item').count()
+  assert(n >= 1, `我的办件 lists ≥ 1 application (got ${n})`)
+  const body = (await page.locator('body').textContent()) ?? ''
+  assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
+  await shot(page, 'kiosk-my-applications')
+  await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
+  // Remove the card through the simulator panel.
+  await page.getByTestId('sim-toggle').click()
+  await shot(page, 'kiosk-simulator-panel', false)
+  await page.getByTestId('sim-remove').click()
+  await page.getByTestId('kiosk-session').waitFor({ state: 'detached', timeout: 3000 })
+  await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 3000 })
+  await page.getByTestId('kiosk-unverified').waitFor()
+  assert((await page.getByTestId('tile-mine').count()) === 0, '我的办件 tile gone after removal')
+  await shot(page, 'kiosk-card-removed', false)
+  await page.context().close()
+}
+
+async function scenarioSetup() {
+  const page = await newPage(desktop)
+  await page.goto('/setup')
+  await page.getByTestId('setup-username').fill('tech')
+  await page.getByTestId('setup-password').fill(PASSWORD)
+  await page.getByTestId('setup-login-submit').click()
+  await expectText(page.getByTestId('setup-user'), /\S/, 'technician signed in')
+  await page.getByTestId('setup-device').nth(3).waitFor()
+  const n = await page.getByTestId('setup-device').count()
+  assert(n === 4, `4 devices listed (got ${n})`)
+  const states = await page.getByTestId('setup-device-state').allTextContents()
+  assert(states.every((t) => /[\u4e00-\u9fff]/.test(t)), `state labels are Chinese (${states.join(', ')})`)
+  await page.getByTestId('setup-ticket-test').click()
+  const ok = await expectText(page.getByTestId('setup-ticket-msg'), /\S/, 'ticket test message')
+  assert((await page.getByTestId('setup-ticket-msg').getAttribute('data-ok')) === 'true', `ticket test succeeded ("${ok}")`)
+  await page.getByTestId('setup-ticket-png').waitFor()
+  await page.getByTestId('setup-camera-still').click()
+  await page.getByTestId('setup-camera-img').waitFor()
+  await shot(page, 'setup-ticket-ok')
+  await test('axe: setup page', () => axeCheck(page, 'setup page'))
+  // Empty the ticket printer through the demo API: the next print fails with the paper-out message.
+  await api('POST', '/api/v1/demo/ticket-printer/paper', { loaded: false })
+  try {
+    await page.getByTestId('setup-ticket-test').click()
+    await expectText(page.getByTestId('setup-ticket-msg'), '缺纸', 'paper-out message')
+    assert((await page.getByTestId('setup-ticket-msg').getAttribute('data-ok')) === 'false', 'paper-out shown as an error')
+    // The live status stream marks the printer as out of paper.
+    await expectText(page.locator('[data-testid="setup-device"][data-kind="ticket_printer"] [data-testid="setup-device-state"]'), '缺纸', 'live paper_out state')
+    await shot(page, 'setup-ticket-paper-out')
+  } finally {
+    await api('POST', '/api/v1/demo/ticket-printer/paper', { loaded: true })
+  }
+  await page.context().close()
+}
+
+async function scenarioCounterReadCard() {
+  const cards = (await api('GET', '/api/v1/demo/cards')).items ?? []
+  const card = cards[1] ?? cards[0]
+  const m = shared.matter
+  assert(m, 'scenario (a) picked a matter')
+  const page = await newPage(desktop)
+  await login(page, 'counter1')
+  await page.goto('/counter/intake')
+  await page.getByTestId('intake-matter-search').fill(m.code)
+  await page.locator(`[data-testid="intake-matter"][data-code="${m.code}"]`).click()
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await page.getByTestId('intake-read-card').click()
+  const err = await expectText(page.getByTestId('intake-read-error'), /[\u4e00-\u9fff]/, 'no-card error')
+  log(`  no card: ${err}`)
+  await shot(page, 'counter-read-card-none')
+  await api('POST', '/api/v1/demo/idreader/place', { index: card.index })
+  try {
+    await page.waitForTimeout(500)
+    await page.getByTestId('intake-read-card').click()
+    await page.getByTestId('intake-read-ok').waitFor()
+    const name = await page.getByTestId('intake-name').inputValue()
+    assert(name === card.name, `name filled from the card (got "${name}", want "${card.name}")`)
+    const id = await page.getByTestId('intake-id-number').inputValue()
+    assert(fullIdRe.test(id), `full ID number filled for staff (got "${id}")`)
+    assert(id.slice(-4) === card.id_number.slice(-4), 'ID number matches the card')
+    assert((await page.getByTestId('intake-id-type').inputValue()) === 'resident', 'id type filled')
+    await shot(page, 'counter-read-card-filled')
+    await test('axe: counter intake applicant step (card read)', () => axeCheck(page, 'counter intake applicant step'))
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+  }
+  await page.context().close()
+}
+
 async function scenarioAxe() {
   const kiosk = await newPage(portrait)
   await test('axe: kiosk home', async () => {
@@ -446,12 +556,12 @@ async function scenarioAxe() {
 }
 
 async function scenarioMisc() {
-  await test('counter: 401 returns to login; setup placeholder', async () => {
+  await test('counter: 401 returns to login; setup asks for a sign-in', async () => {
     const page = await newPage(desktop)
     await page.goto('/counter/work')
     await page.waitForURL(/\/counter\/login/)
     await page.goto('/setup')
-    await expectText(page.locator('h1'), '即将推出', 'setup placeholder')
+    await page.getByTestId('setup-login').waitFor()
     await page.context().close()
   })
   await test('counter: wrong password shows the API message', async () => {
@@ -520,6 +630,9 @@ async function main() {
     await test('a. counter intake (counter1) and review to 已办结 (review1)', scenarioIntakeAndReview)
     await test('b. kiosk guide by pinyin initials and progress lookup', scenarioKioskGuideAndProgress)
     await test('c. kiosk idle timeout wipes input and returns home', scenarioKioskIdle)
+    await test('d. kiosk ID card session: banner, 我的办件, removal wipes', scenarioKioskCard)
+    await test('e. setup: technician sees 4 devices, test ticket, paper out', scenarioSetup)
+    await test('f. counter: read the ID card in the intake wizard', scenarioCounterReadCard)
     await scenarioAxe()
     await scenarioMisc()
     await test('no Content-Security-Policy violations in the browser', async () => {

@@ -258,3 +258,106 @@ export const applications = {
 }
 
 export const stats = () => request<Stats>('GET', `${v1}/stats`, undefined, { staff: true })
+
+// Kiosk card session (answers only to a browser on the same box).
+export interface KioskCard {
+  card_type: string
+  document_type: string
+  name: string
+  /** Masked ID number. */
+  id_number: string
+}
+
+export const kioskApi = {
+  card: () => request<{ card: KioskCard | null }>('GET', `${v1}/kiosk/card`),
+  applications: () => request<{ items: Progress[] | null }>('GET', `${v1}/kiosk/applications`),
+}
+
+// Demo simulator panel (demo mode only).
+export interface DemoCard {
+  index: number
+  name: string
+  id_number: string
+  card_type: string
+}
+
+export interface DeviceResult {
+  ok: boolean
+  message: string
+}
+
+export const demo = {
+  cards: () => request<{ items: DemoCard[] | null }>('GET', `${v1}/demo/cards`),
+  place: (index: number) => request<DeviceResult>('POST', `${v1}/demo/idreader/place`, { index }),
+  remove: () => request<DeviceResult>('POST', `${v1}/demo/idreader/remove`, {}),
+  ticketPaper: (loaded: boolean) => request<DeviceResult>('POST', `${v1}/demo/ticket-printer/paper`, { loaded }),
+  documentPaper: (loaded: boolean) => request<DeviceResult>('POST', `${v1}/demo/document-printer/paper`, { loaded }),
+  nextPage: () => request<{ page: number }>('POST', `${v1}/demo/camera/next-page`, {}),
+  lastTicketURL: `${v1}/demo/ticket-printer/last.png`,
+}
+
+// Devices (technician / admin; the ID reader also for counter staff).
+export interface DeviceStatus {
+  kind: string
+  name: string
+  detail: string
+  connected: boolean
+  state: string
+  reasons?: string[] | null
+  last_error?: string
+  last_error_at: string
+  updated_at: string
+}
+
+export interface CardView {
+  card_type: string
+  document_type: string
+  name: string
+  sex: string
+  ethnicity: string
+  birth_date: string | null
+  address: string
+  id_number: string
+  masked: boolean
+  authority: string
+  valid_to: string
+  resident_id?: string
+}
+
+/** Fetches a binary staff resource (e.g. a camera still) and returns it as a data: URL (the CSP allows data: images). */
+async function fetchDataURL(method: string, path: string): Promise<string> {
+  const headers: Record<string, string> = {}
+  if (bearer) headers['Authorization'] = `Bearer ${bearer}`
+  let res: Response
+  try {
+    res = await fetch(path, { method, headers, credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, 'ENETWORK', '网络异常，请稍后重试')
+  }
+  if (!res.ok) {
+    let d: { code?: string; message?: string } = {}
+    try {
+      d = (await res.json()) as typeof d
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401 && unauthorizedHandler) unauthorizedHandler()
+    throw new ApiError(res.status, d.code ?? `HTTP${res.status}`, d.message || fallbackMessages[res.status] || `请求失败（${res.status}）`)
+  }
+  const blob = await res.blob()
+  return await new Promise<string>((resolve, reject) => {
+    const r = new FileReader()
+    r.onload = () => resolve(String(r.result))
+    r.onerror = () => reject(new ApiError(0, 'EREAD', '图像读取失败'))
+    r.readAsDataURL(blob)
+  })
+}
+
+export const devices = {
+  list: () => request<{ items: DeviceStatus[] | null }>('GET', `${v1}/devices`, undefined, { staff: true }),
+  ticketTest: () => request<DeviceResult>('POST', `${v1}/devices/ticket-printer/test`, {}, { staff: true }),
+  cameraStill: () => fetchDataURL('POST', `${v1}/devices/camera/still`),
+  readCard: () => request<CardView>('POST', `${v1}/devices/idreader/read`, {}, { staff: true }),
+  lastTicket: () => fetchDataURL('GET', `${v1}/demo/ticket-printer/last.png?t=${Date.now()}`),
+  eventsURL: `${v1}/devices/events`,
+}

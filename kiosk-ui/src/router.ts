@@ -17,6 +17,7 @@ const routes: RouteRecordRaw[] = [
         meta: { title: '事项详情' },
       },
       { path: 'progress', name: 'kiosk-progress', component: () => import('./kiosk/ProgressView.vue'), meta: { title: '进度查询' } },
+      { path: 'mine', name: 'kiosk-mine', component: () => import('./kiosk/MyAppsView.vue'), meta: { title: '我的办件' } },
       { path: ':rest(.*)*', redirect: '/kiosk' },
     ],
   },

@@ -1,6 +1,7 @@
 // Everything a resident enters at the kiosk lives here so the idle timeout can wipe it in one place.
 
 import { reactive, ref } from 'vue'
+import type { KioskCard } from '../api'
 
 /** Default idle timeout in seconds. */
 const DEFAULT_IDLE_SECONDS = 60
@@ -27,7 +28,11 @@ export const kiosk = reactive({
 /** Incremented on every wipe; used as a key to remount pages and drop their local state. */
 export const wipeGeneration = ref(0)
 
+/** The ID card on the reader (masked), i.e. the resident's verified session; null when none. */
+export const cardSession = ref<KioskCard | null>(null)
+
 export function wipeKiosk(): void {
+  cardSession.value = null
   kiosk.elder = false
   kiosk.guide.query = ''
   kiosk.guide.category = ''
