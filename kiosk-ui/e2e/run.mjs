@@ -425,6 +425,102 @@ async function scenarioKioskCard() {
   await page.context().close()
 }
 
+async function scenarioCounterScan() {
+  const m = shared.matter
+  assert(m && (m.materials ?? []).length > 0, 'scenario (a) picked a matter with materials')
+  // counter1 takes a fresh application through the API (no materials provided yet).
+  const sess = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
+  const created = await api(
+    'POST',
+    '/api/v1/applications',
+    {
+      matter_code: m.code,
+      applicant: { id_type: 'resident', id_number: freshIdNumber(), name: '扫描测试', phone: '13700137000' },
+      materials: m.materials.map((x) => ({ code: x.code, provided: false })),
+      note: '',
+    },
+    sess.token,
+  )
+  const mat = m.materials[0]
+  const page = await newPage(desktop)
+  await login(page, 'counter1')
+  await page.goto(`/counter/applications/${created.id}`)
+  await expectText(page.getByTestId('detail-number'), created.number, 'detail number')
+  const row = page.locator(`[data-testid="detail-material"][data-code="${mat.code}"]`)
+  assert((await row.getByTestId('material-provided').getAttribute('data-provided')) === 'false', 'material not provided yet')
+  await row.getByTestId('scan-open').click()
+  const panel = page.getByTestId('scan-panel')
+  await panel.waitFor()
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="scan-preview"]')
+    return img && img.naturalWidth > 0
+  }, null, { timeout: 15_000 })
+  await panel.getByTestId('scan-capture').click()
+  await page.getByTestId('scan-page').first().waitFor({ timeout: 30_000 })
+  await api('POST', '/api/v1/demo/camera/next-page', {})
+  await page.waitForTimeout(500)
+  await panel.getByTestId('scan-capture').click()
+  await page.getByTestId('scan-page').nth(1).waitFor({ timeout: 30_000 })
+  const before = await page.getByTestId('scan-page').evaluateAll((els) => els.map((e) => e.getAttribute('data-sha')))
+  assert(before.length === 2 && before[0] !== before[1], `two different pages captured (${before.join(', ')})`)
+  // Thumbnails load from the same origin.
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-testid="scan-thumb"]')].every((i) => i.complete && i.naturalWidth > 0),
+    null,
+    { timeout: 15_000 },
+  )
+  // Reorder with the keyboard: focus page 2's move-left button and press Enter.
+  await page.locator('[data-testid="scan-move-left"][data-index="1"]').focus()
+  await page.keyboard.press('Enter')
+  const after = await page.getByTestId('scan-page').evaluateAll((els) => els.map((e) => e.getAttribute('data-sha')))
+  assert(after[0] === before[1] && after[1] === before[0], 'pages reordered')
+  await shot(page, 'counter-scan-panel')
+  await test('axe: counter scan panel', () => axeCheck(page, 'counter scan panel'))
+  await panel.getByTestId('scan-attach').click()
+  await page.getByTestId('scan-panel').waitFor({ state: 'detached', timeout: 30_000 })
+  assert((await page.getByTestId('scan-preview').count()) === 0, 'preview removed with the panel')
+  await expectText(page.getByTestId('scan-ok'), mat.name, 'attach confirmation')
+  assert((await row.getByTestId('material-provided').getAttribute('data-provided')) === 'true', 'material shows provided')
+  const href = await row.getByTestId('material-pdf').getAttribute('href')
+  assert(href && href.startsWith('/api/v1/blobs/'), `PDF link (${href})`)
+  assert((await row.getByTestId('material-pdf').getAttribute('target')) === '_blank', 'PDF opens in a new tab')
+  const res = await page.request.get(href)
+  assert(res.status() === 200, `PDF GET → ${res.status()}`)
+  const ct = res.headers()['content-type'] ?? ''
+  assert(ct.startsWith('application/pdf'), `PDF content type (${ct})`)
+  const body = await res.body()
+  assert(body.subarray(0, 5).toString() === '%PDF-', 'PDF body starts with %PDF-')
+  await shot(page, 'counter-scan-attached')
+  await page.context().close()
+}
+
+async function scenarioKioskCardIdle() {
+  const page = await newPage(portrait)
+  await page.goto('/kiosk?idle=3')
+  await page.getByTestId('kiosk-unverified').waitFor()
+  await page.waitForTimeout(300) // let the event stream connect
+  await api('POST', '/api/v1/demo/idreader/place', { index: 0 })
+  try {
+    await page.getByTestId('kiosk-session').waitFor({ timeout: 3000 })
+    await page.getByTestId('tile-mine').click()
+    await page.waitForURL((u) => u.pathname === '/kiosk/mine')
+    await shot(page, 'kiosk-card-idle-before', false)
+    // No activity: the idle timeout wipes the session although the card stays on the reader.
+    await page.getByTestId('kiosk-session').waitFor({ state: 'detached', timeout: 8000 })
+    await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 3000 })
+    await page.getByTestId('tile-guide').waitFor()
+    const still = await api('GET', '/api/v1/kiosk/card')
+    assert(still && still.card, 'card is still on the reader')
+    await page.waitForTimeout(1000)
+    assert((await page.getByTestId('kiosk-session').count()) === 0, 'banner stays gone')
+    assert((await page.getByTestId('tile-mine').count()) === 0, '我的办件 tile gone after the idle wipe')
+    await shot(page, 'kiosk-card-idle-after', false)
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+  }
+  await page.context().close()
+}
+
 async function scenarioSetup() {
   const page = await newPage(desktop)
   await page.goto('/setup')
@@ -633,6 +729,8 @@ async function main() {
     await test('d. kiosk ID card session: banner, 我的办件, removal wipes', scenarioKioskCard)
     await test('e. setup: technician sees 4 devices, test ticket, paper out', scenarioSetup)
     await test('f. counter: read the ID card in the intake wizard', scenarioCounterReadCard)
+    await test('g. counter: scan two pages, reorder, attach as a PDF', scenarioCounterScan)
+    await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)
     await scenarioAxe()
     await scenarioMisc()
     await test('no Content-Security-Policy violations in the browser', async () => {

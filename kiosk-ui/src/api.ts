@@ -54,6 +54,8 @@ export interface AppMaterial {
   name: string
   required: boolean
   provided: boolean
+  /** Scanned copy (PDF), when the material was attached by scanning. */
+  blob_sha256?: string
 }
 
 export interface TimelineEntry {
@@ -255,6 +257,25 @@ export const applications = {
   create: (req: IntakeRequest) => request<Application>('POST', `${v1}/applications`, req, { staff: true }),
   transition: (id: string, action: string, reason: string) =>
     request<Application>('POST', `${v1}/applications/${enc(id)}/transitions`, { action, reason }, { staff: true }),
+}
+
+// Scanning materials (counter roles).
+export interface ScannedPage {
+  sha256: string
+  width: number
+  height: number
+  bytes: number
+  detected: boolean
+  note: string
+}
+
+export const scans = {
+  capture: () => request<ScannedPage>('POST', `${v1}/scans/pages`, {}, { staff: true }),
+  attach: (id: string, code: string, pages: string[]) =>
+    request<Application>('POST', `${v1}/applications/${enc(id)}/materials/${enc(code)}/scan`, { pages }, { staff: true }),
+  /** Same-origin URL of a stored blob (JPEG page or PDF); the session cookie authorizes it. */
+  blobURL: (sha: string) => `${v1}/blobs/${enc(sha)}`,
+  previewURL: `${v1}/devices/camera/preview`,
 }
 
 export const stats = () => request<Stats>('GET', `${v1}/stats`, undefined, { staff: true })
