@@ -120,19 +120,24 @@ func (m *Main) Run(ctx context.Context) error {
 	if rcfg.Camera != nil {
 		scanner = pageScanner{}
 	}
+	var testPage func(time.Time) []byte
+	if rcfg.DocumentPrinter != nil {
+		testPage = func(at time.Time) []byte { return ipp.TestPage(at, "Station "+m.Version) }
+	}
 	m.HTTP = shttp.NewServer(shttp.Config{
-		Store:   m.DB,
-		Log:     m.DB,
-		Sealer:  m.Key,
-		Hasher:  m.Hasher,
-		Now:     m.Now,
-		Logger:  m.Logger,
-		UI:      m.UI,
-		Devices: devs,
-		Demo:    demoDevs,
-		Scanner: scanner,
-		Blobs:   m.Blobs,
-		Version: m.Version,
+		Store:    m.DB,
+		Log:      m.DB,
+		Sealer:   m.Key,
+		Hasher:   m.Hasher,
+		Now:      m.Now,
+		Logger:   m.Logger,
+		UI:       m.UI,
+		Devices:  devs,
+		Demo:     demoDevs,
+		Scanner:  scanner,
+		Blobs:    m.Blobs,
+		TestPage: testPage,
+		Version:  m.Version,
 	})
 	var accounts []demoUser
 	if m.Demo {

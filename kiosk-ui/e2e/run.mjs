@@ -539,6 +539,17 @@ async function scenarioSetup() {
   await page.getByTestId('setup-ticket-png').waitFor()
   await page.getByTestId('setup-camera-still').click()
   await page.getByTestId('setup-camera-img').waitFor()
+  // The A4 test page goes to the simulated IPP printer and counts only when the job completes.
+  await page.getByTestId('setup-page-test').click()
+  const pageOK = await expectText(page.getByTestId('setup-page-msg'), /\S/, 'test page message')
+  assert((await page.getByTestId('setup-page-msg').getAttribute('data-ok')) === 'true', `test page printed ("${pageOK}")`)
+  await api('POST', '/api/v1/demo/document-printer/paper', { loaded: false })
+  try {
+    await page.getByTestId('setup-page-test').click()
+    await expectText(page.getByTestId('setup-page-msg'), '缺纸', 'A4 paper-out message')
+  } finally {
+    await api('POST', '/api/v1/demo/document-printer/paper', { loaded: true })
+  }
   await shot(page, 'setup-ticket-ok')
   await test('axe: setup page', () => axeCheck(page, 'setup page'))
   // Empty the ticket printer through the demo API: the next print fails with the paper-out message.

@@ -377,6 +377,7 @@ async function fetchDataURL(method: string, path: string): Promise<string> {
 export const devices = {
   list: () => request<{ items: DeviceStatus[] | null }>('GET', `${v1}/devices`, undefined, { staff: true }),
   ticketTest: () => request<DeviceResult>('POST', `${v1}/devices/ticket-printer/test`, {}, { staff: true }),
+  pageTest: () => request<DeviceResult>('POST', `${v1}/devices/document-printer/test`, {}, { staff: true }),
   cameraStill: () => fetchDataURL('POST', `${v1}/devices/camera/still`),
   readCard: () => request<CardView>('POST', `${v1}/devices/idreader/read`, {}, { staff: true }),
   lastTicket: () => fetchDataURL('GET', `${v1}/demo/ticket-printer/last.png?t=${Date.now()}`),

@@ -269,6 +269,18 @@ func (s *Server) handleTestTicket(c *fiber.Ctx) error {
 	return c.JSON(deviceResult{OK: true, Message: "测试小票已打印，打印机确认完成"})
 }
 
+func (s *Server) handleTestPage(c *fiber.Ctx) error {
+	if s.devices == nil || s.testPage == nil {
+		return errNoDevices()
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Minute)
+	defer cancel()
+	if err := s.devices.PrintPDF(ctx, "Station test page", s.testPage(s.now())); err != nil {
+		return deviceError(err)
+	}
+	return c.JSON(deviceResult{OK: true, Message: "测试页已打印，打印机确认完成"})
+}
+
 func (s *Server) handleCameraStill(c *fiber.Ctx) error {
 	if s.devices == nil {
 		return errNoDevices()

@@ -109,6 +109,8 @@ func routeTable() []route {
 			reply: cardView{}, status: 200, handle: (*Server).handleReadCard},
 		{method: "POST", path: "/api/v1/devices/ticket-printer/test", summary: "打印测试小票", tag: "devices", roles: techRoles,
 			reply: deviceResult{}, status: 200, handle: (*Server).handleTestTicket},
+		{method: "POST", path: "/api/v1/devices/document-printer/test", summary: "打印A4测试页", tag: "devices", roles: techRoles,
+			reply: deviceResult{}, status: 200, handle: (*Server).handleTestPage},
 		{method: "POST", path: "/api/v1/devices/camera/still", summary: "高拍仪拍摄一帧", tag: "devices", roles: cardRoles,
 			status: 200, handle: (*Server).handleCameraStill},
 		{method: "GET", path: "/api/v1/devices/camera/preview", summary: "高拍仪实时预览（MJPEG）", tag: "devices", roles: cardRoles,

@@ -66,7 +66,9 @@ type Config struct {
 	Demo    DemoDevices      // the demo's simulators; nil outside demo mode
 	Scanner Scanner          // page processing for the document camera; nil without one
 	Blobs   Blobs            // scanned pages and materials
-	Version string
+	// TestPage makes the one-page PDF the setup page's A4 test prints; nil without a document printer.
+	TestPage func(time.Time) []byte
+	Version  string
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -86,6 +88,8 @@ type Server struct {
 	demo    DemoDevices
 	scanner Scanner
 	blobs   Blobs
+	// testPage makes the A4 test page.
+	testPage func(time.Time) []byte
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -107,22 +111,23 @@ type Server struct {
 // NewServer builds a server and registers its routes. It does not touch the store.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		store:   cfg.Store,
-		log:     cfg.Log,
-		sealer:  cfg.Sealer,
-		hasher:  cfg.Hasher,
-		now:     cfg.Now,
-		newID:   cfg.NewID,
-		logger:  cfg.Logger,
-		ui:      cfg.UI,
-		devices: cfg.Devices,
-		demo:    cfg.Demo,
-		scanner: cfg.Scanner,
-		blobs:   cfg.Blobs,
-		closing: make(chan struct{}),
-		version: cfg.Version,
-		idle:    newIdleTracker(),
-		guesses: newGuessLimiter(),
+		store:    cfg.Store,
+		log:      cfg.Log,
+		sealer:   cfg.Sealer,
+		hasher:   cfg.Hasher,
+		now:      cfg.Now,
+		newID:    cfg.NewID,
+		logger:   cfg.Logger,
+		ui:       cfg.UI,
+		devices:  cfg.Devices,
+		demo:     cfg.Demo,
+		scanner:  cfg.Scanner,
+		blobs:    cfg.Blobs,
+		testPage: cfg.TestPage,
+		closing:  make(chan struct{}),
+		version:  cfg.Version,
+		idle:     newIdleTracker(),
+		guesses:  newGuessLimiter(),
 	}
 	if s.now == nil {
 		s.now = time.Now
