@@ -9,12 +9,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/civic-station/station/devices"
 	"github.com/civic-station/station/devices/idcard"
 	"github.com/civic-station/station/devices/sim/samsim"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/sqlite"
+	"github.com/google/uuid"
 )
 
 // idReaderCardJSON is what `station devices test idreader --json` prints.
@@ -44,6 +48,7 @@ func devicesTestIDReader(ctx context.Context, args []string, stdout, stderr io.W
 	baud := fs.Int("baud", 0, "波特率（0 表示依次尝试 115200 和 9600）")
 	asJSON := fs.Bool("json", false, "以JSON输出")
 	reveal := fs.Bool("reveal", false, "显示完整证件号码（会被审计）")
+	dataDir := fs.String("data", "./data", "数据目录（--reveal 时在此记录审计日志）")
 	timeout := fs.Duration("timeout", 15*time.Second, "最长等待时间")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -68,8 +73,12 @@ func devicesTestIDReader(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	number := station.MaskIDNumber(card.IDNumber)
 	if *reveal {
+		if err := auditReveal(ctx, *dataDir, card); err != nil {
+			fmt.Fprintf(stderr, "无法记录审计日志，不显示完整证件号码：%v\n", err)
+			return 1
+		}
 		number = card.IDNumber
-		fmt.Fprintln(stderr, "警告：已显示完整证件号码。这属于个人信息，请勿截图、拍照或外传；此次操作会记入审计日志。")
+		fmt.Fprintln(stderr, "警告：已显示完整证件号码。这属于个人信息，请勿截图、拍照或外传；此次操作已记入审计日志。")
 	}
 	if *asJSON {
 		out := idReaderCardJSON{
@@ -247,4 +256,30 @@ func simulateIDReaderControl(ctx context.Context, control, place string, index i
 	}
 	fmt.Fprintf(stdout, "已完成。当前：%s\n", state)
 	return 0
+}
+
+// auditReveal records in the station's audit log that the technician at the console saw a card's full
+// number. Without a station database to record it in, the number is not shown.
+func auditReveal(ctx context.Context, dir string, card *devices.IDCard) error {
+	path := filepath.Join(dir, "station.db")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("找不到数据库 %s（用 --data 指定数据目录）", path)
+	}
+	key, err := datakey.Load(filepath.Join(dir, "datakey"))
+	if err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	object := "idcard:" + key.Index(card.DocumentType(), card.IDNumber)[:16]
+	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), station.CmdAccessRecord, time.Now(),
+		station.Actor{Username: "console", Role: station.RoleTechnician}, station.AccessRecord{Object: object, Purpose: "reveal"})
+	if err != nil {
+		return err
+	}
+	_, err = db.Submit(ctx, cmd)
+	return err
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civic-station/station/devices/sim/samsim"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/sqlite"
 )
 
 // startIDReaderSim runs `station simulate idreader --link …` in the background and returns the link
@@ -110,10 +111,31 @@ func TestDevicesTestIDReader(t *testing.T) {
 		}
 	})
 
-	t.Run("--reveal prints the full number and warns on stderr", func(t *testing.T) {
-		code, stdout, stderr := runCmd(t, devicesTestIDReader, "--port", link, "--json", "--reveal")
+	t.Run("--reveal without a station database to audit it in shows nothing", func(t *testing.T) {
+		code, stdout, stderr := runCmd(t, devicesTestIDReader, "--port", link, "--json", "--reveal", "--data", t.TempDir())
+		if code != 1 || strings.Contains(stdout+stderr, resident.IDNumber) {
+			t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+		}
+	})
+
+	t.Run("--reveal prints the full number, warns on stderr and is audited", func(t *testing.T) {
+		dir := t.TempDir()
+		if code := run(context.Background(), []string{"user", "add", "--data", dir, "--username", "zhangwei", "--role", "technician"},
+			strings.NewReader("correct horse battery\n"), io.Discard, io.Discard); code != 0 {
+			t.Fatal("could not create the station database")
+		}
+		code, stdout, stderr := runCmd(t, devicesTestIDReader, "--port", link, "--json", "--reveal", "--data", dir)
 		if code != 0 || !strings.Contains(stdout, `"id_number": "`+resident.IDNumber+`"`) || !strings.Contains(stderr, "完整证件号码") {
 			t.Fatalf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+		}
+		db, err := sqlite.Open(context.Background(), filepath.Join(dir, "station.db"), sqlite.ReadOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		entries, _, err := db.AuditEntries(context.Background(), station.AuditFilter{Action: "read.reveal"})
+		if err != nil || len(entries) != 1 || entries[0].Actor != "console" || !strings.HasPrefix(entries[0].Object, "idcard:") {
+			t.Fatalf("the reveal is not in the audit log: %+v %v", entries, err)
 		}
 	})
 
