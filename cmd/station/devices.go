@@ -8,11 +8,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/civic-station/station/devices"
+	"github.com/civic-station/station/devices/escpos"
 	"github.com/civic-station/station/devices/idcard"
+	"github.com/civic-station/station/devices/ipp"
 )
 
 const devicesUsage = `用法：
-  station devices list                                          列出串口读卡器、摄像头和已配置的打印机
+  station devices list [--ticket-printer URI] [--document-printer URI]   列出读卡器、摄像头和打印机状态
   station devices test idreader --port PATH [--baud N] [--json] [--reveal]
   station devices test printer --ticket|--page --uri URI        URI：tcp://HOST:9100、serial:///dev/ttyUSB0、ipp://HOST/…
   station devices test camera [--device /dev/video0] --out page.jpg
@@ -29,7 +32,7 @@ const simulateUsage = `用法：
 func devicesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) >= 1 && args[0] == "list":
-		return devicesList(ctx, stdout)
+		return devicesList(ctx, args[1:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "test":
 		switch args[1] {
 		case "idreader":
@@ -82,8 +85,16 @@ func simulateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 // devicesList prints the serial ports with a SAM reader answering on them (and at which speed), the
-// V4L2 cameras, and the printers the station is configured with.
-func devicesList(ctx context.Context, stdout io.Writer) int {
+// V4L2 cameras, and the state of the printers the station is configured with (the same URIs as
+// `station run` takes).
+func devicesList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("station devices list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ticket := fs.String("ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
+	document := fs.String("document-printer", "", "A4打印机（ipp://HOST/…）")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
 	fmt.Fprintln(stdout, "身份证读卡器（串口）：")
 	found := 0
 	for _, port := range idcard.DefaultCandidates {
@@ -107,6 +118,42 @@ func devicesList(ctx context.Context, stdout io.Writer) int {
 		fmt.Fprintln(stdout, "  未发现读卡器")
 	}
 	devicesListCameras(stdout)
-	fmt.Fprintln(stdout, "打印机：在 station run 的 --ticket-printer 和 --document-printer 中配置，用 station devices test printer 检查。")
+	fmt.Fprintln(stdout, "打印机：")
+	if *ticket == "" && *document == "" {
+		fmt.Fprintln(stdout, "  未指定（用 --ticket-printer 和 --document-printer 给出 station run 使用的地址）")
+		return 0
+	}
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if *ticket != "" {
+		p, err := escpos.Open(*ticket, escpos.Options{})
+		if err != nil {
+			fmt.Fprintf(stdout, "  小票打印机 %s：地址无效（%v）\n", *ticket, err)
+		} else {
+			printStatus(stdout, "小票打印机", *ticket, p.Status(qctx))
+		}
+	}
+	if *document != "" {
+		p, err := ipp.New(*document, ipp.Options{})
+		if err != nil {
+			fmt.Fprintf(stdout, "  A4打印机 %s：地址无效（%v）\n", *document, err)
+		} else {
+			printStatus(stdout, "A4打印机", *document, p.Status(qctx))
+		}
+	}
 	return 0
+}
+
+// stateLabels are the device states in Chinese.
+var stateLabels = map[devices.State]string{
+	devices.StateDisconnected: "未连接", devices.StateReady: "就绪", devices.StateBusy: "忙碌",
+	devices.StatePaperOut: "缺纸", devices.StatePaperLow: "纸将用尽", devices.StateError: "故障",
+}
+
+func printStatus(w io.Writer, what, uri string, st devices.Status) {
+	fmt.Fprintf(w, "  %s %s：%s", what, uri, stateLabels[st.State])
+	if st.LastError != "" {
+		fmt.Fprintf(w, "（%s）", st.LastError)
+	}
+	fmt.Fprintln(w)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/civic-station/station/devices/escpos"
+	"github.com/civic-station/station/devices/sim/escpossim"
 )
 
 // ticketOutput is a buffer a running command writes to while the test reads it.
@@ -168,5 +169,29 @@ func TestSimulatePrinterRejectsBadArguments(t *testing.T) {
 				t.Errorf("simulatePrinter(%q) = %d, want 2", tt.args, code)
 			}
 		})
+	}
+}
+
+func TestDevicesListShowsTheConfiguredPrinters(t *testing.T) {
+	sim, err := escpossim.New(escpossim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go sim.Serve(ctx, ln)
+	sim.SetPaper(false)
+	var out, errb bytes.Buffer
+	if code := devicesCommand(ctx, []string{"list", "--ticket-printer", "tcp://" + ln.Addr().String(), "--document-printer", "ipp://127.0.0.1:1/ipp/print"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"小票打印机 tcp://" + ln.Addr().String() + "：缺纸", "A4打印机 ipp://127.0.0.1:1/ipp/print：未连接"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }
