@@ -26,14 +26,9 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	path := filepath.Join(*dir, "station.db")
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(stderr, "找不到数据库 %s：%v\n", path, err)
-		return 1
-	}
-	db, err := sqlite.Open(ctx, path, sqlite.ReadOnly())
+	db, err := openReadOnly(ctx, *dir)
 	if err != nil {
-		fmt.Fprintf(stderr, "打开数据库失败：%v\n", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
@@ -55,4 +50,18 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	return 0
+}
+
+// openReadOnly opens the station database in dir for reading beside a running station, with a
+// message a technician can act on when it is not there.
+func openReadOnly(ctx context.Context, dir string) (*sqlite.DB, error) {
+	path := filepath.Join(dir, "station.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("找不到数据库 %s：%v", path, err)
+	}
+	db, err := sqlite.Open(ctx, path, sqlite.ReadOnly())
+	if err != nil {
+		return nil, fmt.Errorf("打开数据库失败：%v", err)
+	}
+	return db, nil
 }

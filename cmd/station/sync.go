@@ -78,14 +78,9 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	path := filepath.Join(*dir, "station.db")
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(stderr, "找不到数据库 %s：%v\n", path, err)
-		return 1
-	}
-	db, err := sqlite.Open(ctx, path, sqlite.ReadOnly())
+	db, err := openReadOnly(ctx, *dir)
 	if err != nil {
-		fmt.Fprintf(stderr, "打开数据库失败：%v\n", err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
