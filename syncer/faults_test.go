@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,7 +79,8 @@ func TestFaultsChild(t *testing.T) {
 }
 
 // blobMeter wraps the hub's handler and counts, per blob, the chunk bytes the hub read, the bytes of
-// the chunks it accepted (204), and the PATCH requests it did not accept (cut, timed out, wrong offset).
+// the chunks it accepted (204) for the first time, and the PATCH requests that were interrupted: not
+// accepted (cut, timed out, wrong offset), or accepted again after the answer to the first was lost.
 type blobMeter struct {
 	mu       sync.Mutex
 	received map[string]int64
@@ -130,9 +132,13 @@ func (m *blobMeter) wrap(next http.Handler) http.Handler {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.received[sha] += body.n
-		if sw.status == http.StatusNoContent {
+		off, _ := strconv.ParseInt(r.Header.Get(protocol.HeaderUploadOffset), 10, 64)
+		switch {
+		case sw.status == http.StatusNoContent && off >= m.stored[sha]:
 			m.stored[sha] += body.n
-		} else {
+		default:
+			// Refused, or accepted again: a chunk the hub already held, resent because the station was
+			// killed after the hub stored it and before the answer arrived. Either is one interruption.
 			m.failed[sha]++
 		}
 	})
