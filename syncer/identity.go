@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/syncer/protocol"
 )
@@ -140,7 +141,7 @@ func Enroll(ctx context.Context, hubURL, token, dataDir, version string) (*Ident
 		name string
 		data []byte
 	}{{"station.key", keyPEM}, {"station.crt", []byte(er.Certificate)}, {"hub-ca.crt", []byte(er.CA)}, {"identity.json", meta}} {
-		if err := writeFileSync(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
 			return nil, fmt.Errorf("store identity: %w", err)
 		}
 	}
@@ -171,26 +172,6 @@ func pinnedTLS(pin, host string) *tls.Config {
 			return nil
 		},
 	}
-}
-
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // hubError is an error answer from the hub.

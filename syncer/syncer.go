@@ -27,6 +27,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/syncer/protocol"
 )
@@ -288,7 +289,7 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	if s.cfg.StatusFile != "" {
 		if st, serr := s.Status(ctx); serr == nil {
 			b, _ := json.MarshalIndent(st, "", "  ")
-			if werr := writeFileSync(s.cfg.StatusFile, b, 0o600); werr != nil {
+			if werr := atomicfile.WriteFile(s.cfg.StatusFile, b, 0o600); werr != nil {
 				s.cfg.Logger.Warn("write sync status", "err", werr)
 			}
 		}

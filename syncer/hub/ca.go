@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
 )
 
@@ -82,35 +83,14 @@ func createCA(certPath, keyPath string, now time.Time) (*CA, error) {
 		return nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileSync(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return nil, fmt.Errorf("create CA: %w", err)
 	}
-	if err := writeFileSync(certPath, certPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(certPath, certPEM, 0o644); err != nil {
 		return nil, fmt.Errorf("create CA: %w", err)
 	}
 	cert, _ := x509.ParseCertificate(der)
 	return &CA{Cert: cert, CertPEM: certPEM, key: key}, nil
-}
-
-// writeFileSync writes a file through a temporary name and fsyncs it before renaming it into place.
-func writeFileSync(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Pin returns the hex SHA-256 of the CA certificate: enrollment tokens carry it so that a station can
