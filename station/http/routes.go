@@ -38,8 +38,14 @@ type queryParam struct {
 	name, description string
 }
 
-// routeTable lists every API and operational route.
+// routeTable lists every API and operational route: the core ones here, the certificate and sync
+// groups in their own files.
 func routeTable() []route {
+	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes())
+}
+
+// coreRoutes lists the sessions, catalog, residents, applications, devices and operations routes.
+func coreRoutes() []route {
 	return []route{
 		{method: "POST", path: "/api/v1/sessions", summary: "登录", tag: "sessions", public: true,
 			body: loginRequest{}, reply: loginResponse{}, status: 201, handle: (*Server).handleLogin},
