@@ -28,7 +28,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/ebitengine/purego v0.8.4 // indirect
-	github.com/emmansun/gmsm v0.15.5 // indirect
+	github.com/emmansun/gmsm v0.15.5
 	github.com/gen2brain/go-fitz v1.24.15 // indirect
 	github.com/go-pdf/fpdf v0.9.0
 	github.com/gorilla/mux v1.8.0 // indirect
