@@ -83,6 +83,8 @@ type ResidentUpsert struct {
 	Grid       string   `json:"grid"`
 	Phone      string   `json:"phone"`
 	Tags       []string `json:"tags"`
+	// RegisteredSince is when the resident was registered in this community; zero when unknown.
+	RegisteredSince Date `json:"registered_since,omitzero"`
 }
 
 // ApplicationIntake takes an application (受理).

@@ -16,6 +16,7 @@ const (
 	ETOOLARGE     = "ETOOLARGE"     // request too large
 	ETOOMANY      = "ETOOMANY"      // too many attempts; try again later
 	EUNAVAILABLE  = "EUNAVAILABLE"  // temporarily unable to serve
+	ESTORAGE      = "ESTORAGE"      // the disk is short of its reserve: new input is refused, nothing is lost
 	EINTERNAL     = "EINTERNAL"     // a bug or an unexpected failure
 )
 

@@ -53,4 +53,7 @@ type Resident struct {
 	Grid      string   `json:"grid"`
 	Phone     string   `json:"phone"`
 	Tags      []string `json:"tags"`
+	// RegisteredSince is when the resident was registered as living in this community (居住登记); zero
+	// when unknown. Certificate preconditions count months from it.
+	RegisteredSince Date `json:"registered_since"`
 }

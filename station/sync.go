@@ -4,9 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sync command kinds: the station's bookkeeping of the sync protocol with the data center (docs/sync-protocol.md).
@@ -33,12 +37,47 @@ type OutboxPrune struct {
 
 // DeadLetter is an outbox record the data center refused for good, or one the station cannot send.
 type DeadLetter struct {
-	Seq     int64     `json:"seq"`
-	ID      string    `json:"id,omitempty"`   // filled in by the store
-	Kind    string    `json:"kind,omitempty"` // filled in by the store
-	Code    string    `json:"code"`           // conflict, invalid, too_large, blob_missing
-	Message string    `json:"message"`        // why, for the technician (Chinese)
-	At      time.Time `json:"at,omitzero"`    // filled in by the store
+	Seq      int64     `json:"seq"`
+	ID       string    `json:"id,omitempty"`       // filled in by the store
+	Kind     string    `json:"kind,omitempty"`     // filled in by the store
+	Code     string    `json:"code"`               // conflict, invalid, too_large, blob_missing
+	Reason   string    `json:"reason,omitempty"`   // the code in Chinese (DeadLetterReason); filled in by the store
+	Message  string    `json:"message"`            // why, for the technician (Chinese)
+	At       time.Time `json:"at,omitzero"`        // when it was set aside; filled in by the store
+	Attempts int       `json:"attempts,omitempty"` // times the record was set aside (1 + retries that failed again); filled in by the store
+}
+
+// DeadLetterRecord is a dead letter with the record itself, as a technician exports it for the data
+// center's staff: the payload byte for byte, as it would travel. Personal data in it stays as the
+// command holds it: ID numbers sealed (ciphertext, lookup hash and masked form), never in clear.
+type DeadLetterRecord struct {
+	DeadLetter
+	OccurredAt    time.Time       `json:"occurred_at"`
+	Payload       json.RawMessage `json:"payload"`
+	PayloadSHA256 string          `json:"payload_sha256"`
+}
+
+// Dead-letter codes the syncer and the hub use.
+const (
+	DeadConflict    = "conflict"     // the hub holds the same record ID with other content
+	DeadInvalid     = "invalid"      // the hub found the record malformed
+	DeadTooLarge    = "too_large"    // the record alone is over the upload cap
+	DeadBlobMissing = "blob_missing" // the station lacks a file the record refers to
+)
+
+// DeadLetterReason returns the Chinese explanation of a dead-letter code, for the technician.
+func DeadLetterReason(code string) string {
+	switch code {
+	case DeadConflict:
+		return "冲突：数据中心已有同一编号但内容不同的记录"
+	case DeadInvalid:
+		return "数据中心认为记录格式无效"
+	case DeadTooLarge:
+		return "记录超过上传大小上限"
+	case DeadBlobMissing:
+		return "本机缺少记录引用的文件"
+	}
+	return "其他原因（" + code + "）"
 }
 
 // OutboxDeadLetter moves records to the dead-letter list, so that they no longer hold up the queue.
@@ -47,9 +86,11 @@ type OutboxDeadLetter struct {
 }
 
 // OutboxRetry puts dead letters back in the queue (after the technician or the data center fixed the
-// cause).
+// cause): the ones listed in Seqs, or with All every one set aside when the command applies. Exactly one
+// of the two must be given.
 type OutboxRetry struct {
-	Seqs []int64 `json:"seqs"`
+	Seqs []int64 `json:"seqs,omitempty"`
+	All  bool    `json:"all,omitempty"`
 }
 
 // OutboxRecord is a record waiting in the station's outbox.
@@ -93,6 +134,10 @@ type Change struct {
 	Calendar *CalendarImport `json:"calendar,omitempty"`
 	Decision *Decision       `json:"decision,omitempty"`
 	Notice   *Notice         `json:"notice,omitempty"`
+	// The certificate system's changes (station/certificate.go).
+	SigningKey *SigningKey     `json:"signing_key,omitempty"`
+	Revocation *Revocation     `json:"revocation,omitempty"`
+	Template   json.RawMessage `json:"template,omitempty"`
 }
 
 // Decision is a department's decision (审批结果) on an application the station forwarded.
@@ -128,6 +173,23 @@ type Notice struct {
 	Body        string    `json:"body"`
 	PublishedAt time.Time `json:"published_at"`
 	Withdrawn   bool      `json:"withdrawn,omitempty"`
+}
+
+// Validate checks a notice: an ID of at most 64 characters without spaces, a title of at most 100
+// characters and a body of at most 5000.
+func (n *Notice) Validate() error {
+	id := strings.TrimSpace(n.ID)
+	switch {
+	case id == "" || id != n.ID || strings.ContainsAny(id, " \t\r\n") || utf8.RuneCountInString(id) > 64:
+		return Errorf(EINVALID, "通知编号不能为空、不能含空格且不超过64个字符")
+	case strings.TrimSpace(n.Title) == "":
+		return Errorf(EINVALID, "通知%s：标题不能为空", n.ID)
+	case utf8.RuneCountInString(strings.TrimSpace(n.Title)) > 100:
+		return Errorf(EINVALID, "通知%s：标题不能超过100个字符", n.ID)
+	case utf8.RuneCountInString(strings.TrimSpace(n.Body)) > 5000:
+		return Errorf(EINVALID, "通知%s：内容不能超过5000个字符", n.ID)
+	}
+	return nil
 }
 
 // SyncApply applies one page of downlink changes and stores the cursor after them, in one transaction.
@@ -216,4 +278,90 @@ func IsSHA256(s string) bool {
 		}
 	}
 	return true
+}
+
+// SyncStatus is what the technician and the counter see of the station's sync with the data center
+// (`station sync status`, GET /api/v1/sync/status, /metrics).
+type SyncStatus struct {
+	Enrolled       bool      `json:"enrolled"`
+	StationID      string    `json:"station_id,omitempty"`
+	StationName    string    `json:"station_name,omitempty"`
+	HubURL         string    `json:"hub_url,omitempty"`
+	Online         bool      `json:"online"`                    // the last round reached the hub and finished
+	Pending        int       `json:"pending"`                   // records waiting to be sent
+	OldestUnsent   time.Time `json:"oldest_unsent,omitzero"`    // when the oldest of them occurred
+	OldestAge      Seconds   `json:"oldest_unsent_age_seconds"` // how long it has waited
+	DeadLetters    int       `json:"dead_letters"`              // records set aside
+	Acked          int       `json:"acked"`                     // acknowledged, kept until pruned
+	LastAttempt    time.Time `json:"last_attempt,omitzero"`     // start of the last round
+	LastSuccess    time.Time `json:"last_success,omitzero"`     // end of the last round that succeeded
+	LastError      string    `json:"last_error,omitempty"`      // why the last round failed
+	BytesSent      int64     `json:"bytes_sent"`                // record batches (compressed) and blob chunks since start
+	BytesReceived  int64     `json:"bytes_received"`            // answers from the hub since start
+	RecordsAcked   int64     `json:"records_acked"`             // acknowledged by the hub since start
+	ClockSkew      Seconds   `json:"clock_skew_seconds"`        // hub clock minus station clock (from the hub's Date header)
+	Cursor         string    `json:"cursor"`                    // downlink cursor
+	CursorAt       time.Time `json:"cursor_updated_at,omitzero"`
+	Drift          bool      `json:"drift"`                // the last state hash did not match the hub's
+	Resyncs        int       `json:"resyncs"`              // full resyncs so far
+	ConsecutiveKO  int       `json:"consecutive_failures"` // failed rounds in a row
+	BandwidthLimit int64     `json:"bandwidth_limit"`      // bytes per second allowed now; 0 means unlimited
+}
+
+// Seconds is a duration that travels in JSON as a whole number of seconds.
+type Seconds time.Duration
+
+// Duration returns s as a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(s) }
+
+// MarshalJSON writes whole seconds, rounded towards zero.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, int64(time.Duration(s)/time.Second), 10), nil
+}
+
+// UnmarshalJSON reads a number of seconds.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Seconds(v * float64(time.Second))
+	return nil
+}
+
+// SyncStaleAfter is how long without a successful sync makes an enrolled station's status an alert.
+const SyncStaleAfter = time.Hour
+
+// Alerts returns what in the status needs a person's attention, in Chinese; none when all is well.
+// An enrolled station alerts on dead letters, on no successful sync for SyncStaleAfter, and on drift.
+func (s SyncStatus) Alerts(now time.Time) []string {
+	var out []string
+	if s.DeadLetters > 0 {
+		out = append(out, fmt.Sprintf("有%d条记录被搁置，请技术人员处理", s.DeadLetters))
+	}
+	if s.Enrolled {
+		switch {
+		case s.LastSuccess.IsZero() && s.ConsecutiveKO > 0:
+			out = append(out, "尚未与数据中心同步成功")
+		case !s.LastSuccess.IsZero() && now.Sub(s.LastSuccess) > SyncStaleAfter:
+			out = append(out, fmt.Sprintf("已超过%d小时未与数据中心同步", int(now.Sub(s.LastSuccess).Hours())))
+		}
+		if s.Drift {
+			out = append(out, "本地下行数据与数据中心不一致")
+		}
+	}
+	return out
+}
+
+// WriteDeadLetterExport writes dead letters with their records as JSON lines, one record per line, for
+// the data center's staff (`station sync export`, GET /api/v1/sync/dead-letters/export).
+func WriteDeadLetterExport(w io.Writer, recs []DeadLetterRecord) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // payloads stay byte for byte as hashed
+	for _, r := range recs {
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("export dead letter %d: %w", r.Seq, err)
+		}
+	}
+	return nil
 }

@@ -68,7 +68,7 @@ type testHub struct {
 	dir   string
 }
 
-func startHub(t *testing.T, clk *clock, tweak func(*hub.Config)) *testHub {
+func startHub(t testing.TB, clk *clock, tweak func(*hub.Config)) *testHub {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -97,7 +97,7 @@ func startHub(t *testing.T, clk *clock, tweak func(*hub.Config)) *testHub {
 	return &testHub{Server: srv, store: store, blobs: blobs, ca: ca, clock: clk, dir: dir}
 }
 
-func (h *testHub) token(t *testing.T, name string, ttl time.Duration) string {
+func (h *testHub) token(t testing.TB, name string, ttl time.Duration) string {
 	t.Helper()
 	tok, err := h.CreateToken(context.Background(), name, ttl)
 	if err != nil {
@@ -108,7 +108,7 @@ func (h *testHub) token(t *testing.T, name string, ttl time.Duration) string {
 
 // testStation is a real station store in a temporary data directory, enrolled with a hub.
 type testStation struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	db    *sqlite.DB
 	key   *datakey.Key
@@ -124,7 +124,7 @@ var (
 	reviewerActor = station.Actor{Username: "review1", Role: station.RoleReviewer}
 )
 
-func newStation(t *testing.T, h *testHub, name string) *testStation {
+func newStation(t testing.TB, h *testHub, name string) *testStation {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -309,7 +309,7 @@ func (p *cutProxy) serve(c net.Conn) {
 }
 
 // openBlobs opens the station's blob store in dir, as the station does.
-func openBlobs(t *testing.T, dir string) *blob.Store {
+func openBlobs(t testing.TB, dir string) *blob.Store {
 	t.Helper()
 	b, err := blob.Open(dir, blob.Options{})
 	if err != nil {

@@ -77,27 +77,13 @@ type Config struct {
 	PruneEvery      time.Duration // how often to prune (default 1h)
 	ResyncEvery     time.Duration // at most one full resync per this period while drift persists (default 1h)
 	StatusFile      string        // where to write the status after each round, for `station sync status` ("" none)
+	// Limiter caps the traffic with the hub by time of day (uploads and downloads together); nil:
+	// unlimited. Time spent throttled does not count against RequestTimeout.
+	Limiter *Limiter
 }
 
-// Status is what the technician sees of the sync.
-type Status struct {
-	StationID     string        `json:"station_id"`
-	HubURL        string        `json:"hub_url"`
-	Pending       int           `json:"pending"`
-	OldestUnsent  time.Time     `json:"oldest_unsent,omitzero"`
-	OldestAge     time.Duration `json:"oldest_unsent_age"`
-	DeadLetters   int           `json:"dead_letters"`
-	LastAttempt   time.Time     `json:"last_attempt,omitzero"`
-	LastSuccess   time.Time     `json:"last_success,omitzero"`
-	LastError     string        `json:"last_error,omitempty"`
-	BytesSent     int64         `json:"bytes_sent"`    // record batches (compressed) and blob chunks
-	RecordsAcked  int64         `json:"records_acked"` // acknowledged by the hub since start
-	ClockSkew     time.Duration `json:"clock_skew"`    // hub clock minus station clock (from the hub's Date header)
-	Cursor        string        `json:"cursor"`        // downlink cursor
-	Drift         bool          `json:"drift"`         // the last state hash did not match the hub's
-	Resyncs       int           `json:"resyncs"`       // full resyncs so far
-	ConsecutiveKO int           `json:"consecutive_failures"`
-}
+// Status is what the technician sees of the sync (station.SyncStatus).
+type Status = station.SyncStatus
 
 // Syncer moves records up and changes down. Run it as a service; Status reports on it.
 type Syncer struct {
@@ -158,7 +144,7 @@ func New(cfg Config) (*Syncer, error) {
 		cfg.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = sleepTimer
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = func(max time.Duration) time.Duration {
@@ -177,14 +163,14 @@ func New(cfg Config) (*Syncer, error) {
 			MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second, ResponseHeaderTimeout: cfg.RequestTimeout}}
 	}
 	s := &Syncer{cfg: cfg, client: client, base: cfg.HubURL, kick: make(chan struct{}, 1), batch: cfg.MaxBatchRecords}
-	s.st.HubURL = cfg.HubURL
+	s.st.HubURL, s.st.Enrolled = cfg.HubURL, true
 	if cfg.Identity != nil {
-		s.st.StationID = cfg.Identity.StationID
+		s.st.StationID, s.st.StationName = cfg.Identity.StationID, cfg.Identity.StationName
 	}
 	return s, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+func sleepTimer(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -297,24 +283,42 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	return err
 }
 
-// Status returns the sync status.
+// Status returns the sync status: the outbox and the downlink cursor as the store holds them, with
+// what the syncer saw of the hub.
 func (s *Syncer) Status(ctx context.Context) (Status, error) {
-	stats, err := s.cfg.Store.OutboxStats(ctx)
-	if err != nil {
-		return Status{}, err
-	}
-	cur, err := s.cfg.Store.SyncCursor(ctx)
-	if err != nil {
-		return Status{}, err
-	}
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
-	st.Pending, st.DeadLetters, st.OldestUnsent = stats.Pending, stats.DeadLetters, stats.OldestAt
-	if !stats.OldestAt.IsZero() {
-		st.OldestAge = s.cfg.Now().Sub(stats.OldestAt)
+	st.Online = !st.LastSuccess.IsZero() && st.ConsecutiveKO == 0
+	if s.cfg.Limiter != nil {
+		st.BandwidthLimit = s.cfg.Limiter.Rate()
 	}
-	st.Cursor, st.Resyncs = cur.Cursor, cur.Resyncs
+	return StoreStatus(ctx, s.cfg.Store, s.cfg.Now(), st)
+}
+
+// StatusStore is what StoreStatus reads.
+type StatusStore interface {
+	OutboxStats(ctx context.Context) (station.OutboxStats, error)
+	SyncCursor(ctx context.Context) (station.SyncCursor, error)
+}
+
+// StoreStatus completes st with what the store holds: the outbox figures and the downlink cursor. A
+// station that runs no syncer (not enrolled) reports StoreStatus of a zero Status.
+func StoreStatus(ctx context.Context, store StatusStore, now time.Time, st Status) (Status, error) {
+	stats, err := store.OutboxStats(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	cur, err := store.SyncCursor(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	st.Pending, st.DeadLetters, st.Acked, st.OldestUnsent = stats.Pending, stats.DeadLetters, stats.Acked, stats.OldestAt
+	st.OldestAge = 0
+	if !stats.OldestAt.IsZero() {
+		st.OldestAge = station.Seconds(now.Sub(stats.OldestAt))
+	}
+	st.Cursor, st.CursorAt, st.Resyncs = cur.Cursor, cur.UpdatedAt, cur.Resyncs
 	return st, nil
 }
 
@@ -329,33 +333,81 @@ func (s *Syncer) submit(ctx context.Context, kind station.CommandKind, payload a
 	return nil
 }
 
-// do sends a request to the hub and returns the response body of a 2xx answer, or a *hubError.
+// do sends a request to the hub and returns the response body of a 2xx answer, or a *hubError. With a
+// bandwidth cap, the request and response bodies go through the limiter, and the time they wait does
+// not count against RequestTimeout.
 func (s *Syncer) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	l := s.cfg.Limiter
+	var extend func(time.Duration)
+	var cancel context.CancelFunc
+	if l == nil {
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	} else {
+		ctx, extend, cancel = stretchTimeout(ctx, s.cfg.RequestTimeout)
+	}
 	defer cancel()
 	req = req.WithContext(ctx)
 	req.Header.Set(protocol.HeaderStationTime, s.cfg.Now().UTC().Format(time.RFC3339Nano))
 	if s.cfg.Version != "" {
 		req.Header.Set(protocol.HeaderStationVersion, s.cfg.Version)
 	}
+	if l != nil && req.Body != nil && req.Body != http.NoBody {
+		body, getBody := req.Body, req.GetBody
+		req.Body = limitedBody{l.Reader(ctx, body, extend), body}
+		if getBody != nil {
+			req.GetBody = func() (io.ReadCloser, error) {
+				b, err := getBody()
+				if err != nil {
+					return nil, err
+				}
+				return limitedBody{l.Reader(ctx, b, extend), b}, nil
+			}
+		}
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	var rd io.Reader = resp.Body
+	if l != nil {
+		rd = l.Reader(ctx, resp.Body, extend)
+	}
+	body, err := io.ReadAll(io.LimitReader(rd, 64<<20))
+	s.mu.Lock()
+	s.st.BytesReceived += int64(len(body))
+	s.mu.Unlock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err)
 	}
 	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		s.mu.Lock()
-		s.st.ClockSkew = d.Sub(s.cfg.Now().Truncate(time.Second))
+		s.st.ClockSkew = station.Seconds(d.Sub(s.cfg.Now().Truncate(time.Second)))
 		s.mu.Unlock()
 	}
 	if resp.StatusCode/100 != 2 {
 		return resp, body, hubErrorFrom(resp, body, s.cfg.Now())
 	}
 	return resp, body, nil
+}
+
+// stretchTimeout is context.WithTimeout(parent, d) whose deadline extend pushes back, so that the time a
+// request spends throttled by the bandwidth cap does not count against its timeout.
+func stretchTimeout(parent context.Context, d time.Duration) (context.Context, func(time.Duration), context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var mu sync.Mutex
+	deadline := time.Now().Add(d)
+	t := time.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
+	extend := func(by time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		deadline = deadline.Add(by)
+		t.Reset(time.Until(deadline))
+	}
+	return ctx, extend, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
 }
 
 func (s *Syncer) addSent(n int64) {
@@ -405,7 +457,7 @@ func (s *Syncer) upload(ctx context.Context) error {
 			for _, sha := range batch[i].Blobs {
 				err := s.uploadBlob(ctx, sha)
 				if errors.Is(err, os.ErrNotExist) {
-					blobDead = append(blobDead, station.DeadLetter{Seq: batch[i].Seq, Code: "blob_missing", Message: "本地缺少引用的文件 " + sha})
+					blobDead = append(blobDead, station.DeadLetter{Seq: batch[i].Seq, Code: station.DeadBlobMissing, Message: "本地缺少引用的文件 " + sha})
 					break
 				} else if err != nil {
 					return err
@@ -425,7 +477,7 @@ func (s *Syncer) upload(ctx context.Context) error {
 		var he *hubError
 		if errors.As(err, &he) && he.Status == http.StatusRequestEntityTooLarge {
 			if len(batch) == 1 {
-				if err := s.deadLetter(ctx, []station.DeadLetter{{Seq: batch[0].Seq, Code: "too_large", Message: "记录超过数据中心允许的大小"}}); err != nil {
+				if err := s.deadLetter(ctx, []station.DeadLetter{{Seq: batch[0].Seq, Code: station.DeadTooLarge, Message: "记录超过数据中心允许的大小"}}); err != nil {
 					return err
 				}
 				continue
@@ -475,7 +527,7 @@ func (s *Syncer) fill(recs []station.OutboxRecord) ([]protocol.Record, int, []st
 		}
 		n := len(payload) + 200 + 65*len(w.Blobs)
 		if len(batch) == 0 && n > s.cfg.MaxBatchBytes {
-			return nil, 0, []station.DeadLetter{{Seq: r.Seq, Code: "too_large", Message: "记录超过单批上传上限"}}
+			return nil, 0, []station.DeadLetter{{Seq: r.Seq, Code: station.DeadTooLarge, Message: "记录超过单批上传上限"}}
 		}
 		if len(batch) > 0 && size+n > s.cfg.MaxBatchBytes {
 			break

@@ -55,6 +55,11 @@ type demoResident struct {
 	Grid      string         `json:"grid"`
 	Phone     string         `json:"phone"`
 	Tags      []string       `json:"tags"`
+	// RegisteredSince is when the resident was registered in the community; RegisteredDaysAgo instead
+	// counts back from the day the demo is seeded, so a recent arrival stays recent (under the 6 months
+	// 居住证明 needs).
+	RegisteredSince   station.Date `json:"registered_since"`
+	RegisteredDaysAgo int          `json:"registered_days_ago"`
 }
 
 func decodeStrict(b []byte, v any) error {
@@ -177,7 +182,10 @@ func (m *Main) seedResidents(ctx context.Context) ([]demoResident, error) {
 		up := station.ResidentUpsert{
 			ResidentID: uuid.Must(uuid.NewV7()).String(), IDNumber: sealed, Name: r.Name, Sex: r.Sex,
 			Ethnicity: r.Ethnicity, BirthDate: r.BirthDate, Address: r.Address, Community: r.Community,
-			Grid: r.Grid, Phone: r.Phone, Tags: r.Tags,
+			Grid: r.Grid, Phone: r.Phone, Tags: r.Tags, RegisteredSince: r.RegisteredSince,
+		}
+		if r.RegisteredDaysAgo > 0 {
+			up.RegisteredSince = station.DateOf(m.Now()).AddDays(-r.RegisteredDaysAgo)
 		}
 		if err := m.submit(ctx, station.CmdResidentUpsert, up); err != nil {
 			return nil, fmt.Errorf("demo/residents.json entry %d: %w", i, err)

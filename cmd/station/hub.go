@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,32 +15,44 @@ import (
 	"text/tabwriter"
 	"time"
 
+	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/syncer/hub"
+	"github.com/civic-station/station/syncer/hub/console"
 	hubpostgres "github.com/civic-station/station/syncer/hub/postgres"
 	hubsqlite "github.com/civic-station/station/syncer/hub/sqlite"
 )
 
-// HubMain is the running data-center hub: store, CA, blob directory and the HTTPS server of sync
-// protocol v1. Tests run the same HubMain on 127.0.0.1:0.
+// HubMain is the running data-center hub: store, CA, blob directory, the HTTPS server of sync
+// protocol v1 and the department console. Tests run the same HubMain on 127.0.0.1:0.
 type HubMain struct {
 	DataDir string
 	Listen  string
 	DB      string   // "" for the embedded SQLite store in DataDir; postgres://… for PostgreSQL
 	Hosts   []string // names and addresses for the server certificate
+	Console string   // the department console's address (plain HTTP); "" for none
 
 	Logger *slog.Logger
 	Now    func() time.Time
+	Hasher argon2id.Hasher // console passwords; argon2id.DefaultParams by default
+	UI     fs.FS           // the built UI the console serves; nil serves a placeholder
 
-	Store  hub.Store
-	CA     *hub.CA
-	Blobs  *hub.BlobStore
-	Server *hub.Server
+	Store         hub.Store
+	CA            *hub.CA
+	Blobs         *hub.BlobStore
+	Server        *hub.Server
+	ConsoleServer *console.Server // nil without Console
 }
 
-// NewHubMain returns a HubMain with the defaults of `station hub`.
+// NewHubMain returns a HubMain with the defaults of `station hub` (but no console: the command's
+// --console flag gives it defaultConsole) and the embedded UI when the binary was built with it.
 func NewHubMain() *HubMain {
-	return &HubMain{DataDir: "./hub-data", Listen: "127.0.0.1:8443", Logger: slog.New(slog.DiscardHandler), Now: time.Now}
+	m := &HubMain{DataDir: "./hub-data", Listen: "127.0.0.1:8443", Logger: slog.New(slog.DiscardHandler), Now: time.Now}
+	if ui, ok := kioskui.Dist(); ok {
+		m.UI = ui
+	}
+	return m
 }
 
 // Open opens the store, the CA and the blob directory, without serving.
@@ -86,12 +99,23 @@ func (m *HubMain) Run(ctx context.Context) error {
 		return err
 	}
 	m.Logger.Info("hub started", "addr", m.Server.Addr().String(), "data", m.DataDir)
+	if m.Console != "" {
+		m.ConsoleServer = console.New(console.Config{Store: m.Store, Blobs: m.Blobs, Hasher: m.Hasher, Decisions: m.Server,
+			UI: m.UI, Now: m.Now, Logger: m.Logger.With("component", "console")})
+		if err := m.ConsoleServer.Open(m.Console); err != nil {
+			return err
+		}
+		m.Logger.Info("department console started", "addr", m.ConsoleServer.Addr().String())
+	}
 	return nil
 }
 
-// Close stops the server and closes the store.
+// Close stops the console and the server and closes the store.
 func (m *HubMain) Close() error {
 	var errs []error
+	if m.ConsoleServer != nil {
+		errs = append(errs, m.ConsoleServer.Close())
+	}
 	if m.Server != nil {
 		errs = append(errs, m.Server.Close())
 	}
@@ -101,18 +125,28 @@ func (m *HubMain) Close() error {
 	return errors.Join(errs...)
 }
 
+// defaultConsole is where `station hub` serves the department console unless told otherwise.
+const defaultConsole = "127.0.0.1:8444"
+
 const hubUsage = `用法：
-  station hub [--data DIR] [--listen HOST:PORT] [--db postgres://…] [--host 名称,…]   启动数据中心
+  station hub [--data DIR] [--listen HOST:PORT] [--db postgres://…] [--host 名称,…] [--console HOST:PORT]
+                                                                                        启动数据中心和部门审批台
   station hub token create --station-name 名称 [--ttl 24h] [--data DIR] [--db URL]    生成一次性注册码
   station hub stations [--json] [--data DIR] [--db URL]                                 站点列表
   station hub records [--station ID] [--json] [--data DIR] [--db URL]                   已接收的记录
   station hub conflicts [--station ID] [--data DIR] [--db URL]                          已隔离的冲突记录（JSON）
   station hub decide --station ID --application ID (--approve | --reject --reason 原因) [--department 名称]
+  station hub user add --username NAME --role clerk|admin [--department 名称] [--display-name 名称] < 密码
+                                                                                        新建审批台账号（密码从标准输入读取）
+  station hub users [--data DIR] [--db URL]                                             审批台账号列表
+  station hub audit verify [--json] [--data DIR] [--db URL]                             校验审批台审计日志哈希链
+  station hub publish catalog|calendar|notice FILE.json [--station ID] [--data DIR] [--db URL]  发布目录、日历、通知
+  station hub revoke --station ID --certificate ID --reason 原因 [--data DIR] [--db URL]   撤销证明（发布到各站点）
 `
 
 // hubCommand runs `station hub` and its tools. The tools open the same store as a running hub and can
 // run beside it.
-func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func hubCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "token":
@@ -121,6 +155,12 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 				return 2
 			}
 			return hubTokenCreate(ctx, args[2:], stdout, stderr)
+		case "publish":
+			return hubPublish(ctx, args[1:], stdout, stderr)
+		case "revoke":
+			return hubRevoke(ctx, args[1:], stdout, stderr)
+		case "user", "users", "audit":
+			return hubConsoleTool(ctx, args, stdin, stdout, stderr)
 		case "stations", "records", "conflicts", "decide":
 			return hubTool(ctx, args[0], args[1:], stdout, stderr)
 		case "help":
@@ -137,6 +177,7 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&m.Listen, "listen", m.Listen, "监听地址 HOST:PORT")
 	fs.StringVar(&m.DB, "db", "", "PostgreSQL 连接串（为空则使用内置 SQLite）")
 	hosts := fs.String("host", "", "服务器证书中的主机名或地址，逗号分隔")
+	fs.StringVar(&m.Console, "console", defaultConsole, "部门审批台监听地址（HTTP，默认仅本机；生产环境请在前面加 TLS 反向代理；为空则不启动）")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -150,6 +191,9 @@ func hubCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	fmt.Fprintf(stdout, "数据中心已启动：%s\nCA 指纹：%s\n", m.Server.URL(), m.CA.Pin())
+	if m.ConsoleServer != nil {
+		fmt.Fprintf(stdout, "部门审批台：%s/hub（明文 HTTP，生产环境请在前面加 TLS 反向代理）\n", m.ConsoleServer.URL())
+	}
 	<-ctx.Done()
 	if err := m.Close(); err != nil {
 		m.Logger.Error("stop", "err", err)

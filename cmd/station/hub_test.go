@@ -31,7 +31,7 @@ func TestHubEnrollSyncStatus(t *testing.T) {
 	t.Cleanup(func() { h.Close() })
 
 	var out, errb bytes.Buffer
-	if code := hubCommand(ctx, []string{"token", "create", "--data", hubDir, "--station-name", "幸福里服务站", "--ttl", "1h"}, &out, &errb); code != 0 {
+	if code := hubCommand(ctx, []string{"token", "create", "--data", hubDir, "--station-name", "幸福里服务站", "--ttl", "1h"}, nil, &out, &errb); code != 0 {
 		t.Fatalf("token create: %d %s", code, errb.String())
 	}
 	token := strings.TrimSpace(out.String())
@@ -97,7 +97,7 @@ func TestHubEnrollSyncStatus(t *testing.T) {
 		t.Errorf("sync status = %s", out.String())
 	}
 	out.Reset()
-	if code := hubCommand(ctx, []string{"records", "--data", hubDir, "--station", rep.StationID, "--json"}, &out, &errb); code != 0 {
+	if code := hubCommand(ctx, []string{"records", "--data", hubDir, "--station", rep.StationID, "--json"}, nil, &out, &errb); code != 0 {
 		t.Fatalf("hub records: %d %s", code, errb.String())
 	}
 	var recs []hub.Record

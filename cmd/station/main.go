@@ -23,6 +23,7 @@ func main() {
 const usage = `用法：
   station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站
   station audit verify --data DIR [--json]                 校验审计日志哈希链
+  station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
   station devices list|test …                              检查读卡器、打印机、高拍仪（station devices 查看用法）
   station simulate idreader|printer|ipp …                  设备模拟器（station simulate 查看用法）
@@ -53,9 +54,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "sync":
 		return syncCommand(ctx, args[1:], stdout, stderr)
 	case "hub":
-		return hubCommand(ctx, args[1:], stdout, stderr)
+		return hubCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "cert":
+		return certCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		return versionCommand(stdout)
 	case "help", "-h", "--help":

@@ -23,8 +23,11 @@ import (
 	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/station/blob"
 	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/diskspace"
 	shttp "github.com/civic-station/station/station/http"
+	"github.com/civic-station/station/station/issue"
 	"github.com/civic-station/station/station/sqlite"
+	"github.com/civic-station/station/syncer"
 )
 
 // Main is the running station: it opens the data directory and serves HTTP. Tests run the same Main
@@ -42,6 +45,18 @@ type Main struct {
 	DocumentPrinter string // ipp://HOST/…
 	Camera          string // /dev/videoN
 
+	// DemoHub adds the closed loop to demo mode: an in-process hub the station enrolls and syncs with
+	// (`station run --demo` sets it; tests of other parts leave it off). HubConsole is where that hub
+	// serves its department console ("" none; port 0 picks one).
+	DemoHub    bool
+	HubConsole string
+
+	SyncBandwidth string // bandwidth cap by time of day for the sync (syncer.ParseSchedule); "" unlimited
+	DiskReserve   int64  // free space below which new input is refused, in bytes
+
+	Community     string // the station's community, printed on certificates (cert.go)
+	CertAlgorithm string // the certificate signature algorithm: ed25519 (default) or sm2
+
 	Logger *slog.Logger
 	Stdout io.Writer        // where the start-up banner goes
 	Now    func() time.Time // the clock; time.Now by default
@@ -53,10 +68,16 @@ type Main struct {
 	Blobs *blob.Store
 	HTTP  *shttp.Server
 
-	Rig *rig.Rig // the box's devices; nil when it has none
+	Rig   *rig.Rig       // the box's devices; nil when it has none
+	Certs *issue.Service // issues, prints and verifies certificates
+
+	Disk    *diskspace.Guard // the free space of the data directory against DiskReserve
+	limiter *syncer.Limiter  // the sync's bandwidth cap; nil when unlimited
+	syncMon *syncMonitor     // the sync status the HTTP server reports
 
 	stopSync func()             // stops the syncer; nil before Run
 	demoDev  *demoDevices       // the demo's simulators
+	demoHub  *demoHub           // the demo's in-process data center
 	cancel   context.CancelFunc // stops what Run started in the background
 	bg       sync.WaitGroup
 }
@@ -71,6 +92,8 @@ func NewMain() *Main {
 		Logger:  slog.New(slog.DiscardHandler),
 		Stdout:  io.Discard,
 		Now:     time.Now,
+
+		DiskReserve: diskspace.DefaultReserve,
 	}
 	if ui, ok := kioskui.Dist(); ok {
 		m.UI = ui
@@ -84,18 +107,22 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
+	if err := m.prepareSync(); err != nil {
+		return err
+	}
 	key, err := datakey.Load(filepath.Join(m.DataDir, "datakey"))
 	if err != nil {
 		return fmt.Errorf("load data key: %w", err)
 	}
 	m.Key = key
-	m.DB, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "station.db"), sqlite.WithLogger(m.Logger))
+	m.DB, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "station.db"), sqlite.WithLogger(m.Logger), sqlite.WithSpaceGuard(m.Disk))
 	if err != nil {
 		return err
 	}
 	if m.Blobs, err = blob.Open(m.DataDir, blob.Options{}); err != nil {
 		return fmt.Errorf("open blob store: %w", err)
 	}
+	m.syncMon = newSyncMonitor(m.DB, m.Now, m.limiter)
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	rcfg, err := m.deviceConfig(bgCtx)
@@ -121,8 +148,13 @@ func (m *Main) Run(ctx context.Context) error {
 		scanner = pageScanner{}
 	}
 	var testPage func(time.Time) []byte
+	var printer issue.Printer
 	if rcfg.DocumentPrinter != nil {
 		testPage = func(at time.Time) []byte { return ipp.TestPage(at, "Station "+m.Version) }
+		printer = m.Rig
+	}
+	if err := m.newCertificates(printer); err != nil {
+		return err
 	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:    m.DB,
@@ -135,9 +167,15 @@ func (m *Main) Run(ctx context.Context) error {
 		Devices:  devs,
 		Demo:     demoDevs,
 		Scanner:  scanner,
-		Blobs:    m.Blobs,
+		Blobs:    m.Disk.Blobs(m.Blobs),
 		TestPage: testPage,
 		Version:  m.Version,
+
+		SyncStore: m.DB,
+		Sync:      m.syncMon,
+		Disk:      m.Disk,
+
+		Certificates: m.Certs,
 	})
 	var accounts []demoUser
 	if m.Demo {
@@ -149,8 +187,16 @@ func (m *Main) Run(ctx context.Context) error {
 		// Hashing the demo passwords took tens of MiB (argon2id is memory-hard); give it back now rather
 		// than leave an idle station holding it.
 		debug.FreeOSMemory()
+		if m.DemoHub {
+			if err := m.startDemoHub(ctx); err != nil {
+				return fmt.Errorf("start the demo hub: %w", err)
+			}
+		}
 	}
-	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now); err != nil {
+	if err := m.startCertificates(ctx); err != nil {
+		return fmt.Errorf("certificate signing key: %w", err)
+	}
+	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), m.demoHubSync()); err != nil {
 		return fmt.Errorf("start syncer: %w", err)
 	}
 	if err := m.HTTP.Open(m.Listen); err != nil {
@@ -175,6 +221,7 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 		for _, a := range accounts {
 			fmt.Fprintf(w, "  %-10s %s（%s）\n", a.username, a.displayName, a.role.Label())
 		}
+		m.printDemoHub(w)
 		return nil
 	}
 	users, err := m.DB.Users(ctx)
@@ -196,6 +243,7 @@ func (m *Main) Close() error {
 	if m.stopSync != nil {
 		m.stopSync() // before the store closes: the syncer submits commands to it
 	}
+	errs = append(errs, m.closeDemoHub()) // after the syncer, which talks to it
 	if m.cancel != nil {
 		m.cancel()
 		m.bg.Wait()
@@ -219,6 +267,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&m.TicketPrinter, "ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
 	fs.StringVar(&m.DocumentPrinter, "document-printer", "", "A4打印机（ipp://HOST/…）")
 	fs.StringVar(&m.Camera, "camera", "", "高拍仪（如 /dev/video0）")
+	m.DemoHub = true
+	fs.StringVar(&m.HubConsole, "hub-console", defaultHubConsole, "演示模式：内置数据中心的部门审批台监听地址（端口0为自动选择）")
+	m.registerSyncFlags(fs)
+	m.registerCertFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,10 +11,18 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/civic-station/station/internal/atomicfile"
+	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/blob"
+	"github.com/civic-station/station/station/diskspace"
 	"github.com/civic-station/station/station/sqlite"
 	"github.com/civic-station/station/syncer"
 )
@@ -21,10 +30,53 @@ import (
 // syncStatusFile is where a running syncer leaves its status for `station sync status`.
 func syncStatusFile(dataDir string) string { return filepath.Join(dataDir, "sync", "status.json") }
 
+// syncMonitor is what the HTTP server sees of the sync: the running syncer once startSyncer started
+// one, the store alone before that or when the station is not enrolled.
+type syncMonitor struct {
+	db      *sqlite.DB
+	now     func() time.Time
+	limiter *syncer.Limiter // nil: no bandwidth cap
+	sy      atomic.Pointer[syncer.Syncer]
+}
+
+func newSyncMonitor(db *sqlite.DB, now func() time.Time, limiter *syncer.Limiter) *syncMonitor {
+	return &syncMonitor{db: db, now: now, limiter: limiter}
+}
+
+// Status returns the running syncer's status, or the store's figures when no syncer runs.
+func (m *syncMonitor) Status(ctx context.Context) (station.SyncStatus, error) {
+	if sy := m.sy.Load(); sy != nil {
+		return sy.Status(ctx)
+	}
+	var st station.SyncStatus
+	if m.limiter != nil {
+		st.BandwidthLimit = m.limiter.Rate()
+	}
+	return syncer.StoreStatus(ctx, m.db, m.now(), st)
+}
+
+// Kick asks the running syncer for a round soon.
+func (m *syncMonitor) Kick() {
+	if sy := m.sy.Load(); sy != nil {
+		sy.Kick()
+	}
+}
+
+// syncOption adds an optional part to startSyncer.
+type syncOption func(*syncer.Config, **syncMonitor)
+
+// withMonitor makes startSyncer use the monitor's bandwidth limiter and report through it.
+func withMonitor(m *syncMonitor) syncOption {
+	return func(cfg *syncer.Config, mon **syncMonitor) {
+		cfg.Limiter = m.limiter
+		*mon = m
+	}
+}
+
 // startSyncer starts the syncer of an enrolled station as a goroutine owned by the returned stop
 // function, which cancels it and waits for it. A station that is not enrolled gets a no-op stop and
 // no error: it works offline until a technician enrolls it. Main.Run calls it after opening the store.
-func startSyncer(ctx context.Context, dataDir string, db *sqlite.DB, blobs *blob.Store, logger *slog.Logger, now func() time.Time) (stop func(), err error) {
+func startSyncer(ctx context.Context, dataDir string, db *sqlite.DB, blobs *blob.Store, logger *slog.Logger, now func() time.Time, opts ...syncOption) (stop func(), err error) {
 	id, err := syncer.LoadIdentity(dataDir)
 	if errors.Is(err, syncer.ErrNotEnrolled) {
 		logger.Info("not enrolled with a data center; records wait in the outbox")
@@ -32,12 +84,23 @@ func startSyncer(ctx context.Context, dataDir string, db *sqlite.DB, blobs *blob
 	} else if err != nil {
 		return nil, err
 	}
-	sy, err := syncer.New(syncer.Config{
+	cfg := syncer.Config{
 		Store: db, Identity: id, Blobs: blobs, Version: version,
 		Logger: logger.With("component", "syncer"), Now: now, StatusFile: syncStatusFile(dataDir),
-	})
+	}
+	var mon *syncMonitor
+	for _, o := range opts {
+		o(&cfg, &mon)
+	}
+	sy, err := syncer.New(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if mon != nil {
+		mon.sy.Store(sy)
+	}
+	if cfg.Limiter != nil && !cfg.Limiter.Schedule().IsZero() {
+		logger.Info("sync bandwidth capped", "schedule", cfg.Limiter.Schedule().String())
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
@@ -48,8 +111,106 @@ func startSyncer(ctx context.Context, dataDir string, db *sqlite.DB, blobs *blob
 	return func() {
 		cancel()
 		<-done
+		if mon != nil {
+			mon.sy.CompareAndSwap(sy, nil)
+		}
 		_ = sy.Close()
 	}, nil
+}
+
+// byteSize is a flag holding a byte quantity written as "512MiB".
+type byteSize struct{ n *int64 }
+
+func (b byteSize) String() string {
+	if b.n == nil {
+		return ""
+	}
+	return bytesize.Format(*b.n)
+}
+
+func (b byteSize) Set(s string) error {
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return err
+	}
+	*b.n = n
+	return nil
+}
+
+// registerSyncFlags adds the flags of `station run` about the sync and the disk reserve.
+func (m *Main) registerSyncFlags(fs *flag.FlagSet) {
+	fs.StringVar(&m.SyncBandwidth, "sync-bandwidth", m.SyncBandwidth,
+		"与数据中心同步的限速（中国时间），如 08:00-18:00=256KiB/s,18:00-08:00=0；0 或不填为不限速")
+	fs.Var(byteSize{&m.DiskReserve}, "disk-reserve", "数据目录所在磁盘的保留空间，低于此值时暂停受理新业务（如 512MiB）")
+}
+
+// prepareSync reads the bandwidth schedule and sets up the disk guard; Run calls it before opening
+// the store, so that a mistyped flag stops the station at once.
+func (m *Main) prepareSync() error {
+	sched, err := syncer.ParseSchedule(m.SyncBandwidth)
+	if err != nil {
+		return fmt.Errorf("--sync-bandwidth：%w", err)
+	}
+	if !sched.IsZero() {
+		// The real clock, whatever m.Now is: the limiter sleeps in real time, and a clock that does not
+		// move with its sleeps would never refill the bucket.
+		m.limiter = syncer.NewLimiter(sched, nil, nil)
+	}
+	m.Disk = diskspace.New(m.DataDir, m.DiskReserve, diskspace.Options{Logger: m.Logger.With("component", "disk"), Now: m.Now})
+	if st := m.Disk.Status(); st.Error != "" {
+		m.Logger.Warn("cannot read the free space of the data directory", "err", st.Error)
+	}
+	return nil
+}
+
+const syncUsage = `用法：
+  station sync status [--data DIR] [--json]             同步状态
+  station sync dead-letters [--data DIR] [--json]       搁置记录列表
+  station sync retry (序号或记录编号… | --all) [--data DIR]  重试搁置记录
+  station sync export --out FILE [--data DIR]           导出搁置记录（JSON Lines，含记录内容）
+`
+
+// syncCommand runs `station sync status|dead-letters|retry|export`. status and dead-letters read the
+// store read-only; retry and export write a command (audited) and so open it for writing, as
+// `station user add` does; all of them work beside a live station.
+func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, syncUsage)
+		return 2
+	}
+	switch args[0] {
+	case "status":
+		return syncStatusCommand(ctx, args[1:], stdout, stderr)
+	case "dead-letters":
+		return syncDeadLettersCommand(ctx, args[1:], stdout, stderr)
+	case "retry":
+		return syncRetryCommand(ctx, args[1:], stdout, stderr)
+	case "export":
+		return syncExportCommand(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, syncUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "未知的子命令 %q\n\n%s", args[0], syncUsage)
+	return 2
+}
+
+// syncFlags returns a flag set with --data and, when asJSON is not nil, --json.
+func syncFlags(name string, stderr io.Writer, asJSON *bool) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data", "./data", "数据目录")
+	if asJSON != nil {
+		fs.BoolVar(asJSON, "json", false, "以JSON输出")
+	}
+	return fs, dir
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
 
 // syncReport is what `station sync status` prints.
@@ -64,18 +225,12 @@ type syncReport struct {
 	Syncer      *syncer.Status       `json:"syncer,omitempty"` // the running syncer's last report, if any
 }
 
-// syncCommand runs `station sync status [--data DIR] [--json]`. It reads the store read-only and the
-// running syncer's last report, so it works beside a live station.
-func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "status" {
-		fmt.Fprint(stderr, "用法：station sync status [--data DIR] [--json]\n")
-		return 2
-	}
-	fs := flag.NewFlagSet("station sync status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("data", "./data", "数据目录")
-	asJSON := fs.Bool("json", false, "以JSON输出")
-	if err := fs.Parse(args[1:]); err != nil {
+// syncStatusCommand runs `station sync status [--data DIR] [--json]`. It reads the store read-only and
+// the running syncer's last report, so it works beside a live station.
+func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var asJSON bool
+	fs, dir := syncFlags("station sync status", stderr, &asJSON)
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	db, err := openReadOnly(ctx, *dir)
@@ -103,11 +258,8 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			rep.Syncer = &st
 		}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
+	if asJSON {
+		writeJSON(stdout, rep)
 		return 0
 	}
 	if rep.Enrolled {
@@ -117,13 +269,14 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	fmt.Fprintf(stdout, "待上报 %d 条", rep.Outbox.Pending)
 	if !rep.Outbox.OldestAt.IsZero() {
-		fmt.Fprintf(stdout, "，最早一条产生于 %s", rep.Outbox.OldestAt.Local().Format("2006-01-02 15:04:05"))
+		fmt.Fprintf(stdout, "，最早一条产生于 %s", rep.Outbox.OldestAt.In(station.ChinaTime).Format("2006-01-02 15:04:05"))
 	}
 	fmt.Fprintf(stdout, "；已确认未清理 %d 条；搁置 %d 条\n", rep.Outbox.Acked, rep.Outbox.DeadLetters)
 	fmt.Fprintf(stdout, "下行游标 %q，全量重同步 %d 次\n", rep.Cursor.Cursor, rep.Cursor.Resyncs)
 	if s := rep.Syncer; s != nil {
 		if !s.LastSuccess.IsZero() {
-			fmt.Fprintf(stdout, "最近成功同步 %s，已发送 %d 字节，时钟偏差 %s\n", s.LastSuccess.Local().Format("2006-01-02 15:04:05"), s.BytesSent, s.ClockSkew)
+			fmt.Fprintf(stdout, "最近成功同步 %s，已发送 %s，已接收 %s，时钟偏差 %s\n", s.LastSuccess.In(station.ChinaTime).Format("2006-01-02 15:04:05"),
+				bytesize.Format(s.BytesSent), bytesize.Format(s.BytesReceived), s.ClockSkew.Duration())
 		}
 		if s.LastError != "" {
 			fmt.Fprintf(stdout, "最近一次错误：%s\n", s.LastError)
@@ -131,9 +284,160 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if s.Drift {
 			fmt.Fprintln(stdout, "警告：本地下行数据与数据中心不一致，已尝试全量重同步。")
 		}
+		if s.BandwidthLimit > 0 {
+			fmt.Fprintf(stdout, "当前限速 %s/s\n", bytesize.Format(s.BandwidthLimit))
+		}
 	}
 	for _, d := range rep.DeadLetters {
 		fmt.Fprintf(stdout, "搁置记录 #%d %s（%s）：%s\n", d.Seq, d.Kind, d.Code, d.Message)
 	}
+	return 0
+}
+
+// syncDeadLettersCommand runs `station sync dead-letters [--data DIR] [--json]`.
+func syncDeadLettersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var asJSON bool
+	fs, dir := syncFlags("station sync dead-letters", stderr, &asJSON)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	db, err := openReadOnly(ctx, *dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	list, err := db.DeadLetters(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "读取搁置记录失败：%v\n", err)
+		return 1
+	}
+	if asJSON {
+		writeJSON(stdout, list)
+		return 0
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, "没有搁置记录。")
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "序号\t记录编号\t类型\t原因\t说明\t搁置时间\t次数")
+	for _, d := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s（%s）\t%s\t%s\t%d\n", d.Seq, d.ID, d.Kind, d.Reason, d.Code, d.Message,
+			d.At.In(station.ChinaTime).Format("2006-01-02 15:04:05"), d.Attempts)
+	}
+	_ = tw.Flush()
+	fmt.Fprintf(stdout, "共 %d 条。重试：station sync retry 序号…（或 --all）；导出：station sync export --out 文件\n", len(list))
+	return 0
+}
+
+// openForCommand opens the station database for writing beside a running station, for a tool that
+// submits a command (SQLite serialises the two writers).
+func openForCommand(ctx context.Context, dir string) (*sqlite.DB, error) {
+	path := filepath.Join(dir, "station.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("打开数据库失败：%w", err)
+	}
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("打开数据库失败：%w", err)
+	}
+	return db, nil
+}
+
+// consoleSubmit submits a command in the name of the technician at the box's shell.
+func consoleSubmit(ctx context.Context, db *sqlite.DB, kind station.CommandKind, payload any) error {
+	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, time.Now(), consoleActor, payload)
+	if err != nil {
+		return err
+	}
+	_, err = db.Submit(ctx, cmd)
+	return err
+}
+
+// syncRetryCommand runs `station sync retry (SEQ|ID…|--all) [--data DIR]`.
+func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, dir := syncFlags("station sync retry", stderr, nil)
+	all := fs.Bool("all", false, "重试全部搁置记录")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *all == (fs.NArg() > 0) {
+		fmt.Fprint(stderr, "请给出要重试的搁置记录序号或记录编号，或使用 --all\n\n"+syncUsage)
+		return 2
+	}
+	db, err := openForCommand(ctx, *dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	p := station.OutboxRetry{All: *all}
+	for _, key := range fs.Args() {
+		d, err := db.DeadLetter(ctx, key)
+		if err != nil {
+			fmt.Fprintln(stderr, station.ErrorMessage(err))
+			return 1
+		}
+		p.Seqs = append(p.Seqs, d.Seq)
+	}
+	before, err := db.DeadLetters(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "读取搁置记录失败：%v\n", err)
+		return 1
+	}
+	if *all && len(before) == 0 {
+		fmt.Fprintln(stdout, "没有搁置记录。")
+		return 0
+	}
+	if err := consoleSubmit(ctx, db, station.CmdOutboxRetry, p); err != nil {
+		fmt.Fprintf(stderr, "重试失败：%s\n", station.ErrorMessage(err))
+		return 1
+	}
+	n := len(p.Seqs)
+	if *all {
+		n = len(before)
+	}
+	fmt.Fprintf(stdout, "已将 %d 条搁置记录放回待上报队列，下次同步时重新上传。\n", n)
+	return 0
+}
+
+// syncExportCommand runs `station sync export --out FILE [--data DIR]`: the dead letters with their
+// payloads as JSON lines, in an owner-only file. The export is audited (payloads hold personal data).
+func syncExportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, dir := syncFlags("station sync export", stderr, nil)
+	out := fs.String("out", "", "导出文件（JSON Lines）")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, "缺少 --out 文件\n\n"+syncUsage)
+		return 2
+	}
+	db, err := openForCommand(ctx, *dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	recs, err := db.DeadLetterRecords(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "读取搁置记录失败：%v\n", err)
+		return 1
+	}
+	var buf bytes.Buffer
+	if err := station.WriteDeadLetterExport(&buf, recs); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err := consoleSubmit(ctx, db, station.CmdAccessRecord, station.AccessRecord{Object: "outbox:dead_letters", Purpose: "export"}); err != nil {
+		fmt.Fprintf(stderr, "记录审计失败，未导出：%s\n", station.ErrorMessage(err))
+		return 1
+	}
+	if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o600); err != nil {
+		fmt.Fprintf(stderr, "写入 %s 失败：%v\n", *out, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "已导出 %s 条搁置记录到 %s（含记录内容，请妥善保管）。\n", strconv.Itoa(len(recs)), *out)
 	return 0
 }

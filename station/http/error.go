@@ -24,6 +24,7 @@ var statusByCode = map[string]int{
 	station.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
 	station.ETOOMANY:      fiber.StatusTooManyRequests,
 	station.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
+	station.ESTORAGE:      fiber.StatusInsufficientStorage,
 	station.EINTERNAL:     fiber.StatusInternalServerError,
 }
 

@@ -25,6 +25,8 @@ type residentView struct {
 	Grid      string         `json:"grid"`
 	Phone     string         `json:"phone"`
 	Tags      []string       `json:"tags"`
+	// RegisteredSince is when the resident was registered in this community (居住登记); null when unknown.
+	RegisteredSince *station.Date `json:"registered_since"`
 }
 
 func viewResident(r *station.Resident) residentView {
@@ -39,6 +41,10 @@ func viewResident(r *station.Resident) residentView {
 	}
 	if v.Tags == nil {
 		v.Tags = []string{}
+	}
+	if !r.RegisteredSince.IsZero() {
+		d := r.RegisteredSince
+		v.RegisteredSince = &d
 	}
 	return v
 }
@@ -131,6 +137,8 @@ type residentInput struct {
 	Grid      string         `json:"grid,omitempty"`
 	Phone     string         `json:"phone,omitempty"`
 	Tags      []string       `json:"tags,omitempty"`
+	// RegisteredSince sets the community registration date; omitted, an existing resident keeps theirs.
+	RegisteredSince *station.Date `json:"registered_since,omitempty"`
 }
 
 // upsert seals the resident's document and builds the command payload for the resident with the
@@ -156,6 +164,9 @@ func (in residentInput) upsert(sealer station.Sealer, number, residentID string)
 	if up.Tags == nil {
 		up.Tags = []string{}
 	}
+	if in.RegisteredSince != nil {
+		up.RegisteredSince = *in.RegisteredSince
+	}
 	return up, nil
 }
 
@@ -177,6 +188,10 @@ func (s *Server) handleResidentUpsert(c *fiber.Ctx) error {
 	switch {
 	case err == nil:
 		id, status = existing.ID, fiber.StatusOK
+		if in.RegisteredSince == nil && !existing.RegisteredSince.IsZero() {
+			d := existing.RegisteredSince
+			in.RegisteredSince = &d
+		}
 	case station.ErrorCode(err) != station.ENOTFOUND:
 		return err
 	}

@@ -69,6 +69,14 @@ type Config struct {
 	// TestPage makes the one-page PDF the setup page's A4 test prints; nil without a document printer.
 	TestPage func(time.Time) []byte
 	Version  string
+	// SyncStore, Sync and Disk serve the sync routes, the notices and the sync and disk figures in
+	// /metrics; each may be nil (the sync routes then answer EUNAVAILABLE).
+	SyncStore SyncStore
+	Sync      SyncMonitor
+	Disk      DiskMonitor
+	// Certificates issues, prints and verifies certificates; nil answers the certificate routes with
+	// EUNAVAILABLE.
+	Certificates Certificates
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -90,6 +98,11 @@ type Server struct {
 	blobs   Blobs
 	// testPage makes the A4 test page.
 	testPage func(time.Time) []byte
+	// the sync with the data center and the disk reserve (each may be nil)
+	syncStore SyncStore
+	syncMon   SyncMonitor
+	disk      DiskMonitor
+	certs     Certificates // nil without the certificate service
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -128,6 +141,11 @@ func NewServer(cfg Config) *Server {
 		version:  cfg.Version,
 		idle:     newIdleTracker(),
 		guesses:  newGuessLimiter(),
+
+		syncStore: cfg.SyncStore,
+		syncMon:   cfg.Sync,
+		disk:      cfg.Disk,
+		certs:     cfg.Certificates,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -139,12 +157,16 @@ func NewServer(cfg Config) *Server {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	s.metrics = newMetrics()
+	if s.syncMon != nil || s.disk != nil {
+		s.metrics.registry.MustRegister(syncCollector{sync: s.syncMon, disk: s.disk, log: s.logger.Warn})
+	}
 	s.metricsHandler = adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.app = fiber.New(fiber.Config{
 		AppName:               "station",
 		DisableStartupMessage: true,
 		Immutable:             true,
 		BodyLimit:             16 * BodyLimit, // hard limit in fasthttp; the API limit is enforced per request
+		ReadBufferSize:        16 << 10,       // request line and headers: a forged QR's long /verify URL still gets its answer
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,

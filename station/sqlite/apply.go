@@ -23,8 +23,17 @@ var _ station.Log = (*DB)(nil)
 // *station.Error is returned. Submitting a command ID again returns the first outcome without applying
 // it twice.
 //
-// Submit is the local, single-box implementation of station.Log; a replicated log calls Apply.
+// With a space guard (WithSpaceGuard), new input is refused while the disk is short of its reserve;
+// the sync bookkeeping, sessions and audit records of reads go on (station.CommandKind.NeedsSpace).
+//
+// Submit is the local, single-box implementation of station.Log; a replicated log calls Apply (and must
+// ask the guard itself before it commits a command to the log).
 func (db *DB) Submit(ctx context.Context, cmd station.Command) (station.Result, error) {
+	if db.space != nil && cmd.Kind.NeedsSpace() {
+		if err := db.space.Check(); err != nil {
+			return station.Result{}, err
+		}
+	}
 	return db.Apply(ctx, cmd)
 }
 
@@ -231,6 +240,9 @@ func (a *applier) apply() (effect, error) {
 		err = a.outboxRetry()
 	case station.CmdSyncApply:
 		err = a.syncApply()
+	case station.CmdCertificateIssue, station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
+		station.CmdCertificateVoid, station.CmdCertificateRevoke, station.CmdSigningKeyPublish, station.CmdRatingRecord:
+		err = a.certificateCommand()
 	default:
 		err = station.Errorf(station.EINVALID, "未知的命令类型“%s”", a.cmd.Kind)
 	}
@@ -405,13 +417,13 @@ func (a *applier) residentUpsert() error {
 			return station.Errorf(station.EINVALID, "缺少居民编号")
 		}
 		id = p.ResidentID
-		err = a.exec(`INSERT INTO residents (id, id_type, id_cipher, id_index, id_masked, name, sex, ethnicity, birth_date, address, community, grid, phone, tags, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		err = a.exec(`INSERT INTO residents (id, id_type, id_cipher, id_index, id_masked, name, sex, ethnicity, birth_date, address, community, grid, phone, tags, registered_since, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			id, string(p.IDNumber.Type), p.IDNumber.Cipher, p.IDNumber.Index, p.IDNumber.Masked, p.Name, string(p.Sex), p.Ethnicity,
-			dateText(p.BirthDate), p.Address, p.Community, p.Grid, p.Phone, string(tags), now, now)
+			dateText(p.BirthDate), p.Address, p.Community, p.Grid, p.Phone, string(tags), dateText(p.RegisteredSince), now, now)
 	case err == nil:
-		err = a.exec(`UPDATE residents SET name = ?, sex = ?, ethnicity = ?, birth_date = ?, address = ?, community = ?, grid = ?, phone = ?, tags = ?, updated_at = ? WHERE id = ?`,
-			p.Name, string(p.Sex), p.Ethnicity, dateText(p.BirthDate), p.Address, p.Community, p.Grid, p.Phone, string(tags), now, id)
+		err = a.exec(`UPDATE residents SET name = ?, sex = ?, ethnicity = ?, birth_date = ?, address = ?, community = ?, grid = ?, phone = ?, tags = ?, registered_since = ?, updated_at = ? WHERE id = ?`,
+			p.Name, string(p.Sex), p.Ethnicity, dateText(p.BirthDate), p.Address, p.Community, p.Grid, p.Phone, string(tags), dateText(p.RegisteredSince), now, id)
 	}
 	if err != nil {
 		return err
@@ -429,7 +441,9 @@ func (a *applier) loadMatter(code string) (*station.Matter, error) {
 }
 
 func (a *applier) intake() error {
-	if err := a.requireRole(station.CanTakeApplications(a.cmd.Actor.Role)); err != nil {
+	// A resident at the kiosk applies only for a certificate's department verification (证明核实).
+	resident := a.cmd.Actor.Role == station.RoleResident
+	if err := a.requireRole(station.CanTakeApplications(a.cmd.Actor.Role) || resident); err != nil {
 		return err
 	}
 	var p station.ApplicationIntake
@@ -446,6 +460,9 @@ func (a *applier) intake() error {
 	}
 	if m.Status != station.MatterActive {
 		return station.Errorf(station.ECONFLICT, "事项“%s”已停止办理", m.Name)
+	}
+	if resident && m.Category != station.CertificateMatterCategory {
+		return station.Errorf(station.EFORBIDDEN, "自助终端只能申请证明核实，其他事项请到柜台办理")
 	}
 	ap := p.Applicant
 	if err := validSealed(ap.IDNumber); err != nil {
@@ -560,6 +577,9 @@ func (a *applier) transition() error {
 		if err := a.exec(`UPDATE applications SET closed_at = ?, closed_day = ? WHERE id = ?`, at, station.DateOf(a.cmd.At).String(), p.ApplicationID); err != nil {
 			return err
 		}
+	}
+	if err := a.certificatesFollow(p.ApplicationID, t.To, reason); err != nil {
+		return err
 	}
 	if t.Action == station.ActionResubmit {
 		// The time limit starts again when the missing materials arrive (补正后重新计算).

@@ -179,18 +179,21 @@ func (db *DB) CalendarDays(ctx context.Context, year int) ([]station.CalendarDay
 }
 
 const residentSelect = `SELECT id, id_type, id_cipher, id_index, id_masked, name, sex, ethnicity, birth_date, address,
-	community, grid, phone, tags FROM residents`
+	community, grid, phone, tags, registered_since FROM residents`
 
 func scanResident(r rowScanner) (*station.Resident, error) {
 	var p station.Resident
-	var idType, sex, birth, tags string
+	var idType, sex, birth, tags, registered string
 	if err := r.Scan(&p.ID, &idType, &p.IDNumber.Cipher, &p.IDNumber.Index, &p.IDNumber.Masked, &p.Name, &sex, &p.Ethnicity,
-		&birth, &p.Address, &p.Community, &p.Grid, &p.Phone, &tags); err != nil {
+		&birth, &p.Address, &p.Community, &p.Grid, &p.Phone, &tags, &registered); err != nil {
 		return nil, err
 	}
 	p.IDNumber.Type, p.Sex = station.IDType(idType), station.Sex(sex)
 	if birth != "" {
 		p.BirthDate, _ = station.ParseDate(birth)
+	}
+	if registered != "" {
+		p.RegisteredSince, _ = station.ParseDate(registered)
 	}
 	if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
 		return nil, fmt.Errorf("resident tags: %w", err)

@@ -54,6 +54,14 @@ type DB struct {
 
 	calMu sync.Mutex
 	cal   *station.Calendar // cached calendar; nil after the calendar changes
+
+	space SpaceGuard // asked before new input is applied; nil: no reserve
+}
+
+// SpaceGuard says whether the disk has room for new input (station/diskspace.Guard implements it):
+// Check returns an error (station.ErrDiskLow) when it has not.
+type SpaceGuard interface {
+	Check() error
 }
 
 // Option configures Open.
@@ -63,7 +71,13 @@ type options struct {
 	logger   *slog.Logger
 	readOnly bool
 	readers  int
+	space    SpaceGuard
 }
+
+// WithSpaceGuard makes Submit ask g before it applies a command that is new input
+// (station.CommandKind.NeedsSpace) and refuse the command with g's error when the disk is short of
+// space. Refused commands leave no trace: no domain change, no audit entry, no outbox record.
+func WithSpaceGuard(g SpaceGuard) Option { return func(o *options) { o.space = g } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -91,7 +105,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		f(&o)
 	}
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
-	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, space: o.space}
 	var err error
 	if !o.readOnly {
 		// Create the file owner-only before SQLite does; its -wal and -shm files take the same mode.

@@ -1,8 +1,11 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,7 +87,9 @@ func (a *applier) outboxDeadLetter() error {
 			return station.Errorf(station.EINVALID, "搁置代码无效")
 		}
 		var acked sql.NullString
-		err := a.tx.QueryRowContext(a.ctx, `SELECT acked_at FROM outbox WHERE seq = ?`, r.Seq).Scan(&acked)
+		var dead bool
+		err := a.tx.QueryRowContext(a.ctx, `SELECT acked_at, EXISTS (SELECT 1 FROM outbox_dead_letters d WHERE d.seq = outbox.seq)
+			FROM outbox WHERE seq = ?`, r.Seq).Scan(&acked, &dead)
 		if errors.Is(err, sql.ErrNoRows) {
 			return station.Errorf(station.ENOTFOUND, "待上报记录%d不存在", r.Seq)
 		} else if err != nil {
@@ -97,6 +102,11 @@ func (a *applier) outboxDeadLetter() error {
 			ON CONFLICT (seq) DO UPDATE SET code = excluded.code, message = excluded.message`,
 			r.Seq, r.Code, r.Message, formatTime(a.cmd.At)); err != nil {
 			return err
+		}
+		if !dead {
+			if err := a.exec(`UPDATE outbox SET set_aside = set_aside + 1 WHERE seq = ?`, r.Seq); err != nil {
+				return err
+			}
 		}
 		seqs = append(seqs, fmt.Sprintf("%d:%s", r.Seq, r.Code))
 	}
@@ -113,7 +123,28 @@ func (a *applier) outboxRetry() error {
 		return err
 	}
 	a.eff.object = "outbox"
-	var done []string
+	if p.All == (len(p.Seqs) > 0) {
+		return station.Errorf(station.EINVALID, "请指定要重试的搁置记录，或选择全部重试")
+	}
+	if p.All {
+		rows, err := a.tx.QueryContext(a.ctx, `SELECT seq FROM outbox_dead_letters ORDER BY seq`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var seq int64
+			if err := rows.Scan(&seq); err != nil {
+				rows.Close()
+				return err
+			}
+			p.Seqs = append(p.Seqs, seq)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	done := []string{}
 	for _, seq := range p.Seqs {
 		res, err := a.tx.ExecContext(a.ctx, `DELETE FROM outbox_dead_letters WHERE seq = ?`, seq)
 		if err != nil {
@@ -124,7 +155,7 @@ func (a *applier) outboxRetry() error {
 		}
 		done = append(done, fmt.Sprint(seq))
 	}
-	a.eff.detail = strings.Join(done, ",")
+	a.eff.detail = fmt.Sprintf("%d records: %s", len(done), strings.Join(done, ","))
 	return nil
 }
 
@@ -265,6 +296,8 @@ func (a *applier) applyChange(c *station.Change) error {
 		return a.exec(`INSERT INTO notices (id, title, body, published_at, withdrawn) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, published_at = excluded.published_at, withdrawn = excluded.withdrawn`,
 			n.ID, n.Title, n.Body, formatTime(n.PublishedAt), boolInt(n.Withdrawn))
+	case station.ChangeSigningKey, station.ChangeRevocation, station.ChangeTemplate:
+		return a.certificateChange(c)
 	}
 	return station.Errorf(station.EINVALID, "未知的下行变更类型“%s”", c.Type)
 }
@@ -324,21 +357,68 @@ func (db *DB) OutboxStats(ctx context.Context) (station.OutboxStats, error) {
 
 // DeadLetters returns the outbox records set aside, oldest first.
 func (db *DB) DeadLetters(ctx context.Context) ([]station.DeadLetter, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT d.seq, o.id, o.kind, d.code, d.message, d.at
-		FROM outbox_dead_letters d JOIN outbox o ON o.seq = d.seq ORDER BY d.seq`)
+	recs, err := db.deadLetters(ctx, false, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]station.DeadLetter, len(recs))
+	for i, r := range recs {
+		out[i] = r.DeadLetter
+	}
+	return out, nil
+}
+
+// DeadLetterRecords returns the outbox records set aside with their payloads, oldest first, for export.
+func (db *DB) DeadLetterRecords(ctx context.Context) ([]station.DeadLetterRecord, error) {
+	return db.deadLetters(ctx, true, "")
+}
+
+// DeadLetter returns one dead letter by its seq or its record ID, or ENOTFOUND.
+func (db *DB) DeadLetter(ctx context.Context, seqOrID string) (station.DeadLetter, error) {
+	recs, err := db.deadLetters(ctx, false, seqOrID)
+	if err != nil {
+		return station.DeadLetter{}, err
+	}
+	if len(recs) == 0 {
+		return station.DeadLetter{}, station.Errorf(station.ENOTFOUND, "搁置记录“%s”不存在", seqOrID)
+	}
+	return recs[0].DeadLetter, nil
+}
+
+// deadLetters reads the dead letters, with their payloads or not, all of them or the one whose seq or
+// record ID is only ("" for all).
+func (db *DB) deadLetters(ctx context.Context, payloads bool, only string) ([]station.DeadLetterRecord, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT d.seq, o.id, o.kind, d.code, d.message, d.at, o.set_aside, o.occurred_at,
+			CASE WHEN ? THEN o.payload ELSE '' END
+		FROM outbox_dead_letters d JOIN outbox o ON o.seq = d.seq
+		WHERE ? = '' OR o.id = ? OR CAST(d.seq AS TEXT) = ?
+		ORDER BY d.seq`, payloads, only, only, only)
 	if err != nil {
 		return nil, fmt.Errorf("dead letters: %w", err)
 	}
 	defer rows.Close()
-	out := []station.DeadLetter{}
+	out := []station.DeadLetterRecord{}
 	for rows.Next() {
-		var d station.DeadLetter
-		var at string
-		if err := rows.Scan(&d.Seq, &d.ID, &d.Kind, &d.Code, &d.Message, &at); err != nil {
-			return nil, err
+		var r station.DeadLetterRecord
+		var at, occurred, body string
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Kind, &r.Code, &r.Message, &at, &r.Attempts, &occurred, &body); err != nil {
+			return nil, fmt.Errorf("dead letters: %w", err)
 		}
-		d.At, _ = parseTime(at)
-		out = append(out, d)
+		r.Reason = station.DeadLetterReason(r.Code)
+		r.At, _ = parseTime(at)
+		r.OccurredAt, _ = parseTime(occurred)
+		r.Attempts = max(r.Attempts, 1) // set aside before the count was kept
+		if payloads {
+			var b bytes.Buffer
+			if err := json.Compact(&b, []byte(body)); err != nil {
+				b.Reset()
+				b.WriteString(body)
+			}
+			r.Payload = json.RawMessage(b.Bytes())
+			sum := sha256.Sum256(r.Payload)
+			r.PayloadSHA256 = hex.EncodeToString(sum[:])
+		}
+		out = append(out, r)
 	}
 	return out, rows.Err()
 }

@@ -82,8 +82,10 @@ type Conflict struct {
 
 // RecordFilter selects records.
 type RecordFilter struct {
-	StationID string // "" for every station
-	Limit     int    // 0 for no limit
+	StationID     string   // "" for every station
+	Kinds         []string // nil for every kind
+	ApplicationID string   // "" for every record; else the application.* records of that application
+	Limit         int      // 0 for no limit
 }
 
 // FeedPage is a page of a station's downlink feed.
@@ -126,6 +128,8 @@ type Store interface {
 	// Changes returns up to limit changes visible to the station after position after: for each key,
 	// only its latest change. With More false, Hash is the state hash at Next.
 	Changes(ctx context.Context, stationID string, after int64, limit int) (FeedPage, error)
+	// ConsoleStore keeps the department console's accounts, sessions, audit log and decisions.
+	ConsoleStore
 	// Close releases the store.
 	Close() error
 }

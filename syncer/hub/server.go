@@ -58,6 +58,17 @@ type metrics struct {
 	batches, tooLarge, busy, enrollments, enrollRefused  atomic.Int64
 	blobBytes, blobsComplete, changesServed              atomic.Int64
 	active                                               atomic.Int64
+	approved, rejected                                   atomic.Int64 // decisions taken in the department console
+}
+
+// ObserveDecision counts a decision taken in the department console, for /metrics.
+func (s *Server) ObserveDecision(a station.Action) {
+	switch a {
+	case station.ActionApprove:
+		s.metrics.approved.Add(1)
+	case station.ActionReject:
+		s.metrics.rejected.Add(1)
+	}
 }
 
 // New returns a server for cfg.
@@ -203,19 +214,11 @@ func (s *Server) PublishDecision(ctx context.Context, stationID string, d statio
 	return PublishDecision(ctx, s.cfg.Store, stationID, d, s.cfg.Now())
 }
 
-// PublishDecision publishes a decision straight into a store (see Server.PublishDecision).
+// PublishDecision publishes a decision straight into a store (see Server.PublishDecision); it is
+// Decide without a console account, and likewise refuses a second decision with ECONFLICT.
 func PublishDecision(ctx context.Context, st Store, stationID string, d station.Decision, now time.Time) (int64, error) {
-	if d.DecidedAt.IsZero() {
-		d.DecidedAt = now
-	}
-	if err := d.Validate(); err != nil {
-		return 0, err
-	}
-	if _, err := st.ApplicationRecord(ctx, stationID, d.ApplicationID); err != nil {
-		return 0, err
-	}
-	c := station.Change{Key: "decision:" + d.ApplicationID, Version: string(d.Action), Type: station.ChangeDecision, Decision: &d}
-	return st.Publish(ctx, stationID, c, now)
+	rec, err := Decide(ctx, st, stationID, d, "", now)
+	return rec.FeedSeq, err
 }
 
 // PublishMatter publishes a matter of the catalog to every station.
@@ -400,6 +403,12 @@ func (s *Server) records(w http.ResponseWriter, r *http.Request, st Station) {
 				s.metrics.conflicts.Add(1)
 				results[i].Message = "同一编号的记录内容不同，已隔离待核查"
 				s.cfg.Logger.Warn("record conflict quarantined", "station", st.ID, "id", results[i].ID, "seq", results[i].Seq)
+			}
+			if status == protocol.StatusStored || status == protocol.StatusDuplicate {
+				if err := s.afterIngest(r.Context(), st, put[k]); err != nil {
+					s.fail(w, r, err)
+					return
+				}
 			}
 		}
 	}
@@ -607,41 +616,55 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	} {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %d\n", c.name, c.help, c.name, c.typ, c.name, c.v)
 	}
+	b.WriteString("# HELP station_hub_console_decisions_total Decisions taken in the department console.\n# TYPE station_hub_console_decisions_total counter\n")
+	fmt.Fprintf(&b, "station_hub_console_decisions_total{action=\"approve\"} %d\nstation_hub_console_decisions_total{action=\"reject\"} %d\n",
+		m.approved.Load(), m.rejected.Load())
+	s.writeStationMetrics(r.Context(), &b)
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, _ = w.Write(b.Bytes())
 }
 
+// writeStationMetrics adds each station's lag (seconds since its last contact, or since its enrollment
+// when it never synced), the backlog and dead letters it reported, and its clock skew.
+func (s *Server) writeStationMetrics(ctx context.Context, b *bytes.Buffer) {
+	list, err := s.cfg.Store.Stations(ctx)
+	if err != nil {
+		s.cfg.Logger.Error("metrics: list stations", "err", err)
+		return
+	}
+	now := s.cfg.Now()
+	for _, g := range []struct {
+		name, help string
+		v          func(Station) float64
+	}{
+		{"station_hub_station_lag_seconds", "Seconds since the station's last sync (since its enrollment when it never synced).", func(st Station) float64 {
+			if st.LastSeen.IsZero() {
+				return now.Sub(st.EnrolledAt).Seconds()
+			}
+			return now.Sub(st.LastSeen).Seconds()
+		}},
+		{"station_hub_station_backlog", "Records the station reported waiting to be sent.", func(st Station) float64 { return float64(st.Backlog) }},
+		{"station_hub_station_dead_letters", "Records the station reported set aside.", func(st Station) float64 { return float64(st.DeadLetters) }},
+		{"station_hub_station_clock_skew_seconds", "The station's clock minus the hub's, at its last sync.", func(st Station) float64 { return st.ClockSkew.Seconds() }},
+	} {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s gauge\n", g.name, g.help, g.name)
+		for _, st := range list {
+			fmt.Fprintf(b, "%s{station=\"%s\",name=\"%s\"} %s\n", g.name, labelValue(st.ID), labelValue(st.Name), strconv.FormatFloat(g.v(st), 'f', -1, 64))
+		}
+	}
+}
+
+// labelValue escapes a Prometheus label value.
+var labelValue = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace
+
 // fail answers with a domain error's status, or logs an internal error and answers 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := station.ErrorCode(err)
-	status := httpStatus(code)
+	status := HTTPStatus(code)
 	if status == http.StatusInternalServerError && !errors.Is(err, context.Canceled) {
 		s.cfg.Logger.Error("hub request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeError(w, status, code, station.ErrorMessage(err))
-}
-
-// httpStatus maps a domain error code to an HTTP status.
-func httpStatus(code string) int {
-	switch code {
-	case station.EINVALID:
-		return http.StatusBadRequest
-	case station.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case station.EFORBIDDEN:
-		return http.StatusForbidden
-	case station.ENOTFOUND:
-		return http.StatusNotFound
-	case station.ECONFLICT:
-		return http.StatusConflict
-	case station.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case station.ETOOMANY:
-		return http.StatusTooManyRequests
-	case station.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +25,10 @@ func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 	t.Run("a record is stored once; a resend is a duplicate and different content a quarantined conflict", func(t *testing.T) { testRecords(t, open(t)) })
 	t.Run("the feed gives each station its own and the broadcast changes, latest per key, in pages", func(t *testing.T) { testFeed(t, open(t)) })
 	t.Run("a contact updates what the hub knows of a station", func(t *testing.T) { testSeen(t, open(t)) })
+	t.Run("records are selected by kind and by application", func(t *testing.T) { testRecordFilter(t, open(t)) })
+	t.Run("console accounts lock after repeated failures and sessions are found by token hash", func(t *testing.T) { testUsers(t, open(t)) })
+	t.Run("the console audit log is a hash chain that verifies", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("an application is decided once, even by two clerks at the same moment", func(t *testing.T) { testDecideOnce(t, open(t)) })
 }
 
 func enroll(t *testing.T, s hub.Store, name, id string) hub.Station {
@@ -222,5 +228,234 @@ func testSeen(t *testing.T, s hub.Store) {
 	list, err := s.Stations(ctx)
 	if err != nil || len(list) != 1 {
 		t.Errorf("stations = %v, %v", list, err)
+	}
+}
+
+func testRecordFilter(t *testing.T, s hub.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	a, b := enroll(t, s, "A", "st-a"), enroll(t, s, "B", "st-b")
+	app := func(st hub.Station, id string, seq int64, kind, appID string) hub.Record {
+		r := record(st.ID, id, seq, kind, fmt.Sprintf(`{"application_id":%q,"n":%d}`, appID, seq))
+		r.ApplicationID = appID
+		return r
+	}
+	if _, err := s.PutRecords(ctx, []hub.Record{
+		app(a, "a1", 1, "application.intake", "app-1"),
+		record(a.ID, "a2", 2, "resident.upsert", `{}`),
+		app(a, "a3", 3, "application.transition", "app-1"),
+		app(a, "a4", 4, "application.intake", "app-2"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutRecords(ctx, []hub.Record{app(b, "b1", 1, "application.intake", "app-1")}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(f hub.RecordFilter) string {
+		t.Helper()
+		recs, err := s.Records(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.ID)
+		}
+		return fmt.Sprint(out)
+	}
+	for _, c := range []struct {
+		name string
+		f    hub.RecordFilter
+		want string
+	}{
+		{"every intake", hub.RecordFilter{Kinds: []string{"application.intake"}}, "[a1 a4 b1]"},
+		{"intakes and transitions of one station", hub.RecordFilter{StationID: a.ID, Kinds: []string{"application.intake", "application.transition"}}, "[a1 a3 a4]"},
+		{"one application of one station", hub.RecordFilter{StationID: a.ID, ApplicationID: "app-1"}, "[a1 a3]"},
+		{"one application of one station, limited", hub.RecordFilter{StationID: a.ID, ApplicationID: "app-1", Limit: 1}, "[a1]"},
+		{"an unknown kind", hub.RecordFilter{Kinds: []string{"nothing"}}, "[]"},
+	} {
+		if got := ids(c.f); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+func testUsers(t *testing.T, s hub.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	clerk := hub.User{Username: "minzheng", DisplayName: "民政审批", Role: hub.RoleClerk, Department: "区民政局", PasswordHash: "$argon2id$x", CreatedAt: T0}
+	if err := s.CreateUser(ctx, clerk); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, hub.User{Username: "cityadmin", Role: hub.RoleAdmin, PasswordHash: "$argon2id$y", CreatedAt: T0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateUser(ctx, clerk); station.ErrorCode(err) != station.ECONFLICT {
+		t.Errorf("the same username again: %v, want ECONFLICT", err)
+	}
+	got, err := s.User(ctx, "minzheng")
+	if err != nil || got.Department != "区民政局" || got.Role != hub.RoleClerk || got.PasswordHash != "$argon2id$x" || !got.CreatedAt.Equal(T0) || got.Locked(T0) {
+		t.Fatalf("user = %+v, %v", got, err)
+	}
+	if _, err := s.User(ctx, "nobody"); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Errorf("unknown user: %v", err)
+	}
+	if list, err := s.Users(ctx); err != nil || len(list) != 2 || list[0].Username != "cityadmin" {
+		t.Errorf("users = %+v, %v", list, err)
+	}
+
+	at := T0.Add(time.Minute)
+	for i := 1; i < station.MaxFailedLogins; i++ {
+		u, err := s.LoginFailed(ctx, "minzheng", at)
+		if err != nil || u.FailedLogins != i || u.Locked(at) {
+			t.Fatalf("failure %d: %+v, %v", i, u, err)
+		}
+	}
+	u, err := s.LoginFailed(ctx, "minzheng", at)
+	if err != nil || !u.Locked(at) || u.Locked(at.Add(station.LockoutDuration)) || u.FailedLogins != 0 {
+		t.Fatalf("failure %d: %+v, %v; want locked for %v", station.MaxFailedLogins, u, err, station.LockoutDuration)
+	}
+	if _, err := s.LoginFailed(ctx, "nobody", at); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Errorf("failure of an unknown user: %v", err)
+	}
+
+	old := hub.Session{ID: "s-old", TokenHash: fmt.Sprintf("%064d", 7), Username: "minzheng", CreatedAt: T0, LastSeen: T0, ExpiresAt: T0.Add(time.Hour)}
+	if err := s.OpenSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	later := T0.Add(2 * time.Hour)
+	sess := hub.Session{ID: "s-1", TokenHash: fmt.Sprintf("%064d", 8), Username: "minzheng", CreatedAt: later, LastSeen: later, ExpiresAt: later.Add(12 * time.Hour)}
+	if err := s.OpenSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.User(ctx, "minzheng"); u.Locked(at) || u.FailedLogins != 0 {
+		t.Errorf("a successful login leaves the account %+v", u)
+	}
+	if _, err := s.Session(ctx, old.TokenHash); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Errorf("an expired session survives the next login: %v", err)
+	}
+	if err := s.OpenSession(ctx, hub.Session{ID: "s-2", TokenHash: fmt.Sprintf("%064d", 9), Username: "nobody", CreatedAt: later, LastSeen: later, ExpiresAt: later.Add(time.Hour)}); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Errorf("a session for an unknown user: %v", err)
+	}
+	if err := s.TouchSession(ctx, "s-1", later.Add(5*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchSession(ctx, "s-1", later.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got2, err := s.Session(ctx, sess.TokenHash)
+	if err != nil || got2.ID != "s-1" || got2.Username != "minzheng" || !got2.LastSeen.Equal(later.Add(5*time.Minute)) || !got2.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Fatalf("session = %+v, %v (last seen never goes back)", got2, err)
+	}
+	if err := s.CloseSession(ctx, "s-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Session(ctx, sess.TokenHash); station.ErrorCode(err) != station.ENOTFOUND {
+		t.Errorf("a closed session is still found: %v", err)
+	}
+	if err := s.CloseSession(ctx, "s-1"); err != nil {
+		t.Errorf("closing a closed session: %v", err)
+	}
+}
+
+func testAudit(t *testing.T, s hub.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	if seq, hash, err := s.AuditHead(ctx); err != nil || seq != 0 || hash != station.AuditGenesis {
+		t.Fatalf("empty head = %d %s %v", seq, hash, err)
+	}
+	for i, e := range []station.AuditEntry{
+		{At: T0.Add(123456789 * time.Nanosecond), Actor: "minzheng", Role: station.Role(hub.RoleClerk), Action: "read.application", Object: "application:st-a/app-1", Result: "ok"},
+		{At: T0.Add(time.Second), Actor: "minzheng", Role: station.Role(hub.RoleClerk), Action: "decision.approve", Object: "application:st-a/app-1", Result: "ok", Detail: "区民政局"},
+		{At: T0.Add(2 * time.Second), Actor: "cityadmin", Role: station.Role(hub.RoleAdmin), Action: "read.stations", Object: "stations", Result: "ok"},
+	} {
+		got, err := s.AppendAudit(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Seq != int64(i+1) || got.Hash == "" || got.Hash != got.ComputeHash() {
+			t.Fatalf("appended entry %d = %+v", i+1, got)
+		}
+	}
+	all, err := s.Audit(ctx, hub.AuditFilter{})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("audit = %+v, %v", all, err)
+	}
+	v := station.NewAuditVerifier()
+	for _, e := range all {
+		v.Add(e)
+	}
+	seq, hash, err := s.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := v.Finish(seq, hash); !rep.OK || rep.Entries != 3 {
+		t.Errorf("the chain as read back does not verify: %+v", rep)
+	}
+	if got, _ := s.Audit(ctx, hub.AuditFilter{Object: "application:st-a/app-1"}); len(got) != 2 || got[1].Action != "decision.approve" {
+		t.Errorf("by object = %+v", got)
+	}
+	if got, _ := s.Audit(ctx, hub.AuditFilter{Actor: "cityadmin"}); len(got) != 1 {
+		t.Errorf("by actor = %+v", got)
+	}
+	if got, _ := s.Audit(ctx, hub.AuditFilter{After: 1, Limit: 1}); len(got) != 1 || got[0].Seq != 2 {
+		t.Errorf("a page = %+v", got)
+	}
+}
+
+func testDecideOnce(t *testing.T, s hub.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	a := enroll(t, s, "A", "st-a")
+	change := func(d station.Decision) station.Change {
+		return station.Change{Key: "decision:" + d.ApplicationID, Version: string(d.Action), Type: station.ChangeDecision, Decision: &d}
+	}
+	approve := station.Decision{ApplicationID: "app-1", Action: station.ActionApprove, Department: "区民政局", DecidedAt: T0}
+	reject := station.Decision{ApplicationID: "app-1", Action: station.ActionReject, Reason: "材料不全", Department: "区民政局", DecidedAt: T0}
+	var wins, conflicts atomic.Int32
+	var wg sync.WaitGroup
+	for i, d := range []station.Decision{approve, reject, approve, reject} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Decide(ctx, hub.DecisionRecord{StationID: a.ID, Decision: d, DecidedBy: fmt.Sprintf("clerk%d", i)}, change(d), T0)
+			switch station.ErrorCode(err) {
+			case "":
+				wins.Add(1)
+			case station.ECONFLICT:
+				conflicts.Add(1)
+			default:
+				t.Errorf("decide: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || conflicts.Load() != 3 {
+		t.Fatalf("%d decisions taken and %d refused, want 1 and 3", wins.Load(), conflicts.Load())
+	}
+	page, err := s.Changes(ctx, a.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Decisions(ctx, hub.DecisionFilter{StationID: a.ID, ApplicationID: "app-1"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("decisions = %+v, %v", list, err)
+	}
+	got := list[0]
+	if len(page.Changes) != 1 || page.Next != got.FeedSeq || page.Changes[0].Decision.Action != got.Decision.Action {
+		t.Errorf("the feed holds %+v (next %d); the decision kept is %+v: a refused decision was published", page.Changes, page.Next, got)
+	}
+	if !got.Decision.DecidedAt.Equal(T0) || got.Decision.Department != "区民政局" || got.DecidedBy == "" {
+		t.Errorf("decision = %+v", got)
+	}
+	other := station.Decision{ApplicationID: "app-2", Action: station.ActionApprove, Department: "区人社局", DecidedAt: T0.Add(time.Minute)}
+	if _, err := s.Decide(ctx, hub.DecisionRecord{StationID: a.ID, Decision: other}, change(other), T0); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := s.Decisions(ctx, hub.DecisionFilter{Department: "区人社局"}); len(l) != 1 || l[0].Decision.ApplicationID != "app-2" {
+		t.Errorf("by department = %+v", l)
+	}
+	if l, _ := s.Decisions(ctx, hub.DecisionFilter{}); len(l) != 2 {
+		t.Errorf("every decision = %+v", l)
 	}
 }

@@ -68,7 +68,7 @@ func Open(ctx context.Context, url string, conns int) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open hub store: %w", err)
 	}
-	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock(1); `+schema+`; SELECT pg_advisory_unlock(1)`); err != nil {
+	if _, err := c.Exec(ctx, `SELECT pg_advisory_lock(1); `+schema+consoleSchema+`; SELECT pg_advisory_unlock(1)`); err != nil {
 		c.Close(ctx)
 		return nil, fmt.Errorf("open hub store: schema: %w", err)
 	}
@@ -280,7 +280,12 @@ func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, 
 		limit = 1 << 62
 	}
 	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, recordSelect+` WHERE $1 = '' OR station_id = $1 ORDER BY station_id, seq LIMIT $2`, f.StationID, limit)
+		kinds := f.Kinds
+		if kinds == nil {
+			kinds = []string{}
+		}
+		rows, err := tx.Query(ctx, recordSelect+` WHERE ($1 = '' OR station_id = $1) AND ($2 = '' OR application_id = $2)
+			AND (cardinality($3::text[]) = 0 OR kind = ANY($3)) ORDER BY station_id, seq LIMIT $4`, f.StationID, f.ApplicationID, kinds, limit)
 		if err != nil {
 			return err
 		}
@@ -344,12 +349,20 @@ func (s *Store) Publish(ctx context.Context, stationID string, c station.Change,
 	}
 	var seq int64
 	err = s.with(ctx, rw, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, publishLock); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `INSERT INTO hub_feed (station_id, key, version, body, published_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
-			stationID, c.Key, c.Version, string(body), at.UTC()).Scan(&seq)
+		seq, err = publish(ctx, tx, stationID, c.Key, c.Version, body, at)
+		return err
 	})
+	return seq, err
+}
+
+// publish appends a change (encoded as body) to the feed in tx, after taking the publish lock.
+func publish(ctx context.Context, tx pgx.Tx, stationID, key, version string, body []byte, at time.Time) (int64, error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, publishLock); err != nil {
+		return 0, err
+	}
+	var seq int64
+	err := tx.QueryRow(ctx, `INSERT INTO hub_feed (station_id, key, version, body, published_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
+		stationID, key, version, string(body), at.UTC()).Scan(&seq)
 	return seq, err
 }
 

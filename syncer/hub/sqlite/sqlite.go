@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -274,10 +275,20 @@ func scanRecord(r interface{ Scan(...any) error }) (hub.Record, error) {
 
 // Records returns records in (station, seq) order.
 func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, error) {
-	q, args := recordSelect, []any{}
+	q, args := recordSelect+` WHERE 1 = 1`, []any{}
 	if f.StationID != "" {
-		q += ` WHERE station_id = ?`
+		q += ` AND station_id = ?`
 		args = append(args, f.StationID)
+	}
+	if f.ApplicationID != "" {
+		q += ` AND application_id = ?`
+		args = append(args, f.ApplicationID)
+	}
+	if len(f.Kinds) > 0 {
+		q += ` AND kind IN (?` + strings.Repeat(`, ?`, len(f.Kinds)-1) + `)`
+		for _, k := range f.Kinds {
+			args = append(args, k)
+		}
 	}
 	q += ` ORDER BY station_id, seq`
 	if f.Limit > 0 {
@@ -335,11 +346,18 @@ func (s *Store) ApplicationRecord(ctx context.Context, stationID, applicationID 
 
 // Publish appends a change to the feed.
 func (s *Store) Publish(ctx context.Context, stationID string, c station.Change, at time.Time) (int64, error) {
+	return publish(ctx, s.write, stationID, c, at)
+}
+
+// publish appends a change to the feed with q (the database, or a transaction).
+func publish(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, stationID string, c station.Change, at time.Time) (int64, error) {
 	body, err := json.Marshal(c)
 	if err != nil {
 		return 0, err
 	}
-	res, err := s.write.ExecContext(ctx, `INSERT INTO feed (station_id, key, version, body, published_at) VALUES (?, ?, ?, ?, ?)`,
+	res, err := q.ExecContext(ctx, `INSERT INTO feed (station_id, key, version, body, published_at) VALUES (?, ?, ?, ?, ?)`,
 		stationID, c.Key, c.Version, string(body), formatTime(at))
 	if err != nil {
 		return 0, fmt.Errorf("publish %s: %w", c.Key, err)

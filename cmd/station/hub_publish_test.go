@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/diskspace"
+)
+
+// TestPublishedChangesReachTheStation runs the city administrator's path with the real commands: a hub,
+// an enrolled station, `station hub publish` of the example catalog, calendar and notices; the station
+// syncs and shows them; a changed matter gets the next version; and a station short of disk space still
+// takes the data center's changes while it refuses new input.
+func TestPublishedChangesReachTheStation(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := NewHubMain()
+	h.DataDir, h.Listen, h.Logger = t.TempDir(), "127.0.0.1:0", logger
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	var out, errb bytes.Buffer
+	hub := func(args ...string) int {
+		t.Helper()
+		out.Reset()
+		errb.Reset()
+		return hubCommand(ctx, append(args, "--data", h.DataDir), nil, &out, &errb)
+	}
+	if code := hub("token", "create", "--station-name", "幸福里服务站"); code != 0 {
+		t.Fatalf("token: %s", errb.String())
+	}
+	token := strings.TrimSpace(out.String())
+	stationDir := t.TempDir()
+	if code := enrollCommand(ctx, []string{"--hub", h.Server.URL(), "--token", token, "--data", stationDir}, &out, &errb); code != 0 {
+		t.Fatalf("enroll: %s", errb.String())
+	}
+
+	examples := filepath.Join("..", "..", "docs", "examples")
+	for _, what := range []string{"catalog", "calendar", "notice"} {
+		file := filepath.Join(examples, map[string]string{"catalog": "catalog.json", "calendar": "calendar.json", "notice": "notices.json"}[what])
+		if code := hub("publish", what, file); code != 0 {
+			t.Fatalf("publish %s: %d %s", what, code, errb.String())
+		}
+	}
+	if code := hub("publish", "catalog", filepath.Join(examples, "catalog.json")); code != 0 || !strings.Contains(out.String(), "发布 0 项，未变化 2 项") {
+		t.Errorf("publishing the same catalog again: %d %s", code, out.String())
+	}
+
+	m := NewMain()
+	m.DataDir, m.Listen, m.Logger = stationDir, "127.0.0.1:0", logger
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	s := &testStation{Main: m}
+	matter := func() station.Matter {
+		var mt station.Matter
+		if r := s.do(t, "GET", "/api/v1/catalog/matters/JZ-004", "", nil); r.status == 200 {
+			r.json(t, &mt)
+		}
+		return mt
+	}
+	notices := func() []station.Notice {
+		var list struct{ Items []station.Notice }
+		s.do(t, "GET", "/api/v1/notices", "", nil).json(t, &list)
+		return list.Items
+	}
+	waitUntil(t, "the first sync", func() bool { return matter().Version == 1 && len(notices()) == 2 })
+	if days, err := m.DB.CalendarDays(ctx, 2027); err != nil || len(days) != 9 {
+		t.Errorf("calendar 2027 at the station: %d days, %v", len(days), err)
+	}
+
+	// The city changes a matter and publishes a notice, while the station is short of disk space.
+	mt := matter()
+	mt.Name = "居住证明开具（含电子证明）"
+	mt.Version = 0 // the hub versions it
+	changed := filepath.Join(t.TempDir(), "catalog.json")
+	writeJSONFile(t, changed, []station.Matter{mt})
+	if code := hub("publish", "catalog", changed); code != 0 || !strings.Contains(out.String(), "版本 2") {
+		t.Fatalf("publish the changed matter: %d %s %s", code, out.String(), errb.String())
+	}
+	notice := filepath.Join(t.TempDir(), "notice.json")
+	writeJSONFile(t, notice, station.Notice{ID: "n-2027-03", Title: "本周六停电检修", Body: "上午9时至12时暂停服务。"})
+	if code := hub("publish", "notice", notice); code != 0 {
+		t.Fatalf("publish the notice: %s", errb.String())
+	}
+	free, err := diskspace.Free(stationDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Disk.SetReserve(free + 1<<40)
+	m.syncMon.Kick()
+	waitUntil(t, "the second sync", func() bool {
+		got := matter()
+		return got.Version == 2 && got.Name == mt.Name && len(notices()) == 3
+	})
+	if n := notices(); n[0].ID != "n-2027-03" && n[1].ID != "n-2027-03" && n[2].ID != "n-2027-03" {
+		t.Errorf("notices = %+v", n)
+	}
+	if _, err := m.DB.Submit(ctx, mustCommand(t, station.CmdCatalogImport, station.CatalogImport{Matters: []station.Matter{mt}})); station.ErrorCode(err) != station.ESTORAGE {
+		t.Errorf("local input short of space: %v", err)
+	}
+	st, err := m.syncMon.Status(ctx)
+	if err != nil || !st.Enrolled || !st.Online || st.StationName != "幸福里服务站" {
+		t.Errorf("sync status = %+v, %v", st, err)
+	}
+
+	t.Run("invalid files are refused before anything is published", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		writeJSONFile(t, bad, []station.Notice{{ID: "n-ok", Title: "好"}, {ID: "n-bad", Title: ""}})
+		if code := hub("publish", "notice", bad); code != 1 || !strings.Contains(errb.String(), "标题不能为空") {
+			t.Errorf("invalid notice: %d %s", code, errb.String())
+		}
+		writeJSONFile(t, bad, map[string]any{"years": []int{2027}, "days": []map[string]string{{"date": "2028-01-01", "kind": "holiday", "name": "元旦"}}})
+		if code := hub("publish", "calendar", bad); code != 1 || !strings.Contains(errb.String(), "不在所列年份内") {
+			t.Errorf("calendar day outside its years: %d %s", code, errb.String())
+		}
+		writeJSONFile(t, bad, []map[string]any{{"code": "X-1", "name": "无部门事项"}})
+		if code := hub("publish", "catalog", bad); code != 1 || !strings.Contains(errb.String(), "X-1") {
+			t.Errorf("invalid matter: %d %s", code, errb.String())
+		}
+		page, err := h.Store.Changes(ctx, "", 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Changes {
+			if c.Key == "notice:n-ok" || c.Key == "matter:X-1" || c.Key == "calendar:2028" {
+				t.Errorf("an invalid file published %s", c.Key)
+			}
+		}
+	})
+}
+
+func writeJSONFile(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustCommand(t *testing.T, kind station.CommandKind, payload any) station.Command {
+	t.Helper()
+	cmd, err := station.NewCommand("test-"+string(kind)+time.Now().Format("150405.000000000"), kind, time.Now(), systemActor, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// waitUntil polls cond every 20 ms for up to 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
