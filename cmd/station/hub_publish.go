@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/cert"
 	"github.com/civic-station/station/syncer/hub"
 )
 
@@ -21,12 +22,14 @@ const hubPublishUsage = `用法：
   station hub publish catalog FILE.json [--data DIR] [--db URL]                  发布服务事项目录（事项数组，或 {"matters": […]}）
   station hub publish calendar FILE.json [--data DIR] [--db URL]                 发布工作日历（{"years": [2027], "days": […]}）
   station hub publish notice FILE.json [--station ID] [--data DIR] [--db URL]    发布通知公告（一条或数组）
+  station hub publish templates FILE.json [--data DIR] [--db URL]                发布证明模板（{"version": N, "templates": […]}，含停止出具）
 `
 
-// hubPublish runs `station hub publish catalog|calendar|notice FILE.json`: it reads the file strictly,
+// hubPublish runs `station hub publish catalog|calendar|notice|templates FILE.json`: it reads the file strictly,
 // validates everything with the station domain's rules before publishing anything, versions each
 // change (a matter's version goes up by one per change of its content; a calendar year's version is
-// its content hash; a notice's its content hash) and appends the changes to the stations' feeds.
+// its content hash; a notice's its content hash; a certificate template's version is above the one
+// the stations hold) and appends the changes to the stations' feeds.
 // What did not change is not published again, so running the same file twice is harmless.
 func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -34,7 +37,7 @@ func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	what := args[0]
-	if what != "catalog" && what != "calendar" && what != "notice" {
+	if what != "catalog" && what != "calendar" && what != "notice" && what != "templates" {
 		fmt.Fprintf(stderr, "未知的发布内容 %q\n\n%s", what, hubPublishUsage)
 		return 2
 	}
@@ -77,6 +80,8 @@ func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = p.calendar(raw)
 	case "notice":
 		err = p.notices(raw, *stationID)
+	case "templates":
+		err = p.templates(raw)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s：%s\n", file, station.ErrorMessage(err))
@@ -309,5 +314,56 @@ func (p *publisher) notices(raw []byte, stationID string) error {
 		}
 		fmt.Fprintf(p.out, "%s通知 %s（%s）\n", verb, n.ID, n.Title)
 	}
+	return nil
+}
+
+// templates publishes the certificate templates of a library file (station/cert's JSON form, validated
+// whole before anything is published). A template whose content is what the stations already hold
+// (the feed's latest, or else the built-in library) is skipped; a changed one gets a version above both,
+// since a station refuses a template that does not raise the version it has. Withdrawing a type is
+// publishing it with "status": "withdrawn" and the reason.
+func (p *publisher) templates(raw []byte) error {
+	lib, err := cert.Parse(raw)
+	if err != nil {
+		return err
+	}
+	feed, err := p.current("")
+	if err != nil {
+		return err
+	}
+	builtIn := cert.BuiltIn()
+	published := 0
+	for _, t := range lib.Templates() {
+		held, heldVersion := t, 0
+		var found bool
+		if c, ok := feed["template:"+t.Code]; ok && c.Template != nil {
+			var h cert.Template
+			if err := json.Unmarshal(c.Template, &h); err != nil {
+				return fmt.Errorf("feed template %s: %w", t.Code, err)
+			}
+			held, heldVersion, found = h, h.Version, true
+		} else if b, ok := builtIn.Get(t.Code); ok {
+			held, heldVersion, found = b, b.Version, true
+		}
+		if found {
+			a, b := t, held
+			a.Version, b.Version = 0, 0
+			if sameJSON(a, b) && t.Version <= heldVersion {
+				fmt.Fprintf(p.out, "证明模板 %s（%s）未变化，版本仍为 %d\n", t.Code, t.Name, heldVersion)
+				continue
+			}
+			t.Version = max(t.Version, heldVersion+1)
+		}
+		if _, err := hub.PublishTemplate(p.ctx, p.store, t, p.now); err != nil {
+			return err
+		}
+		published++
+		verb := "已发布"
+		if t.Status == cert.StatusWithdrawn {
+			verb = "已停止出具"
+		}
+		fmt.Fprintf(p.out, "%s证明模板 %s（%s），版本 %d\n", verb, t.Code, t.Name, t.Version)
+	}
+	fmt.Fprintf(p.out, "证明模板：发布 %d 项，未变化 %d 项。各站点下次同步时生效。\n", published, lib.Len()-published)
 	return nil
 }

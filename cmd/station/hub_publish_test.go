@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/cert"
 	"github.com/civic-station/station/station/diskspace"
 )
 
@@ -22,27 +23,7 @@ import (
 func TestPublishedChangesReachTheStation(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h := NewHubMain()
-	h.DataDir, h.Listen, h.Logger = t.TempDir(), "127.0.0.1:0", logger
-	if err := h.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	var out, errb bytes.Buffer
-	hub := func(args ...string) int {
-		t.Helper()
-		out.Reset()
-		errb.Reset()
-		return hubCommand(ctx, append(args, "--data", h.DataDir), nil, &out, &errb)
-	}
-	if code := hub("token", "create", "--station-name", "幸福里服务站"); code != 0 {
-		t.Fatalf("token: %s", errb.String())
-	}
-	token := strings.TrimSpace(out.String())
-	stationDir := t.TempDir()
-	if code := enrollCommand(ctx, []string{"--hub", h.Server.URL(), "--token", token, "--data", stationDir}, &out, &errb); code != 0 {
-		t.Fatalf("enroll: %s", errb.String())
-	}
+	h, hub, out, errb, stationDir := publishingHub(t, logger)
 
 	examples := filepath.Join("..", "..", "docs", "examples")
 	for _, what := range []string{"catalog", "calendar", "notice"} {
@@ -138,6 +119,94 @@ func TestPublishedChangesReachTheStation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// publishingHub starts a hub on 127.0.0.1:0 and enrolls a station data directory with it. hub runs a
+// `station hub …` tool on the hub's data and leaves its output in out and errb.
+func publishingHub(t *testing.T, logger *slog.Logger) (h *HubMain, hub func(args ...string) int, out, errb *bytes.Buffer, stationDir string) {
+	t.Helper()
+	ctx := context.Background()
+	h = NewHubMain()
+	h.DataDir, h.Listen, h.Logger = t.TempDir(), "127.0.0.1:0", logger
+	if err := h.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	out, errb = new(bytes.Buffer), new(bytes.Buffer)
+	hub = func(args ...string) int {
+		t.Helper()
+		out.Reset()
+		errb.Reset()
+		return hubCommand(ctx, append(args, "--data", h.DataDir), nil, out, errb)
+	}
+	if code := hub("token", "create", "--station-name", "幸福里服务站"); code != 0 {
+		t.Fatalf("token: %s", errb.String())
+	}
+	token := strings.TrimSpace(out.String())
+	stationDir = t.TempDir()
+	if code := enrollCommand(ctx, []string{"--hub", h.Server.URL(), "--token", token, "--data", stationDir}, out, errb); code != 0 {
+		t.Fatalf("enroll: %s", errb.String())
+	}
+	return h, hub, out, errb, stationDir
+}
+
+// The city withdraws a certificate type and rewords another with `station hub publish templates`; the
+// station's library follows with versions above its built-in ones, and the same file again publishes
+// nothing.
+func TestPublishedTemplatesReachTheStation(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	_, hub, out, errb, stationDir := publishingHub(t, logger)
+
+	active := cert.BuiltIn().Active()
+	withdrawn := active[0].Withdraw("依据市民政局通知，自2027年1月1日起不再由社区出具")
+	reworded := active[1]
+	reworded.Layout.Footer = "本证明仅用于所述用途，复印无效。"
+	// The file keeps the version it was copied with; the hub raises it above the stations' version.
+	file := filepath.Join(t.TempDir(), "templates.json")
+	writeJSONFile(t, file, map[string]any{"version": 2, "templates": []cert.Template{withdrawn, reworded, active[2]}})
+	if code := hub("publish", "templates", file); code != 0 || !strings.Contains(out.String(), "发布 2 项，未变化 1 项") {
+		t.Fatalf("publish templates: %d %s %s", code, out.String(), errb.String())
+	}
+	if code := hub("publish", "templates", file); code != 0 || !strings.Contains(out.String(), "发布 0 项，未变化 3 项") {
+		t.Errorf("publishing the same templates again: %d %s", code, out.String())
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	broken := active[3]
+	broken.Layout.Body += "{{no_such_field}}"
+	writeJSONFile(t, bad, map[string]any{"version": 3, "templates": []cert.Template{broken}})
+	if code := hub("publish", "templates", bad); code != 1 || !strings.Contains(errb.String(), broken.Code) {
+		t.Errorf("a template with an unknown placeholder: %d %s", code, errb.String())
+	}
+
+	m := NewMain()
+	m.DataDir, m.Listen, m.Logger = stationDir, "127.0.0.1:0", logger
+	if err := m.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	held := func() map[string]cert.Template {
+		list, err := m.DB.CertificateTemplates(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byCode := map[string]cert.Template{}
+		for _, tp := range list {
+			byCode[tp.Code] = tp
+		}
+		return byCode
+	}
+	waitUntil(t, "the templates at the station", func() bool { return len(held()) == 2 })
+	got := held()
+	if w := got[withdrawn.Code]; w.Status != cert.StatusWithdrawn || w.Version != active[0].Version+1 {
+		t.Errorf("withdrawn template at the station: status %s, version %d (built-in %d)", w.Status, w.Version, active[0].Version)
+	}
+	if r := got[reworded.Code]; r.Layout.Footer != reworded.Layout.Footer || r.Version != active[1].Version+1 {
+		t.Errorf("reworded template at the station: footer %q, version %d", r.Layout.Footer, r.Version)
+	}
+	if _, ok := got[broken.Code]; ok {
+		t.Error("the refused template reached the station")
+	}
 }
 
 func writeJSONFile(t *testing.T, path string, v any) {

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,5 +79,20 @@ func PublishRevocation(ctx context.Context, store Store, r station.Revocation, n
 		return 0, err
 	}
 	c := station.Change{Key: "revocation:" + r.StationID + ":" + r.CertificateID, Version: "1", Type: station.ChangeRevocation, Revocation: &r}
+	return store.Publish(ctx, "", c, now)
+}
+
+// PublishTemplate publishes a certificate template to every station. The template must be valid on its
+// own; a station applies it only when its version is above the one the station holds (built-in or
+// published before), so the publisher chooses the version (see `station hub publish templates`).
+func PublishTemplate(ctx context.Context, store Store, t cert.Template, now time.Time) (int64, error) {
+	if err := t.Validate(); err != nil {
+		return 0, err
+	}
+	raw, err := json.Marshal(t)
+	if err != nil {
+		return 0, err
+	}
+	c := station.Change{Key: "template:" + t.Code, Version: strconv.Itoa(t.Version), Type: station.ChangeTemplate, Template: raw}
 	return store.Publish(ctx, "", c, now)
 }
