@@ -6,8 +6,8 @@
 // system Chromium through playwright-core, checks accessibility with axe-core, saves
 // screenshots to e2e/artifacts/, and prints "N passed, M failed" as its last line.
 
-import { spawn } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -74,6 +74,7 @@ function wrongLast4(last4) {
 
 let station = null
 let baseURL = ''
+let hubURL = '' // the demo's department console (in-process hub)
 let dataDir = ''
 
 async function startStation() {
@@ -82,8 +83,10 @@ async function startStation() {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'station-e2e-'))
   const port = await freePort()
   baseURL = `http://127.0.0.1:${port}`
+  const hubPort = await freePort()
+  hubURL = `http://127.0.0.1:${hubPort}`
   const out = createWriteStream(path.join(artifacts, 'station.log'))
-  station = spawn(bin, ['run', '--demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`], {
+  station = spawn(bin, ['run', '--demo', '--data', dataDir, '--listen', `127.0.0.1:${port}`, '--hub-console', `127.0.0.1:${hubPort}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   station.stdout.pipe(out)
@@ -712,6 +715,620 @@ async function scenarioMisc() {
   })
 }
 
+async function scenarioSyncStatusAndNotices() {
+  // The demo station syncs with its in-process hub every 2 s: the counter's strip shows it online.
+  const page = await newPage(desktop)
+  await login(page, 'counter1')
+  const t0 = Date.now()
+  await expectText(page.getByTestId('sync-state'), '在线', 'counter sync strip state')
+  log(`  sync strip shown online after ${Date.now() - t0} ms`)
+  await expectText(page.getByTestId('sync-last'), /^\d{2}:\d{2}$/, 'last sync time (HH:MM)')
+  await expectText(page.getByTestId('sync-pending'), /^\d+$/, 'records waiting')
+  assert((await page.getByTestId('sync-strip').getAttribute('data-alert')) === 'false', 'the strip is not red')
+  await shot(page, 'counter-sync-strip', false)
+  await page.context().close()
+
+  // The technician's 同步 section: the figures, no dead letters, and the export (audited) downloads.
+  const setup = await newPage(desktop)
+  await setup.goto('/setup')
+  await setup.getByTestId('setup-username').fill('tech')
+  await setup.getByTestId('setup-password').fill(PASSWORD)
+  await setup.getByTestId('setup-login-submit').click()
+  await expectText(setup.getByTestId('setup-sync-hub'), '在线', 'setup sync: online')
+  await expectText(setup.getByTestId('setup-sync-dead'), '0 条', 'setup sync: no dead letters')
+  await setup.getByTestId('setup-sync-no-dead').waitFor()
+  await expectText(setup.getByTestId('setup-sync-bandwidth'), '不限速', 'setup sync: bandwidth')
+  assert((await setup.getByTestId('setup-sync-disk').getAttribute('data-low')) === 'false', 'disk not low')
+  const href = await setup.getByTestId('setup-sync-export').getAttribute('href')
+  const exp = await setup.evaluate(async (u) => {
+    const r = await fetch(u, { credentials: 'same-origin' })
+    return { status: r.status, type: r.headers.get('Content-Type') }
+  }, href)
+  assert(exp.status === 200 && exp.type.startsWith('application/x-ndjson'), `export download: ${JSON.stringify(exp)}`)
+  await setup.getByTestId('setup-sync').scrollIntoViewIfNeeded()
+  await shot(setup, 'setup-sync')
+  await test('axe: setup page with the sync section', () => axeCheck(setup, 'setup sync section'))
+  await setup.context().close()
+
+  // The data center publishes a notice with the real command, into the demo hub's store; the next
+  // sync brings it to the kiosk home.
+  const bin = process.env.STATION_BIN.includes('/') ? path.resolve(process.env.STATION_BIN) : process.env.STATION_BIN
+  const file = path.join(dataDir, 'notice.json')
+  const title = `停水通知 ${Date.now() % 100000}`
+  writeFileSync(file, JSON.stringify({ id: 'e2e-notice', title, body: '周六上午9时至12时停水检修。' }))
+  const pub = spawnSync(bin, ['hub', 'publish', 'notice', file, '--data', path.join(dataDir, 'hub')], { encoding: 'utf8' })
+  assert(pub.status === 0, `hub publish notice: ${pub.status} ${pub.stdout} ${pub.stderr}`)
+  const kiosk = await newPage(portrait)
+  const published = Date.now()
+  const deadline = published + 15_000
+  let shown = ''
+  while (Date.now() < deadline && !shown.includes(title)) {
+    await kiosk.goto('/kiosk')
+    await sleep(500)
+    shown = (await kiosk.getByTestId('kiosk-notices').textContent({ timeout: 1000 }).catch(() => '')) ?? ''
+  }
+  assert(shown.includes(title), `the kiosk home shows the published notice (got "${shown}")`)
+  log(`  notice published → on the kiosk home: ${Date.now() - published} ms (2 s demo sync interval; not asserted)`)
+  await shot(kiosk, 'kiosk-notice', false)
+  await test('axe: kiosk home with a notice', () => axeCheck(kiosk, 'kiosk home with a notice'))
+  await kiosk.context().close()
+}
+
+// ---------------------------------------------------------------- department console (hub)
+
+/** Takes an application for a 区民政局 commitment matter through the station's API and forwards it; with
+ * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera. */
+async function forwardedApplication(name, scanPages) {
+  const all = (await api('GET', '/api/v1/catalog/matters?department=' + encodeURIComponent('区民政局'))).items ?? []
+  const m = all.find((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  assert(m, 'a 区民政局 commitment matter with materials')
+  const counter = (await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })).token
+  const reviewer = (await api('POST', '/api/v1/sessions', { username: 'review1', password: PASSWORD })).token
+  const idNumber = freshIdNumber()
+  const a = await api(
+    'POST',
+    '/api/v1/applications',
+    {
+      matter_code: m.code,
+      applicant: { id_type: 'resident', id_number: idNumber, name, phone: '13600136000' },
+      materials: m.materials.map((x) => ({ code: x.code, provided: true })),
+      note: '',
+    },
+    counter,
+  )
+  if (scanPages > 0) {
+    const pages = []
+    for (let i = 0; i < scanPages; i++) {
+      pages.push((await api('POST', '/api/v1/scans/pages', {}, counter)).sha256)
+      await api('POST', '/api/v1/demo/camera/next-page', {})
+    }
+    await api('POST', `/api/v1/applications/${a.id}/materials/${encodeURIComponent(m.materials[0].code)}/scan`, { pages }, counter)
+  }
+  for (const action of ['pre_review', 'forward']) {
+    await api('POST', `/api/v1/applications/${a.id}/transitions`, { action, reason: '' }, reviewer)
+  }
+  return { ...a, idNumber, material: m.materials[0] }
+}
+
+async function hubLogin(page, username) {
+  await page.goto(`${hubURL}/hub`)
+  await page.waitForURL(/\/hub\/login/)
+  await page.getByTestId('hub-login-username').fill(username)
+  await page.getByTestId('hub-login-password').fill(PASSWORD)
+  await page.getByTestId('hub-login-submit').click()
+  await page.getByTestId('hub-user-name').waitFor()
+}
+
+/** Reloads a station page until the element shows the expected text (the decision arrives with a sync). */
+async function reloadUntil(page, url, testid, expected, what) {
+  const deadline = Date.now() + 30_000
+  let got = ''
+  while (Date.now() < deadline) {
+    await page.goto(url)
+    got = ((await page.getByTestId(testid).textContent({ timeout: 5000 }).catch(() => '')) ?? '').trim()
+    if (got.includes(expected)) return got
+    await sleep(1000)
+  }
+  throw new Error(`${what}: expected ${expected} within 30 s, got "${got}"`)
+}
+
+async function scenarioHubConsole() {
+  const approved = await forwardedApplication('审批测试', 2)
+  const rejected = await forwardedApplication('驳回测试', 0)
+  log(`  forwarded ${approved.number} (2 scanned pages) and ${rejected.number}`)
+
+  const page = await newPage(desktop)
+  await test('axe: hub console login', async () => {
+    await page.goto(`${hubURL}/hub`)
+    await page.getByTestId('hub-login-username').waitFor()
+    await axeCheck(page, 'hub console login')
+  })
+  await hubLogin(page, 'minzheng')
+  await page.waitForURL(/\/hub\/pending/)
+  await expectText(page.getByTestId('hub-user-role'), '区民政局', 'clerk department')
+  // The forwards reach the hub with the station's next sync; the pending list refreshes itself.
+  const row = page.locator(`[data-testid="hub-row"][data-number="${approved.number}"]`)
+  await row.waitFor({ timeout: 30_000 })
+  await page.locator(`[data-testid="hub-row"][data-number="${rejected.number}"]`).waitFor({ timeout: 30_000 })
+  const listText = await page.getByTestId('hub-list-pending').textContent()
+  assert(!listText.includes(approved.idNumber) && !listText.includes('审批测试'), 'the list masks the applicant')
+  await shot(page, 'hub-pending')
+  await test('axe: hub pending list', () => axeCheck(page, 'hub pending list'))
+
+  await row.click()
+  await expectText(page.getByTestId('hub-detail-number'), approved.number, 'detail number')
+  await expectText(page.getByTestId('hub-detail-status'), '已转办', 'detail status')
+  await expectText(page.getByTestId('hub-detail-applicant'), '审批测试', 'applicant name in the detail')
+  const idShown = await page.getByTestId('hub-detail-applicant-id').textContent()
+  assert(!idShown.includes(approved.idNumber) && idShown.includes(approved.idNumber.slice(-4)), `masked ID (${idShown})`)
+  await page.locator(`[data-testid="hub-material-view"][data-code="${approved.material.code}"]`).click()
+  const imgLoaded = (n) =>
+    page.waitForFunction(
+      (p) => {
+        const img = document.querySelector(`[data-testid="hub-page-img"][data-page="${p}"]`)
+        return img && img.complete && img.naturalWidth > 0
+      },
+      n,
+      { timeout: 20_000 },
+    )
+  await imgLoaded(1)
+  await page.locator('[data-testid="hub-page-btn"][data-page="2"]').click()
+  await imgLoaded(2)
+  const width = await page.getByTestId('hub-page-img').evaluate((img) => img.naturalWidth)
+  assert(width > 700 && width < 900, `page preview is an A4 page at about 100 dpi (width ${width})`)
+  await shot(page, 'hub-detail-preview')
+  await test('axe: hub application detail', () => axeCheck(page, 'hub application detail'))
+
+  await page.getByTestId('hub-approve').click()
+  await page.getByTestId('hub-decision-dialog').waitFor()
+  await page.getByTestId('hub-decision-confirm').click()
+  await page.getByTestId('hub-decision-ok').waitFor()
+  assert((await page.getByTestId('hub-decision').getAttribute('data-action')) === 'approve', 'detail shows the approval')
+  await shot(page, 'hub-approved')
+
+  await page.getByTestId('hub-back').click()
+  await page.locator(`[data-testid="hub-row"][data-number="${rejected.number}"]`).click()
+  await expectText(page.getByTestId('hub-detail-number'), rejected.number, 'second detail number')
+  await page.getByTestId('hub-reject').click()
+  await page.getByTestId('hub-decision-dialog').waitFor()
+  await page.getByTestId('hub-decision-confirm').click()
+  await expectText(page.getByTestId('hub-reason-error'), '请填写', 'a reject needs a reason')
+  await page.getByTestId('hub-reason').fill('申请人家庭收入超过当地低保标准')
+  await shot(page, 'hub-reject-dialog')
+  await test('axe: hub reject dialog', () => axeCheck(page, 'hub reject dialog'))
+  await page.getByTestId('hub-decision-confirm').click()
+  await page.getByTestId('hub-decision-ok').waitFor()
+  assert((await page.getByTestId('hub-decision').getAttribute('data-action')) === 'reject', 'detail shows the rejection')
+
+  await page.getByTestId('hub-nav-decided').click()
+  await page.locator(`[data-testid="hub-row"][data-number="${approved.number}"]`).waitFor()
+  await page.locator(`[data-testid="hub-row"][data-number="${rejected.number}"]`).waitFor()
+  await shot(page, 'hub-decided')
+  await page.context().close()
+
+  // The decisions flow down with the station's next sync: the counter and the kiosk show them.
+  const counter = await newPage(desktop)
+  await login(counter, 'counter1')
+  await reloadUntil(counter, `/counter/applications/${approved.id}`, 'detail-status', '已批准', 'counter shows the approval')
+  await reloadUntil(counter, `/counter/applications/${rejected.id}`, 'detail-status', '未批准', 'counter shows the rejection')
+  const tl = await counter.getByTestId('detail-timeline').textContent()
+  assert(tl.includes('申请人家庭收入超过当地低保标准'), 'the reject reason is in the station timeline')
+  await shot(counter, 'counter-after-department-decision')
+  await counter.context().close()
+
+  const kiosk = await newPage(portrait)
+  await kiosk.goto('/kiosk/progress')
+  await kiosk.getByTestId('progress-number').fill(approved.number)
+  await kiosk.getByTestId('progress-last4').fill(approved.idNumber.slice(-4))
+  await kiosk.getByTestId('progress-submit').click()
+  await expectText(kiosk.getByTestId('progress-status'), '已批准', 'kiosk progress shows the approval')
+  await shot(kiosk, 'kiosk-progress-approved', false)
+  await kiosk.context().close()
+}
+
+async function scenarioHubAdmin() {
+  const page = await newPage(desktop)
+  await hubLogin(page, 'cityadmin')
+  await page.waitForURL(/\/hub\/admin/)
+  const row = page.getByTestId('hub-station-row').first()
+  await row.waitFor()
+  await expectText(row.getByTestId('hub-station-health'), /正常|需处理/, 'the demo station has synced')
+  await page.getByTestId('hub-conflicts').waitFor()
+  // A clerk's page is not the administrator's: the console sends the account to its own start page.
+  await page.goto(`${hubURL}/hub/pending`)
+  await page.waitForURL(/\/hub\/admin/)
+  await shot(page, 'hub-admin')
+  await test('axe: hub admin stations', () => axeCheck(page, 'hub admin stations'))
+  await page.getByTestId('hub-logout').click()
+  await page.waitForURL(/\/hub\/login/)
+  await page.context().close()
+}
+
+// ---------------------------------------------------------------- certificates (社区证明)
+
+const certShared = { kioskSerial: '', kioskPayload: '', eligible: null }
+
+/** Waits until the kiosk API sees the card with the given masked number on the reader (null: no card). */
+async function waitCard(masked) {
+  const deadline = Date.now() + 5000
+  while (Date.now() < deadline) {
+    const r = await api('GET', '/api/v1/kiosk/card')
+    const seen = r && r.card ? r.card.id_number : null
+    if (seen === masked) return
+    await sleep(100)
+  }
+  throw new Error(`the reader did not show ${masked ?? 'no card'} within 5 s`)
+}
+
+/** Puts demo card c ({index, id_number}) on the reader and waits until the kiosk API sees it. */
+async function placeCard(c) {
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  await api('POST', '/api/v1/demo/idreader/place', { index: c.index })
+  await waitCard(c.id_number)
+}
+
+/**
+ * Finds, through the kiosk API, a demo card holder and a certificate type they may get without a
+ * department (MS-001 居住证明 first), skipping the given type codes. Returns { index, card, type }.
+ */
+async function findEligible(skip = [], department = false) {
+  const cards = (await api('GET', '/api/v1/demo/cards')).items ?? []
+  for (const c of cards) {
+    if (c.card_type !== 'resident') continue
+    await placeCard(c)
+    const types = ((await api('GET', '/api/v1/kiosk/certificates/types')) ?? []).filter((t) => t.needs_department === department && !skip.includes(t.code))
+    types.sort((a, b) => (a.code === 'MS-001' ? -1 : b.code === 'MS-001' ? 1 : 0))
+    for (const t of types) {
+      const ck = await api('POST', '/api/v1/kiosk/certificates/check', { type_code: t.code })
+      if (ck.allowed) return { index: c.index, card: c, type: t }
+    }
+  }
+  throw new Error(`no demo card holder may get any certificate ${department ? 'with' : 'without'} a department`)
+}
+
+/** Finds a demo card holder registered in the community for too short a time (rule registered_months_min). */
+async function findRecentlyRegistered() {
+  const cards = (await api('GET', '/api/v1/demo/cards')).items ?? []
+  for (const c of cards) {
+    if (c.card_type !== 'resident') continue
+    await placeCard(c)
+    const types = (await api('GET', '/api/v1/kiosk/certificates/types')) ?? []
+    types.sort((a, b) => (a.code === 'MS-001' ? -1 : b.code === 'MS-001' ? 1 : 0))
+    for (const t of types) {
+      const ck = await api('POST', '/api/v1/kiosk/certificates/check', { type_code: t.code })
+      const f = (ck.failures ?? []).find((x) => x.rule === 'registered_months_min')
+      if (!ck.allowed && f) return { index: c.index, card: c, type: t, failure: f }
+    }
+  }
+  throw new Error('no demo card holder fails registered_months_min (a resident registered < 6 months is expected)')
+}
+
+/** A value for a certificate input that fits its limit. */
+function certInputValue(f) {
+  const v = f.key === 'purpose' ? '办理居住证' : f.key === 'recipient' ? '长春市朝阳区社保中心' : '测试填写'
+  return [...v].slice(0, f.max_len).join('')
+}
+
+/** Kiosk: from the home tile to the chosen type's input form (the card must be on the reader). */
+async function kioskOpenType(page, type) {
+  await page.getByTestId('kiosk-session').waitFor({ timeout: 5000 })
+  await page.getByTestId('tile-certificate').click()
+  await page.getByTestId('cert-types').waitFor()
+  await page.locator(`[data-testid="cert-tab"][data-category="${type.category}"]`).click()
+  await page.locator(`[data-testid="cert-type"][data-code="${type.code}"]`).click()
+}
+
+async function kioskFillInputs(page, type) {
+  await page.getByTestId('cert-inputs').waitFor()
+  for (const f of type.inputs ?? []) {
+    await page.locator(`[data-testid="cert-input"][data-key="${f.key}"]`).fill(certInputValue(f))
+  }
+}
+
+async function waitImage(page, testid) {
+  await page.waitForFunction((id) => {
+    const img = document.querySelector(`[data-testid="${id}"]`)
+    return img && img.complete && img.naturalWidth > 0
+  }, testid, { timeout: 15_000 })
+}
+
+/** The station's view of a certificate by serial, through the counter API (station admin). */
+async function certBySerial(serial) {
+  const sess = await api('POST', '/api/v1/sessions', { username: 'admin', password: PASSWORD })
+  for (let p = 1; p <= 20; p++) {
+    const r = await api('GET', `/api/v1/certificates?page=${p}`, undefined, sess.token)
+    const hit = (r.items ?? []).find((c) => c.serial === serial)
+    if (hit) return hit
+    if (!(r.items ?? []).length) break
+  }
+  throw new Error(`certificate ${serial} not in the list`)
+}
+
+async function scenarioKioskCertificate() {
+  const el = await findEligible()
+  certShared.eligible = el
+  log(`  eligible: card ${el.index} (${el.card.id_number}) for ${el.type.code} ${el.type.name}`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk')
+    // Without a card the tile is there and says why a card is needed.
+    await expectText(page.getByTestId('tile-certificate-need-card'), '请先刷身份证', 'tile hint without a card')
+    await page.getByTestId('tile-certificate').click()
+    await expectText(page.getByTestId('cert-need-card'), '手工输入证件号码不能开具证明', 'why the card is needed')
+    await shot(page, 'kiosk-cert-need-card', false)
+    await test('axe: kiosk certificates without a card', () => axeCheck(page, 'kiosk certificates without a card'))
+    // Placing the card opens the list in place.
+    await page.waitForTimeout(300) // let the event stream connect
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await page.getByTestId('kiosk-session').waitFor({ timeout: 5000 })
+    await page.getByTestId('cert-types').waitFor()
+    const tabs = await page.getByTestId('cert-tab').count()
+    assert(tabs >= 7, `types in the 7 categories (got ${tabs} tabs)`)
+    await shot(page, 'kiosk-cert-types', false)
+    await test('axe: kiosk certificate types', () => axeCheck(page, 'kiosk certificate types'))
+    await page.locator(`[data-testid="cert-tab"][data-category="${el.type.category}"]`).click()
+    await page.locator(`[data-testid="cert-type"][data-code="${el.type.code}"]`).click()
+    await kioskFillInputs(page, el.type)
+    await shot(page, 'kiosk-cert-inputs', false)
+    await page.getByTestId('cert-submit').click()
+    await page.getByTestId('cert-preview').waitFor()
+    await waitImage(page, 'cert-preview-img')
+    await shot(page, 'kiosk-cert-preview')
+    await test('axe: kiosk certificate preview', () => axeCheck(page, 'kiosk certificate preview'))
+    await page.getByTestId('cert-print').click()
+    await page.getByTestId('cert-done').waitFor({ timeout: 30_000 })
+    await expectText(page.getByTestId('cert-done'), '证明已打印，请取走', 'printed message')
+    const serial = await expectText(page.getByTestId('cert-serial'), /^ZM\d{8}-\d{4}$/, 'serial')
+    const subject = await expectText(page.getByTestId('cert-subject'), /\*/, 'masked name')
+    assert(subject !== el.card.name, `the name is masked (${subject})`)
+    const body = (await page.locator('body').textContent()) ?? ''
+    assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
+    await page.getByTestId('cert-rating').waitFor()
+    await shot(page, 'kiosk-cert-done', false)
+    await test('axe: kiosk certificate printed + rating', () => axeCheck(page, 'kiosk certificate printed'))
+    await page.locator('[data-testid="cert-rate"][data-score="3"]').click()
+    await expectText(page.getByTestId('cert-thanks'), '感谢', 'thanks after rating')
+    await shot(page, 'kiosk-cert-rated', false)
+    const c = await certBySerial(serial)
+    assert(c.status === 'issued' && c.print_count === 1, `station: issued, printed once (${c.status}, ${c.print_count})`)
+    certShared.kioskSerial = serial
+    certShared.kioskPayload = c.payload
+    // Taking the card away wipes the screen and every certificate detail.
+    await page.getByTestId('sim-toggle').click()
+    await page.getByTestId('sim-remove').click()
+    await page.getByTestId('kiosk-session').waitFor({ state: 'detached', timeout: 3000 })
+    await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 3000 })
+    assert((await page.getByTestId('cert-done').count()) === 0, 'certificate result gone after removal')
+    await page.getByTestId('tile-certificate').click()
+    await page.getByTestId('cert-need-card').waitFor()
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioKioskCertificateIneligible() {
+  const bad = await findRecentlyRegistered()
+  log(`  ineligible: card ${bad.index} for ${bad.type.code}: ${bad.failure.reason}`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    // A short idle timeout: after the reasons are shown, the idle wipe must clear them.
+    await page.goto('/kiosk?idle=6')
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index: bad.index })
+    await kioskOpenType(page, bad.type)
+    await page.getByTestId('cert-denied').waitFor()
+    const reason = page.locator('[data-testid="cert-failure"][data-rule="registered_months_min"] [data-testid="cert-reason"]')
+    await expectText(reason, bad.failure.reason, 'the reason in plain Chinese')
+    if (bad.failure.advice) {
+      await expectText(page.locator('[data-testid="cert-failure"][data-rule="registered_months_min"] [data-testid="cert-advice"]'), bad.failure.advice, 'what to do instead')
+    }
+    assert((await page.getByTestId('cert-submit').count()) === 0, 'no way to issue')
+    await page.getByTestId('kiosk-elder').click()
+    await shot(page, 'kiosk-cert-ineligible', false)
+    await test('axe: kiosk certificate not allowed (elder mode)', () => axeCheck(page, 'kiosk certificate not allowed'))
+    // Idle: back home, session and reasons gone, though the card stays on the reader.
+    await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 12_000 })
+    await page.getByTestId('kiosk-session').waitFor({ state: 'detached', timeout: 3000 })
+    assert((await page.getByTestId('cert-denied').count()) === 0, 'reasons wiped by the idle timeout')
+    await page.getByTestId('tile-certificate').click()
+    await page.getByTestId('cert-need-card').waitFor()
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioKioskCertificatePaperOut() {
+  const el = await findEligible(certShared.eligible ? [certShared.eligible.type.code] : [])
+  log(`  paper out: card ${el.index} for ${el.type.code} ${el.type.name}`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk')
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await kioskOpenType(page, el.type)
+    await kioskFillInputs(page, el.type)
+    await page.getByTestId('cert-submit').click()
+    await page.getByTestId('cert-preview').waitFor()
+    await api('POST', '/api/v1/demo/document-printer/paper', { loaded: false })
+    try {
+      await page.getByTestId('cert-print').click()
+      await page.getByTestId('cert-print-failed').waitFor({ timeout: 30_000 })
+      await expectText(page.getByTestId('cert-print-error'), '缺纸', 'paper-out message')
+      await expectText(page.getByTestId('cert-print-error'), '未出具', 'not issued')
+      await shot(page, 'kiosk-cert-paper-out', false)
+      await test('axe: kiosk certificate print failed', () => axeCheck(page, 'kiosk certificate print failed'))
+    } finally {
+      await api('POST', '/api/v1/demo/document-printer/paper', { loaded: true })
+    }
+    await page.getByTestId('cert-retry').click()
+    await page.getByTestId('cert-done').waitFor({ timeout: 30_000 })
+    const serial = await expectText(page.getByTestId('cert-serial'), /^ZM\d{8}-\d{4}$/, 'serial after retry')
+    const c = await certBySerial(serial)
+    assert(c.status === 'issued' && c.print_count === 1, `the failed print was not counted (${c.status}, print_count ${c.print_count})`)
+    await shot(page, 'kiosk-cert-retry-ok', false)
+  } finally {
+    await api('POST', '/api/v1/demo/document-printer/paper', { loaded: true })
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioCounterCertificate() {
+  const el = certShared.eligible ?? (await findEligible())
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(desktop)
+  try {
+    await login(page, 'counter1')
+    await page.getByTestId('nav-certs').click()
+    await page.getByTestId('certs-table').waitFor()
+    await page.getByTestId('certs-new').click()
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await page.getByTestId('ci-read-card').click()
+    await page.getByTestId('ci-resident').waitFor()
+    await page.getByTestId('ci-type').first().waitFor()
+    const withdrawn = page.getByTestId('ci-type-withdrawn')
+    assert((await withdrawn.count()) >= 1, 'withdrawn types are listed')
+    await expectText(withdrawn.first(), '已停止出具', 'withdrawn type marked')
+    await shot(page, 'counter-cert-types')
+    await test('axe: counter certificate types', () => axeCheck(page, 'counter certificate types'))
+    // Issue a type the resident may get at the counter (not the kiosk's: it may not repeat within days).
+    const codes = await page.getByTestId('ci-type').evaluateAll((els) => els.map((e) => e.getAttribute('data-code')))
+    const types = (await api('GET', '/api/v1/kiosk/certificates/types')) ?? []
+    const order = [...codes.filter((c) => c !== el.type.code), el.type.code]
+    let chosen = null
+    for (const code of order) {
+      const t = types.find((x) => x.code === code)
+      if (!t || t.needs_department) continue
+      await page.getByTestId('ci-type-search').fill(code)
+      await page.locator(`[data-testid="ci-type"][data-code="${code}"]`).click()
+      await page.locator('[data-testid="ci-allowed"], [data-testid="ci-denied"]').first().waitFor()
+      if ((await page.getByTestId('ci-allowed').count()) === 1) {
+        chosen = t
+        break
+      }
+      await page.getByRole('button', { name: '上一步 Back' }).click()
+    }
+    assert(chosen, 'some type is allowed at the counter for a card-verified resident')
+    log(`  counter issues ${chosen.code} ${chosen.name}`)
+    for (const f of chosen.inputs ?? []) {
+      await page.locator(`[data-testid="ci-input"][data-key="${f.key}"]`).fill(certInputValue(f))
+    }
+    await page.getByTestId('ci-issue').click()
+    await page.getByTestId('ci-preview').waitFor()
+    await waitImage(page, 'ci-preview')
+    await page.getByTestId('ci-print').click()
+    await page.getByTestId('ci-printed').waitFor({ timeout: 30_000 })
+    const serial = await expectText(page.getByTestId('ci-serial'), /^ZM\d{8}-\d{4}$/, 'counter serial')
+    await shot(page, 'counter-cert-printed')
+    await test('axe: counter certificate printed', () => axeCheck(page, 'counter certificate printed'))
+
+    // 补打: confirmed first, then marked in the detail and the list.
+    await page.getByTestId('ci-open').click()
+    await expectText(page.getByTestId('cd-status'), '已出具', 'detail status')
+    await page.getByTestId('cd-reprint-btn').click()
+    await expectText(page.getByTestId('cd-reprint-text'), '将打印带"补打"标记的副本并记录审计', 'reprint confirmation')
+    await shot(page, 'counter-cert-reprint-confirm', false)
+    await page.getByTestId('cd-reprint-confirm').click()
+    await expectText(page.getByTestId('cd-reprint'), '补打', 'detail shows 补打')
+    await expectText(page.getByTestId('cd-print-count'), /^2/, 'two prints')
+    const verify = await expectText(page.getByTestId('cd-verify-url'), '/verify/', 'verify URL for staff')
+    const payload = await page.getByTestId('cd-payload').inputValue()
+    assert(payload.length > 20 && verify.endsWith(payload), 'payload text shown and in the verify URL')
+    await waitImage(page, 'cd-preview')
+    await shot(page, 'counter-cert-detail')
+    await test('axe: counter certificate detail', () => axeCheck(page, 'counter certificate detail'))
+    await page.getByTestId('cd-back').click()
+    const row = page.locator(`[data-testid="certs-row"][data-serial="${serial}"]`)
+    await row.waitFor()
+    await expectText(row.getByTestId('certs-reprint'), '补打', 'list shows 补打')
+    await shot(page, 'counter-cert-list')
+    await test('axe: counter certificate list', () => axeCheck(page, 'counter certificate list'))
+
+    // 作废 needs a reason.
+    await row.click()
+    await page.getByTestId('cd-void').click()
+    await page.getByTestId('cd-reason-dialog').waitFor()
+    await page.getByTestId('cd-reason-confirm').click()
+    await expectText(page.getByTestId('cd-reason-error'), '请填写原因', 'reason required')
+    await page.getByTestId('cd-reason-input').fill('居民信息填写有误，重新开具')
+    await shot(page, 'counter-cert-void-dialog', false)
+    await page.getByTestId('cd-reason-confirm').click()
+    await expectText(page.getByTestId('cd-status'), '已作废', 'status after void')
+    await expectText(page.getByTestId('cd-reason'), '居民信息填写有误', 'void reason shown')
+    assert((await page.getByTestId('cd-reprint-btn').count()) === 0, 'no reprint of a voided certificate')
+    await page.getByTestId('cd-back').click()
+    await page.getByTestId('certs-tab-voided').click()
+    await page.locator(`[data-testid="certs-row"][data-serial="${serial}"]`).waitFor()
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioCounterCertificateRevoke() {
+  assert(certShared.kioskSerial, 'the kiosk scenario issued a certificate')
+  const c = await certBySerial(certShared.kioskSerial)
+  const staff = await newPage(desktop)
+  await login(staff, 'counter1')
+  await staff.goto(`/counter/certificates/${c.id}`)
+  await expectText(staff.getByTestId('cd-status'), '已出具', 'status')
+  assert((await staff.getByTestId('cd-revoke').count()) === 0, 'window staff cannot revoke')
+  await staff.context().close()
+  const page = await newPage(desktop)
+  await login(page, 'admin')
+  await page.goto(`/counter/certificates/${c.id}`)
+  await page.getByTestId('cd-revoke').click()
+  await page.getByTestId('cd-reason-input').fill('发现证明依据的登记信息有误')
+  await page.getByTestId('cd-reason-confirm').click()
+  await expectText(page.getByTestId('cd-status'), '已撤销', 'status after revoke')
+  await expectText(page.getByTestId('cd-reason'), '登记信息有误', 'revoke reason shown to staff')
+  // The payload the detail shows verifies as revoked on the public verification API.
+  const payload = await page.getByTestId('cd-payload').inputValue()
+  const v = await api('GET', `/api/v1/verify/${encodeURIComponent(payload)}`)
+  assert(v.status === 'revoked', `verification says revoked (${JSON.stringify(v)})`)
+  await page.context().close()
+}
+
+async function scenarioKioskCertificateDepartment() {
+  const el = await findEligible([], true)
+  log(`  department: card ${el.index} for ${el.type.code} ${el.type.name} (${el.type.department})`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk')
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await kioskOpenType(page, el.type)
+    await kioskFillInputs(page, el.type)
+    await expectText(page.getByTestId('cert-dept-note'), '转为办件', 'explains it becomes an application')
+    await page.getByTestId('cert-submit').click()
+    await page.getByTestId('cert-submitted').waitFor()
+    const number = await expectText(page.getByTestId('cert-app-number'), /^\S+-\d+$/, 'application number')
+    await shot(page, 'kiosk-cert-department', false)
+    await test('axe: kiosk certificate became an application', () => axeCheck(page, 'kiosk certificate application'))
+    const sess = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
+    const apps = await api('GET', `/api/v1/applications?q=${encodeURIComponent(number)}`, undefined, sess.token)
+    assert((apps.items ?? []).some((a) => a.number === number), `application ${number} exists at the counter`)
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -742,6 +1359,15 @@ async function main() {
     await test('f. counter: read the ID card in the intake wizard', scenarioCounterReadCard)
     await test('g. counter: scan two pages, reorder, attach as a PDF', scenarioCounterScan)
     await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)
+    await test('i. sync: counter strip, setup 同步 section and export, a published notice on the kiosk', scenarioSyncStatusAndNotices)
+    await test('j. hub console: clerk previews a scan, approves one and rejects one; counter and kiosk show it', scenarioHubConsole)
+    await test('k. hub console: the city administrator sees the stations and conflicts', scenarioHubAdmin)
+    await test('cert 1. kiosk: card holder picks a certificate, preview, print, rating; card removal wipes', scenarioKioskCertificate)
+    await test('cert 2. kiosk: a resident registered < 6 months sees the reason; the idle wipe clears it', scenarioKioskCertificateIneligible)
+    await test('cert 3. kiosk: A4 printer out of paper → not issued; paper back → 重试 prints', scenarioKioskCertificatePaperOut)
+    await test('cert 4. counter: issue on behalf (read card), 补打 with confirmation, 作废 with reason', scenarioCounterCertificate)
+    await test('cert 5. counter: only the station admin revokes', scenarioCounterCertificateRevoke)
+    await test('cert 6. kiosk: a type needing a department becomes an application with a number', scenarioKioskCertificateDepartment)
     await scenarioAxe()
     await scenarioMisc()
     await test('no Content-Security-Policy violations in the browser', async () => {

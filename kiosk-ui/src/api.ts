@@ -150,6 +150,7 @@ const fallbackMessages: Record<number, string> = {
   413: '提交内容过大',
   423: '账户已锁定，请稍后再试',
   503: '系统暂不可用，请稍后再试',
+  507: '本机存储空间不足，暂停受理新业务，请联系技术人员。已有数据安全。',
 }
 
 /** Returns a message suitable for display (Chinese) for any thrown value. */
@@ -171,7 +172,7 @@ export function onUnauthorized(fn: () => void): void {
   unauthorizedHandler = fn
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   /** Staff call: sends the Bearer token, and a 401 triggers the unauthorized handler. */
   staff?: boolean
   /** With staff: do not run the unauthorized handler on 401 (the caller handles it). */
@@ -179,7 +180,8 @@ interface RequestOptions {
   signal?: AbortSignal
 }
 
-async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+/** Calls the station API: JSON in and out; a non-2xx answer throws an ApiError with the server's code and message. */
+export async function request<T>(method: string, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (opts.staff && bearer) headers['Authorization'] = `Bearer ${bearer}`
@@ -382,4 +384,86 @@ export const devices = {
   readCard: () => request<CardView>('POST', `${v1}/devices/idreader/read`, {}, { staff: true }),
   lastTicket: () => fetchDataURL('GET', `${v1}/demo/ticket-printer/last.png?t=${Date.now()}`),
   eventsURL: `${v1}/devices/events`,
+}
+
+// Sync with the data center (status: any staff account; dead letters: technician, station admin).
+export interface SyncStatus {
+  enrolled: boolean
+  station_id?: string
+  station_name?: string
+  hub_url?: string
+  online: boolean
+  pending: number
+  oldest_unsent?: string
+  oldest_unsent_age_seconds: number
+  dead_letters: number
+  acked: number
+  last_attempt?: string
+  last_success?: string
+  last_error?: string
+  bytes_sent: number
+  bytes_received: number
+  records_acked: number
+  clock_skew_seconds: number
+  cursor: string
+  cursor_updated_at?: string
+  drift: boolean
+  resyncs: number
+  consecutive_failures: number
+  /** Bytes per second allowed now; 0 means unlimited. */
+  bandwidth_limit: number
+}
+
+export interface DiskStatus {
+  free_bytes: number
+  reserve_bytes: number
+  low: boolean
+  checked_at?: string
+  error?: string
+}
+
+export interface SyncStatusView {
+  sync: SyncStatus
+  disk?: DiskStatus
+  /** What needs attention, in Chinese; empty when all is well. */
+  alerts: string[]
+  at: string
+}
+
+export interface DeadLetter {
+  seq: number
+  id: string
+  kind: string
+  code: string
+  reason: string
+  message: string
+  at: string
+  attempts: number
+}
+
+export interface RetryResult {
+  retried: number
+  dead_letters: number
+}
+
+export const syncApi = {
+  status: () => request<SyncStatusView>('GET', `${v1}/sync/status`, undefined, { staff: true }),
+  deadLetters: () => request<{ items: DeadLetter[] | null }>('GET', `${v1}/sync/dead-letters`, undefined, { staff: true }),
+  retry: (seqOrID: string | number) =>
+    request<RetryResult>('POST', `${v1}/sync/dead-letters/${enc(String(seqOrID))}/retry`, {}, { staff: true }),
+  retryAll: () => request<RetryResult>('POST', `${v1}/sync/dead-letters/retry-all`, {}, { staff: true }),
+  /** Same-origin download of the dead letters as JSON lines; the session cookie authorizes it (audited). */
+  exportURL: `${v1}/sync/dead-letters/export`,
+}
+
+// Notices published by the data center (public: the kiosk shows them).
+export interface Notice {
+  id: string
+  title: string
+  body: string
+  published_at: string
+}
+
+export const notices = {
+  list: (signal?: AbortSignal) => request<{ items: Notice[] | null }>('GET', `${v1}/notices`, undefined, { signal }),
 }
