@@ -10,7 +10,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui test test-go test-ui fmt-check vet lint bench clean
+.PHONY: help run build ui test test-go test-ui fmt-check vet lint bench bench-sync clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,11 @@ bench: ## Benchmarks: intake throughput and latency vs raw SQLite, cold start, R
 	go test -run '^$$' -bench . -benchtime 5x ./devices/sim/camsim/
 	$(MAKE) build
 	bench/coldstart.sh $(BIN)
+
+bench-sync: ## Sync benchmarks (~15 min): catch-up through 10 Mbit/s, hub ingest (PostgreSQL too with STATION_TEST_POSTGRES_URL), 10,000-connection storm
+	go test -run '^$$' -bench CatchUpSlowLink -benchtime 1x -timeout 60m ./syncer/
+	go test -run '^$$' -bench HubIngest -benchtime 2000x -timeout 30m ./syncer/hub/
+	go test -run '^$$' -bench HubAdmission -benchtime 1x -timeout 60m ./syncer/hub/
 
 clean: ## Remove build output (not the data directory)
 	rm -rf bin kiosk-ui/dist
