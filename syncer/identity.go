@@ -104,6 +104,7 @@ func Enroll(ctx context.Context, hubURL, token, dataDir, version string) (*Ident
 	}
 	body, _ := json.Marshal(protocol.EnrollRequest{Token: strings.TrimSpace(token), CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})), Version: version})
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: pinnedTLS(pin, u.Hostname())}}
+	defer client.CloseIdleConnections() // enrollment is one request; keep no connection behind it
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String()+protocol.PathEnroll, bytes.NewReader(body))
 	if err != nil {
 		return nil, err

@@ -71,7 +71,7 @@ type Config struct {
 	RequestTimeout  time.Duration // per HTTP request (default 60s)
 	MaxBatchBytes   int           // records per upload, by their encoded size before compression (default 512 KiB)
 	MaxBatchRecords int           // records per upload (default 500)
-	ChunkSize       int           // blob chunk (default 256 KiB)
+	ChunkSize       int           // blob chunk (default 1 MiB, the hub's default limit)
 	PageSize        int           // downlink changes per page (default 200)
 	Retention       time.Duration // acknowledged records kept before pruning (default 30 days; <0 never)
 	PruneEvery      time.Duration // how often to prune (default 1h)
@@ -129,7 +129,7 @@ func New(cfg Config) (*Syncer, error) {
 		cfg.MaxBatchRecords = 500
 	}
 	if cfg.ChunkSize <= 0 {
-		cfg.ChunkSize = 256 << 10
+		cfg.ChunkSize = 1 << 20
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 200
@@ -235,12 +235,13 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 }
 
-// backoff returns the wait after the n-th failure in a row: the hub's Retry-After when it sent one,
-// else full jitter, uniform in [0, min(BackoffMax, BackoffBase·2^(n-1))).
+// backoff returns the wait after the n-th failure in a row: when the hub sent Retry-After, at least
+// that and less than twice that (uniform), so that stations the hub turned away together do not come
+// back together; else full jitter, uniform in [0, min(BackoffMax, BackoffBase·2^(n-1))).
 func (s *Syncer) backoff(n int, err error) time.Duration {
 	var he *hubError
 	if errors.As(err, &he) && he.RetryAfter > 0 {
-		return he.RetryAfter
+		return he.RetryAfter + s.cfg.Jitter(he.RetryAfter)
 	}
 	ceil := s.cfg.BackoffMax
 	if n < 31 {

@@ -470,9 +470,9 @@ type admissionResult struct {
 // (default 10,000, capped by the file-descriptor limit) simulated stations open a connection each to
 // one hub process (SQLite store, admission bound STATION_BENCH_MAX_ACTIVE, default 64, Retry-After
 // default 5 s) at the same instant and send a batch of 5 records. A station refused with 503 waits
-// exactly Retry-After and sends again on the same connection, as the syncer does (with
-// STATION_BENCH_RETRY_JITTER=1 it waits Retry-After plus a uniform random part of up to as much again,
-// to compare); after a connection error it backs off with full jitter. Each keeps its connection open once it is through. The
+// Retry-After plus a uniform random part of up to as much again and sends again on the same
+// connection, as the syncer does (with STATION_BENCH_RETRY_JITTER=0 it waits exactly Retry-After, as the
+// syncer did before, to compare); after a connection error it backs off with full jitter. Each keeps its connection open once it is through. The
 // stations use STATION_BENCH_STATIONS enrolled certificates round-robin (default: one each); each sends
 // records of its own. It checks that every station got through and the hub holds every record, and
 // reports how long that took, how many requests were shed, the hub's peak RSS and Go heap, the
@@ -482,7 +482,7 @@ func BenchmarkHubAdmission(b *testing.B) {
 	conns := envInt(b, "STATION_BENCH_CONNS", 10_000)
 	stations := envInt(b, "STATION_BENCH_STATIONS", conns)
 	maxActive := envInt(b, "STATION_BENCH_MAX_ACTIVE", 64)
-	jitter := envInt(b, "STATION_BENCH_RETRY_JITTER", 0) == 1
+	jitter := envInt(b, "STATION_BENCH_RETRY_JITTER", 1) == 1
 	// Each connection is a descriptor here and one in the hub's process; Go raises the soft limit to
 	// the hard one at start, this makes it explicit.
 	var lim syscall.Rlimit
