@@ -199,7 +199,7 @@ func TestFaultsKilledSyncerBehindToxicNetwork(t *testing.T) {
 	upstream := serveMetered(t, h, meter)
 
 	s := newStation(t, h, "幸福里服务站")
-	const applications, everyBlob = 300, 8
+	const applications, everyBlob = 2000, 40
 	sizes := map[string]int64{}
 	for i := range applications {
 		sha := ""
