@@ -5,7 +5,8 @@ import (
 	"fmt"
 )
 
-// Error codes. Each maps to one HTTP status at the HTTP edge.
+// Error codes. Each maps to one HTTP status (HTTPStatus), the same in the station's API and the data
+// center's.
 const (
 	EINVALID      = "EINVALID"      // malformed or invalid input
 	EUNAUTHORIZED = "EUNAUTHORIZED" // no valid session or wrong credentials
@@ -61,4 +62,28 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "系统内部错误，请稍后重试或联系工作人员"
+}
+
+// httpStatusByCode maps each domain error code to its HTTP status. It is the only such mapping. The
+// statuses are numbers, not net/http's names, so that the domain (and station/cert) imports no transport.
+var httpStatusByCode = map[string]int{
+	EINVALID:      400, // Bad Request
+	EUNAUTHORIZED: 401, // Unauthorized
+	EFORBIDDEN:    403, // Forbidden
+	ENOTFOUND:     404, // Not Found
+	ECONFLICT:     409, // Conflict
+	ELOCKED:       423, // Locked
+	ETOOLARGE:     413, // Content Too Large
+	ETOOMANY:      429, // Too Many Requests
+	EUNAVAILABLE:  503, // Service Unavailable
+	ESTORAGE:      507, // Insufficient Storage
+	EINTERNAL:     500, // Internal Server Error
+}
+
+// HTTPStatus returns the HTTP status of a domain error code: 500 for EINTERNAL and for an unknown code.
+func HTTPStatus(code string) int {
+	if st, ok := httpStatusByCode[code]; ok {
+		return st
+	}
+	return 500
 }

@@ -1,6 +1,7 @@
 package station
 
 import (
+	"math"
 	"regexp"
 	"time"
 	"unicode/utf8"
@@ -56,6 +57,13 @@ const (
 	SessionMaxAge   = 12 * time.Hour   // and in any case after this long
 	MinPasswordLen  = 10
 )
+
+// LockedError is what a login into an account locked until until is told at now: ELOCKED, with the
+// minutes left rounded up (at least one).
+func LockedError(until, now time.Time) error {
+	minutes := max(int(math.Ceil(until.Sub(now).Minutes())), 1)
+	return Errorf(ELOCKED, "登录失败次数过多，账号已锁定，请%d分钟后再试", minutes)
+}
 
 // User is a station account.
 type User struct {

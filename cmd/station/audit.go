@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/civic-station/station/station/sqlite"
 )
@@ -19,14 +15,12 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, "用法：station audit verify --data DIR [--json]\n")
 		return 2
 	}
-	fs := flag.NewFlagSet("station audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("data", "./data", "数据目录")
-	asJSON := fs.Bool("json", false, "以JSON输出结果")
+	var asJSON bool
+	fs, dir := dataFlags("station audit verify", stderr, &asJSON)
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	db, err := openReadOnly(ctx, *dir)
+	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -37,10 +31,8 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "校验失败：%v\n", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
+	if asJSON {
+		writeJSON(stdout, rep)
 	} else if rep.OK {
 		fmt.Fprintf(stdout, "审计日志完好：共 %d 条记录，哈希链连续。\n", rep.Entries)
 	} else {
@@ -50,18 +42,4 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 1
 	}
 	return 0
-}
-
-// openReadOnly opens the station database in dir for reading beside a running station, with a
-// message a technician can act on when it is not there.
-func openReadOnly(ctx context.Context, dir string) (*sqlite.DB, error) {
-	path := filepath.Join(dir, "station.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("找不到数据库 %s：%v", path, err)
-	}
-	db, err := sqlite.Open(ctx, path, sqlite.ReadOnly())
-	if err != nil {
-		return nil, fmt.Errorf("打开数据库失败：%v", err)
-	}
-	return db, nil
 }

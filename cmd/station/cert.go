@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -162,10 +160,8 @@ func certCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprint(stderr, certUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("station cert "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("data", "./data", "数据目录")
-	asJSON := fs.Bool("json", false, "以JSON输出")
+	var asJSON bool
+	fs, dir := dataFlags("station cert "+args[0], stderr, &asJSON)
 	reason := fs.String("reason", "", "撤销原因（revoke）")
 	status := fs.String("status", "", "按状态筛选（list）")
 	pos, err := parseInterspersed(fs, args[1:])
@@ -174,9 +170,9 @@ func certCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	switch {
 	case args[0] == "verify" && len(pos) == 1:
-		return certVerify(ctx, *dir, pos[0], *asJSON, stdout, stderr)
+		return certVerify(ctx, *dir, pos[0], asJSON, stdout, stderr)
 	case args[0] == "list" && len(pos) == 0:
-		return certList(ctx, *dir, station.CertStatus(*status), *asJSON, stdout, stderr)
+		return certList(ctx, *dir, station.CertStatus(*status), asJSON, stdout, stderr)
 	case args[0] == "revoke" && len(pos) == 1:
 		return certRevoke(ctx, *dir, pos[0], *reason, stdout, stderr)
 	case args[0] == "key" && len(pos) == 0:
@@ -205,7 +201,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // certVerify verifies a payload offline with the key ring and the records in the data directory.
 func certVerify(ctx context.Context, dir, payload string, asJSON bool, stdout, stderr io.Writer) int {
-	db, err := openReadOnly(ctx, dir)
+	db, err := openStationDB(ctx, dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -217,10 +213,7 @@ func certVerify(ctx context.Context, dir, payload string, asJSON bool, stdout, s
 		return 1
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
+		writeJSON(stdout, v)
 	} else {
 		printVerification(stdout, v)
 	}
@@ -260,7 +253,7 @@ func certList(ctx context.Context, dir string, status station.CertStatus, asJSON
 		fmt.Fprintf(stderr, "状态 %q 无效\n", status)
 		return 2
 	}
-	db, err := openReadOnly(ctx, dir)
+	db, err := openStationDB(ctx, dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -276,10 +269,7 @@ func certList(ctx context.Context, dir string, status station.CertStatus, asJSON
 		for i := range items {
 			items[i].Text, items[i].Inputs = station.CertificateText{}, nil
 		}
-		enc := json.NewEncoder(stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(struct {
+		writeJSON(stdout, struct {
 			Items []station.Certificate `json:"items"`
 			Total int                   `json:"total"`
 		}{items, total})
@@ -303,24 +293,13 @@ func certRevoke(ctx context.Context, dir, id, reason string, stdout, stderr io.W
 		fmt.Fprint(stderr, "缺少 --reason\n\n"+certUsage)
 		return 2
 	}
-	path := filepath.Join(dir, "station.db")
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(stderr, "找不到数据库 %s：%v\n", path, err)
-		return 1
-	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		fmt.Fprintf(stderr, "打开数据库失败：%v\n", err)
-		return 1
-	}
-	defer db.Close()
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), station.CmdCertificateRevoke, time.Now(), consoleActor,
-		station.CertificateRevoke{CertificateID: id, Reason: reason})
+	db, err := openStationDB(ctx, dir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if _, err := db.Submit(ctx, cmd); err != nil {
+	defer db.Close()
+	if err := consoleSubmit(ctx, db, station.CmdCertificateRevoke, station.CertificateRevoke{CertificateID: id, Reason: reason}); err != nil {
 		fmt.Fprintf(stderr, "撤销失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}
@@ -335,7 +314,7 @@ func certRevoke(ctx context.Context, dir, id, reason string, stdout, stderr io.W
 
 // certKey prints the station's current public signing key as PEM.
 func certKey(ctx context.Context, dir string, stdout, stderr io.Writer) int {
-	db, err := openReadOnly(ctx, dir)
+	db, err := openStationDB(ctx, dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

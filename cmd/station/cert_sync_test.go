@@ -8,27 +8,9 @@ import (
 	"time"
 
 	"github.com/civic-station/station/station"
-	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/syncer"
 	"github.com/civic-station/station/syncer/hub"
 )
-
-// startEnrolledStation runs the real Main in demo mode (simulated devices, demo data) in dir, which
-// holds an identity enrolled with a hub: the station syncs with that hub.
-func startEnrolledStation(t *testing.T, dir string) *testStation {
-	t.Helper()
-	clock := &testClock{now: time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC)}
-	m := NewMain()
-	m.DataDir, m.Listen, m.Demo = dir, "127.0.0.1:0", true
-	m.Now = clock.Now
-	m.Hasher = argon2id.Hasher{Params: argon2id.TestParams}
-	m.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return &testStation{Main: m, clock: clock}
-}
 
 // kick asks the station's syncer for a round now.
 func (s *testStation) kick(t *testing.T) {
@@ -67,7 +49,7 @@ func TestCertificateKeysAndRevocationsTravelThroughTheHub(t *testing.T) {
 	}
 	dirA, idA := enroll("幸福社区服务站")
 	dirB, _ := enroll("红旗社区服务站")
-	a, b := startEnrolledStation(t, dirA), startEnrolledStation(t, dirB)
+	a, b := startStationIn(t, dirA, nil), startStationIn(t, dirB, nil)
 
 	keyA := a.Certs.Signer().PublicKey()
 	if keyA.StationID != idA {

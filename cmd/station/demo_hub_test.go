@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"image/png"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/civic-station/station/station"
-	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/syncer"
 	"github.com/civic-station/station/syncer/hub"
 )
@@ -22,22 +20,15 @@ import (
 // hub's department console on a free port.
 func startDemoWithConsole(t *testing.T, dir string) *testStation {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC)}
-	m := NewMain()
-	m.DataDir, m.Listen, m.HubConsole, m.Demo, m.DemoHub = dir, "127.0.0.1:0", "127.0.0.1:0", true, true
-	m.Now = clock.Now
-	m.Hasher = argon2id.Hasher{Params: argon2id.TestParams}
-	m.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var banner bytes.Buffer
-	m.Stdout = &banner
-	if err := m.Run(context.Background()); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if !strings.Contains(banner.String(), m.HubConsoleURL()+"/hub") || !strings.Contains(banner.String(), "minzheng") || !strings.Contains(banner.String(), "cityadmin") {
+	s := startStationIn(t, dir, func(m *Main) {
+		m.HubConsole, m.DemoHub = "127.0.0.1:0", true
+		m.Stdout = &banner
+	})
+	if !strings.Contains(banner.String(), s.HubConsoleURL()+"/hub") || !strings.Contains(banner.String(), "minzheng") || !strings.Contains(banner.String(), "cityadmin") {
 		t.Errorf("the banner does not show the console and its accounts:\n%s", banner.String())
 	}
-	return &testStation{Main: m, clock: clock}
+	return s
 }
 
 // console sends a request to the demo's department console.

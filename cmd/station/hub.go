@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -211,6 +210,16 @@ func hubFlags(name string, stderr io.Writer) (*flag.FlagSet, *HubMain) {
 	return fs, m
 }
 
+// openTool opens the hub's store for a tool run beside the hub (Open), saying on stderr when it
+// cannot. The caller closes m when it returns true.
+func (m *HubMain) openTool(ctx context.Context, stderr io.Writer) bool {
+	if err := m.Open(ctx); err != nil {
+		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+		return false
+	}
+	return true
+}
+
 func hubTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, m := hubFlags("station hub token create", stderr)
 	name := fs.String("station-name", "", "站点名称")
@@ -222,8 +231,7 @@ func hubTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprint(stderr, "缺少 --station-name\n\n"+hubUsage)
 		return 2
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()
@@ -248,14 +256,10 @@ func hubTool(ctx context.Context, tool string, args []string, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()
-	enc := json.NewEncoder(stdout)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	switch tool {
 	case "stations":
 		list, err := m.Store.Stations(ctx)
@@ -264,7 +268,7 @@ func hubTool(ctx context.Context, tool string, args []string, stdout, stderr io.
 			return 1
 		}
 		if *asJSON {
-			_ = enc.Encode(list)
+			writeJSON(stdout, list)
 			return 0
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -284,7 +288,7 @@ func hubTool(ctx context.Context, tool string, args []string, stdout, stderr io.
 			return 1
 		}
 		if *asJSON {
-			_ = enc.Encode(recs)
+			writeJSON(stdout, recs)
 			return 0
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -299,7 +303,7 @@ func hubTool(ctx context.Context, tool string, args []string, stdout, stderr io.
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
-		_ = enc.Encode(list)
+		writeJSON(stdout, list)
 	case "decide":
 		if *stationID == "" || *appID == "" || *approve == *reject {
 			fmt.Fprint(stderr, hubUsage)

@@ -24,8 +24,7 @@ func hubRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, "缺少 --station、--certificate 或 --reason\n\n"+hubUsage)
 		return 2
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()

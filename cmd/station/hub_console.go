@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/civic-station/station/station"
@@ -47,22 +45,11 @@ func hubUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		fmt.Fprintln(stderr, station.ErrorMessage(err))
 		return 2
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
-		fmt.Fprintf(stderr, "读取密码失败：%v\n", err)
+	var ok bool
+	if u.PasswordHash, ok = readPasswordHash(stdin, m.Hasher, stderr); !ok {
 		return 1
 	}
-	password := strings.TrimRight(line, "\r\n")
-	if err := station.ValidatePassword(password); err != nil {
-		fmt.Fprintln(stderr, station.ErrorMessage(err))
-		return 1
-	}
-	if u.PasswordHash, err = m.Hasher.Hash(password); err != nil {
-		fmt.Fprintf(stderr, "计算密码哈希失败：%v\n", err)
-		return 1
-	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()
@@ -84,8 +71,7 @@ func hubUsers(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()
@@ -118,8 +104,7 @@ func hubAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()

@@ -67,8 +67,7 @@ func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "读取 %s 失败：%v\n", file, err)
 		return 1
 	}
-	if err := m.Open(ctx); err != nil {
-		fmt.Fprintf(stderr, "打开数据中心存储失败：%v\n", err)
+	if !m.openTool(ctx, stderr) {
 		return 1
 	}
 	defer m.Close()

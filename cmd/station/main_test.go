@@ -54,14 +54,24 @@ type testStation struct {
 // (Tuesday 2026-11-24 09:30 in China) and cheap password hashing.
 func startStation(t *testing.T) *testStation {
 	t.Helper()
+	return startStationIn(t, t.TempDir(), nil)
+}
+
+// startStationIn runs the real Main as startStation does, in dir (which may hold an enrollment with a
+// hub: the station then syncs with it), after configure, when not nil, has changed what the test needs.
+func startStationIn(t *testing.T, dir string, configure func(*Main)) *testStation {
+	t.Helper()
 	clock := &testClock{now: time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC)}
 	m := NewMain()
-	m.DataDir = t.TempDir()
+	m.DataDir = dir
 	m.Listen = "127.0.0.1:0"
 	m.Demo = true
 	m.Now = clock.Now
 	m.Hasher = argon2id.Hasher{Params: argon2id.TestParams}
 	m.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if configure != nil {
+		configure(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("run: %v", err)
 	}

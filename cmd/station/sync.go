@@ -16,8 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/station"
@@ -195,24 +193,6 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 2
 }
 
-// syncFlags returns a flag set with --data and, when asJSON is not nil, --json.
-func syncFlags(name string, stderr io.Writer, asJSON *bool) (*flag.FlagSet, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("data", "./data", "数据目录")
-	if asJSON != nil {
-		fs.BoolVar(asJSON, "json", false, "以JSON输出")
-	}
-	return fs, dir
-}
-
-func writeJSON(w io.Writer, v any) {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
 // syncReport is what `station sync status` prints.
 type syncReport struct {
 	Enrolled    bool                 `json:"enrolled"`
@@ -229,11 +209,11 @@ type syncReport struct {
 // the running syncer's last report, so it works beside a live station.
 func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
-	fs, dir := syncFlags("station sync status", stderr, &asJSON)
+	fs, dir := dataFlags("station sync status", stderr, &asJSON)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	db, err := openReadOnly(ctx, *dir)
+	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -297,11 +277,11 @@ func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 // syncDeadLettersCommand runs `station sync dead-letters [--data DIR] [--json]`.
 func syncDeadLettersCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var asJSON bool
-	fs, dir := syncFlags("station sync dead-letters", stderr, &asJSON)
+	fs, dir := dataFlags("station sync dead-letters", stderr, &asJSON)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	db, err := openReadOnly(ctx, *dir)
+	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -331,33 +311,9 @@ func syncDeadLettersCommand(ctx context.Context, args []string, stdout, stderr i
 	return 0
 }
 
-// openForCommand opens the station database for writing beside a running station, for a tool that
-// submits a command (SQLite serialises the two writers).
-func openForCommand(ctx context.Context, dir string) (*sqlite.DB, error) {
-	path := filepath.Join(dir, "station.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("打开数据库失败：%w", err)
-	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("打开数据库失败：%w", err)
-	}
-	return db, nil
-}
-
-// consoleSubmit submits a command in the name of the technician at the box's shell.
-func consoleSubmit(ctx context.Context, db *sqlite.DB, kind station.CommandKind, payload any) error {
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, time.Now(), consoleActor, payload)
-	if err != nil {
-		return err
-	}
-	_, err = db.Submit(ctx, cmd)
-	return err
-}
-
 // syncRetryCommand runs `station sync retry (SEQ|ID…|--all) [--data DIR]`.
 func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, dir := syncFlags("station sync retry", stderr, nil)
+	fs, dir := dataFlags("station sync retry", stderr, nil)
 	all := fs.Bool("all", false, "重试全部搁置记录")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -366,7 +322,7 @@ func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprint(stderr, "请给出要重试的搁置记录序号或记录编号，或使用 --all\n\n"+syncUsage)
 		return 2
 	}
-	db, err := openForCommand(ctx, *dir)
+	db, err := openStationDB(ctx, *dir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -405,7 +361,7 @@ func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 // syncExportCommand runs `station sync export --out FILE [--data DIR]`: the dead letters with their
 // payloads as JSON lines, in an owner-only file. The export is audited (payloads hold personal data).
 func syncExportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, dir := syncFlags("station sync export", stderr, nil)
+	fs, dir := dataFlags("station sync export", stderr, nil)
 	out := fs.String("out", "", "导出文件（JSON Lines）")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -414,7 +370,7 @@ func syncExportCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprint(stderr, "缺少 --out 文件\n\n"+syncUsage)
 		return 2
 	}
-	db, err := openForCommand(ctx, *dir)
+	db, err := openStationDB(ctx, *dir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/station/sqlite"
 )
-
-// consoleActor is the actor of changes a technician makes from the box's shell.
-var consoleActor = station.Actor{Username: "console", Role: station.RoleSystem}
 
 // userCommand runs `station user add`: it creates a staff account from the box's shell, which is how
 // a real station gets its first administrator. The password is read from standard input (one line) so
@@ -30,9 +21,7 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	fs := flag.NewFlagSet("station user add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dir := fs.String("data", "./data", "数据目录")
+	fs, dir := dataFlags("station user add", stderr, nil)
 	username := fs.String("username", "", "用户名")
 	role := fs.String("role", "", "角色")
 	display := fs.String("display-name", "", "显示名称（默认同用户名）")
@@ -54,19 +43,8 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "角色 %q 无效\n%s", *role, usage)
 		return 2
 	}
-	line, err := bufio.NewReader(stdin).ReadString('\n')
-	if err != nil && err != io.EOF {
-		fmt.Fprintf(stderr, "读取密码失败：%v\n", err)
-		return 1
-	}
-	password := strings.TrimRight(line, "\r\n")
-	if err := station.ValidatePassword(password); err != nil {
-		fmt.Fprintln(stderr, station.ErrorMessage(err))
-		return 1
-	}
-	hash, err := argon2id.Hasher{}.Hash(password)
-	if err != nil {
-		fmt.Fprintf(stderr, "计算密码哈希失败：%v\n", err)
+	hash, ok := readPasswordHash(stdin, argon2id.Hasher{}, stderr)
+	if !ok {
 		return 1
 	}
 	if err := os.MkdirAll(*dir, 0o700); err != nil {
@@ -79,13 +57,8 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	defer db.Close()
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), station.CmdUserCreate, time.Now(), consoleActor,
-		station.UserCreate{Username: *username, DisplayName: *display, Role: station.Role(*role), PasswordHash: hash})
-	if err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
-		return 1
-	}
-	if _, err := db.Submit(ctx, cmd); err != nil {
+	u := station.UserCreate{Username: *username, DisplayName: *display, Role: station.Role(*role), PasswordHash: hash}
+	if err := consoleSubmit(ctx, db, station.CmdUserCreate, u); err != nil {
 		fmt.Fprintf(stderr, "创建账号失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}

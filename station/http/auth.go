@@ -2,11 +2,6 @@ package http
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/civic-station/station/internal/sessiontoken"
 	"github.com/civic-station/station/station"
 )
 
@@ -73,12 +69,6 @@ func (t *idleTracker) forget(id string) {
 	delete(t.lastSeen, id)
 }
 
-// hashToken returns the hex SHA-256 of a session token, the form the store keeps.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
 func sessionToken(c *fiber.Ctx) string {
 	if auth := c.Get(fiber.HeaderAuthorization); auth != "" {
 		if tok, ok := strings.CutPrefix(auth, "Bearer "); ok {
@@ -104,7 +94,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		return errNoSession
 	}
 	ctx := c.UserContext()
-	sess, err := s.store.Session(ctx, hashToken(token))
+	sess, err := s.store.Session(ctx, sessiontoken.Hash(token))
 	if station.ErrorCode(err) == station.ENOTFOUND {
 		return errBadSession
 	} else if err != nil {
@@ -208,7 +198,7 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		return err
 	}
 	if u.Locked(now) {
-		return lockedError(u, now)
+		return station.LockedError(*u.LockedUntil, now)
 	}
 	ok, err := s.hasher.Verify(req.Password, u.PasswordHash)
 	if err != nil {
@@ -220,18 +210,17 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 			return err
 		}
 		if after, err := s.store.User(ctx, u.Username); err == nil && after.Locked(now) {
-			return lockedError(after, now)
+			return station.LockedError(*after.LockedUntil, now)
 		}
 		return errBadLogin
 	}
 
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := sessiontoken.New()
+	if err != nil {
 		return err
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := now.Add(station.SessionMaxAge).UTC()
-	open := station.SessionOpen{SessionID: s.newID(), TokenHash: hashToken(token), Username: u.Username, ExpiresAt: expires}
+	open := station.SessionOpen{SessionID: s.newID(), TokenHash: sessiontoken.Hash(token), Username: u.Username, ExpiresAt: expires}
 	if _, err := s.submit(ctx, station.CmdSessionOpen, station.Actor{Username: u.Username, Role: u.Role}, open); err != nil {
 		return err
 	}
@@ -241,14 +230,6 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https",
 	})
 	return c.Status(fiber.StatusCreated).JSON(loginResponse{Token: token, User: summarize(u), ExpiresAt: expires})
-}
-
-func lockedError(u *station.User, now time.Time) error {
-	minutes := int(math.Ceil(u.LockedUntil.Sub(now).Minutes()))
-	if minutes < 1 {
-		minutes = 1
-	}
-	return station.Errorf(station.ELOCKED, "登录失败次数过多，账号已锁定，请%d分钟后再试", minutes)
 }
 
 func (s *Server) handleCurrentSession(c *fiber.Ctx) error {

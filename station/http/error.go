@@ -13,29 +13,6 @@ import (
 	"github.com/civic-station/station/station"
 )
 
-// statusByCode maps each domain error code to its HTTP status. It is the only such mapping.
-var statusByCode = map[string]int{
-	station.EINVALID:      fiber.StatusBadRequest,
-	station.EUNAUTHORIZED: fiber.StatusUnauthorized,
-	station.EFORBIDDEN:    fiber.StatusForbidden,
-	station.ENOTFOUND:     fiber.StatusNotFound,
-	station.ECONFLICT:     fiber.StatusConflict,
-	station.ELOCKED:       fiber.StatusLocked,
-	station.ETOOLARGE:     fiber.StatusRequestEntityTooLarge,
-	station.ETOOMANY:      fiber.StatusTooManyRequests,
-	station.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
-	station.ESTORAGE:      fiber.StatusInsufficientStorage,
-	station.EINTERNAL:     fiber.StatusInternalServerError,
-}
-
-// StatusOf returns the HTTP status for a domain error code; 500 for an unknown code.
-func StatusOf(code string) int {
-	if st, ok := statusByCode[code]; ok {
-		return st
-	}
-	return fiber.StatusInternalServerError
-}
-
 // errorBody is the body of every error response.
 type errorBody struct {
 	Code    string `json:"code"`
@@ -49,7 +26,7 @@ func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	if code == station.EINTERNAL {
 		s.logger.Error("request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
 	}
-	return c.Status(StatusOf(code)).JSON(errorBody{Code: code, Message: station.ErrorMessage(err)})
+	return c.Status(station.HTTPStatus(code)).JSON(errorBody{Code: code, Message: station.ErrorMessage(err)})
 }
 
 // handleFiberError answers errors raised by Fiber itself (no such route, body over the hard limit,

@@ -149,7 +149,7 @@ func (s *Server) Open(addr string) error {
 		// Shorter than the stations' 30 s interval: an idle station does not hold a connection (about
 		// 65 KB of hub memory each) between its rounds.
 		IdleTimeout: 20 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+		ErrorLog:    slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	go func() {
 		if err := s.http.Serve(tls.NewListener(ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -662,7 +662,7 @@ var labelValue = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace
 // fail answers with a domain error's status, or logs an internal error and answers 500.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := station.ErrorCode(err)
-	status := HTTPStatus(code)
+	status := station.HTTPStatus(code)
 	if status == http.StatusInternalServerError && !errors.Is(err, context.Canceled) {
 		s.cfg.Logger.Error("hub request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

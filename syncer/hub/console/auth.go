@@ -1,15 +1,11 @@
 package console
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"math"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/civic-station/station/internal/sessiontoken"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/syncer/hub"
 )
@@ -24,12 +20,6 @@ var (
 // touchEvery is how stale a session's last-seen time may get before a request writes it: the idle
 // timeout is enforced to within this much, and a busy clerk does not write on every request.
 const touchEvery = time.Minute
-
-// hashToken returns the hex SHA-256 of a session token, the form the store keeps.
-func hashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
 
 // sessionToken returns the token of a request: a Bearer header, or the session cookie.
 func sessionToken(r *http.Request) string {
@@ -51,7 +41,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*principa
 		return nil, errNoSession
 	}
 	ctx := r.Context()
-	sess, err := s.cfg.Store.Session(ctx, hashToken(token))
+	sess, err := s.cfg.Store.Session(ctx, sessiontoken.Hash(token))
 	if station.ErrorCode(err) == station.ENOTFOUND {
 		return nil, errBadSession
 	} else if err != nil {
@@ -138,7 +128,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	p := &principal{user: u}
 	if u.Locked(now) {
-		return lockedError(u, now)
+		return station.LockedError(u.LockedUntil, now)
 	}
 	ok, err := s.cfg.Hasher.Verify(req.Password, u.PasswordHash)
 	if err != nil {
@@ -157,17 +147,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 			return err
 		}
 		if after.Locked(now) {
-			return lockedError(after, now)
+			return station.LockedError(after.LockedUntil, now)
 		}
 		return errBadLogin
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
+	token, err := sessiontoken.New()
+	if err != nil {
 		return err
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := now.Add(station.SessionMaxAge).UTC()
-	sess := hub.Session{ID: s.cfg.NewID(), TokenHash: hashToken(token), Username: u.Username, CreatedAt: now, LastSeen: now, ExpiresAt: expires}
+	sess := hub.Session{ID: s.cfg.NewID(), TokenHash: sessiontoken.Hash(token), Username: u.Username, CreatedAt: now, LastSeen: now, ExpiresAt: expires}
 	if err := s.cfg.Store.OpenSession(ctx, sess); err != nil {
 		return err
 	}
@@ -185,11 +174,6 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 // that proxy can set the header).
 func behindTLS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
-}
-
-func lockedError(u hub.User, now time.Time) error {
-	minutes := max(int(math.Ceil(u.LockedUntil.Sub(now).Minutes())), 1)
-	return station.Errorf(station.ELOCKED, "登录失败次数过多，账号已锁定，请%d分钟后再试", minutes)
 }
 
 func clearCookie(w http.ResponseWriter) {

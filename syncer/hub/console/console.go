@@ -226,7 +226,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == station.EINTERNAL && !errors.Is(err, context.Canceled) {
 		s.cfg.Logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, hub.HTTPStatus(code), errorBody{Code: code, Message: station.ErrorMessage(err)})
+	writeJSON(w, station.HTTPStatus(code), errorBody{Code: code, Message: station.ErrorMessage(err)})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,8 +37,6 @@ CREATE TABLE IF NOT EXISTS hub_decisions (
 CREATE INDEX IF NOT EXISTS hub_decisions_department ON hub_decisions (department, decided_at);
 `
 
-var readOnly = pgx.TxOptions{AccessMode: pgx.ReadOnly}
-
 // CreateUser stores a new console account.
 func (s *Store) CreateUser(ctx context.Context, u hub.User) error {
 	err := s.with(ctx, rw, func(tx pgx.Tx) error {
@@ -55,14 +52,6 @@ func (s *Store) CreateUser(ctx context.Context, u hub.User) error {
 		return nil
 	})
 	return wrap("create user", err)
-}
-
-// wrap adds context to a driver error and leaves a domain error as it is.
-func wrap(what string, err error) error {
-	if err == nil || station.ErrorCode(err) != station.EINTERNAL {
-		return err
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }
 
 const userSelect = `SELECT username, display_name, role, department, password_hash, disabled, failed_logins, locked_until, created_at FROM hub_users`
@@ -95,21 +84,11 @@ func (s *Store) User(ctx context.Context, username string) (hub.User, error) {
 
 // Users returns every console account by username.
 func (s *Store) Users(ctx context.Context) ([]hub.User, error) {
-	out := []hub.User{}
+	var out []hub.User
 	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, userSelect+` ORDER BY username`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, u)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryAll(ctx, tx, scanUser, userSelect+` ORDER BY username`)
+		return err
 	})
 	return out, wrap("users", err)
 }
@@ -205,30 +184,26 @@ func (s *Store) AppendAudit(ctx context.Context, e station.AuditEntry) (station.
 	return e, wrap("append audit", err)
 }
 
+func scanAuditEntry(r pgx.Row) (station.AuditEntry, error) {
+	var e station.AuditEntry
+	var role string
+	err := r.Scan(&e.Seq, &e.At, &e.Actor, &role, &e.Action, &e.Object, &e.Result, &e.Detail, &e.PrevHash, &e.Hash)
+	e.At, e.Role = e.At.UTC(), station.Role(role)
+	return e, err
+}
+
 // Audit returns console audit entries in seq order.
 func (s *Store) Audit(ctx context.Context, f hub.AuditFilter) ([]station.AuditEntry, error) {
-	out := []station.AuditEntry{}
+	var out []station.AuditEntry
 	limit := int64(f.Limit)
 	if limit <= 0 {
 		limit = 1 << 62
 	}
 	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT seq, at, actor, role, action, object, result, detail, prev_hash, hash FROM hub_audit_log
+		var err error
+		out, err = queryAll(ctx, tx, scanAuditEntry, `SELECT seq, at, actor, role, action, object, result, detail, prev_hash, hash FROM hub_audit_log
 			WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR object = $3) ORDER BY seq LIMIT $4`, f.After, f.Actor, f.Object, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var e station.AuditEntry
-			var role string
-			if err := rows.Scan(&e.Seq, &e.At, &e.Actor, &role, &e.Action, &e.Object, &e.Result, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
-				return err
-			}
-			e.At, e.Role = e.At.UTC(), station.Role(role)
-			out = append(out, e)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, wrap("audit", err)
 }
@@ -270,28 +245,24 @@ func (s *Store) Decide(ctx context.Context, d hub.DecisionRecord, c station.Chan
 	return d, wrap("decide", err)
 }
 
+func scanDecision(r pgx.Row) (hub.DecisionRecord, error) {
+	var d hub.DecisionRecord
+	var action string
+	err := r.Scan(&d.StationID, &d.Decision.ApplicationID, &action, &d.Decision.Reason, &d.Decision.Department,
+		&d.Decision.DecidedAt, &d.DecidedBy, &d.FeedSeq)
+	d.Decision.Action, d.Decision.DecidedAt = station.Action(action), d.Decision.DecidedAt.UTC()
+	return d, err
+}
+
 // Decisions returns decisions, oldest first.
 func (s *Store) Decisions(ctx context.Context, f hub.DecisionFilter) ([]hub.DecisionRecord, error) {
-	out := []hub.DecisionRecord{}
+	var out []hub.DecisionRecord
 	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT station_id, application_id, action, reason, department, decided_at, decided_by, feed_seq FROM hub_decisions
+		var err error
+		out, err = queryAll(ctx, tx, scanDecision, `SELECT station_id, application_id, action, reason, department, decided_at, decided_by, feed_seq FROM hub_decisions
 			WHERE ($1 = '' OR station_id = $1) AND ($2 = '' OR application_id = $2) AND ($3 = '' OR department = $3)
 			ORDER BY decided_at, station_id, application_id`, f.StationID, f.ApplicationID, f.Department)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var d hub.DecisionRecord
-			var action string
-			if err := rows.Scan(&d.StationID, &d.Decision.ApplicationID, &action, &d.Decision.Reason, &d.Decision.Department,
-				&d.Decision.DecidedAt, &d.DecidedBy, &d.FeedSeq); err != nil {
-				return err
-			}
-			d.Decision.Action, d.Decision.DecidedAt = station.Action(action), d.Decision.DecidedAt.UTC()
-			out = append(out, d)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, wrap("decisions", err)
 }

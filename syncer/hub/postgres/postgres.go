@@ -116,7 +116,28 @@ func (s *Store) with(ctx context.Context, opts pgx.TxOptions, f func(tx pgx.Tx) 
 	return tx.Commit(ctx)
 }
 
-var rw = pgx.TxOptions{}
+// Transaction options: rw for writes, readOnly for reads.
+var (
+	rw       = pgx.TxOptions{}
+	readOnly = pgx.TxOptions{AccessMode: pgx.ReadOnly}
+)
+
+// queryAll runs a query in tx and reads each row with scan; no rows give an empty slice.
+func queryAll[T any](ctx context.Context, tx pgx.Tx, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
+// wrap adds context to a driver error and leaves a domain error as it is.
+func wrap(what string, err error) error {
+	if err == nil || station.ErrorCode(err) != station.EINTERNAL {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {
@@ -160,10 +181,7 @@ func (s *Store) Enroll(ctx context.Context, tokenHash string, st hub.Station) (h
 			st.ID, st.Name, st.CertSerial, st.EnrolledAt.UTC(), st.Version)
 		return err
 	})
-	if err != nil && station.ErrorCode(err) == station.EINTERNAL {
-		return st, fmt.Errorf("enroll: %w", err)
-	}
-	return st, err
+	return st, wrap("enroll", err)
 }
 
 const stationSelect = `SELECT id, name, cert_serial, enrolled_at, last_seen, backlog, dead_letters, version, clock_skew_ms, acked_seq, cursor, state_hash FROM hub_stations`
@@ -184,7 +202,7 @@ func scanStation(r pgx.Row) (hub.Station, error) {
 // Station returns one station.
 func (s *Store) Station(ctx context.Context, id string) (hub.Station, error) {
 	var st hub.Station
-	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
 		var err error
 		st, err = scanStation(tx.QueryRow(ctx, stationSelect+` WHERE id = $1`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -197,21 +215,11 @@ func (s *Store) Station(ctx context.Context, id string) (hub.Station, error) {
 
 // Stations returns every station by name.
 func (s *Store) Stations(ctx context.Context) ([]hub.Station, error) {
-	out := []hub.Station{}
-	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, stationSelect+` ORDER BY name, id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			st, err := scanStation(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, st)
-		}
-		return rows.Err()
+	var out []hub.Station
+	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
+		var err error
+		out, err = queryAll(ctx, tx, scanStation, stationSelect+` ORDER BY name, id`)
+		return err
 	})
 	return out, err
 }
@@ -274,54 +282,40 @@ func scanRecord(r pgx.Row) (hub.Record, error) {
 
 // Records returns records in (station, seq) order.
 func (s *Store) Records(ctx context.Context, f hub.RecordFilter) ([]hub.Record, error) {
-	out := []hub.Record{}
+	var out []hub.Record
 	limit := int64(f.Limit)
 	if limit <= 0 {
 		limit = 1 << 62
 	}
-	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
 		kinds := f.Kinds
 		if kinds == nil {
 			kinds = []string{}
 		}
-		rows, err := tx.Query(ctx, recordSelect+` WHERE ($1 = '' OR station_id = $1) AND ($2 = '' OR application_id = $2)
+		var err error
+		out, err = queryAll(ctx, tx, scanRecord, recordSelect+` WHERE ($1 = '' OR station_id = $1) AND ($2 = '' OR application_id = $2)
 			AND (cardinality($3::text[]) = 0 OR kind = ANY($3)) ORDER BY station_id, seq LIMIT $4`, f.StationID, f.ApplicationID, kinds, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			rec, err := scanRecord(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
 
+func scanConflict(r pgx.Row) (hub.Conflict, error) {
+	var c hub.Conflict
+	var payload string
+	err := r.Scan(&c.StationID, &c.ID, &c.Seq, &c.Kind, &payload, &c.PayloadSHA256, &c.HeldSHA256, &c.ReceivedAt)
+	c.Payload, c.ReceivedAt = json.RawMessage(payload), c.ReceivedAt.UTC()
+	return c, err
+}
+
 // Conflicts returns quarantined conflicts.
 func (s *Store) Conflicts(ctx context.Context, stationID string) ([]hub.Conflict, error) {
-	out := []hub.Conflict{}
-	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT station_id, id, seq, kind, payload, payload_sha256, held_sha256, received_at FROM hub_conflicts
+	var out []hub.Conflict
+	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
+		var err error
+		out, err = queryAll(ctx, tx, scanConflict, `SELECT station_id, id, seq, kind, payload, payload_sha256, held_sha256, received_at FROM hub_conflicts
 			WHERE $1 = '' OR station_id = $1 ORDER BY received_at, station_id, id`, stationID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var c hub.Conflict
-			var payload string
-			if err := rows.Scan(&c.StationID, &c.ID, &c.Seq, &c.Kind, &payload, &c.PayloadSHA256, &c.HeldSHA256, &c.ReceivedAt); err != nil {
-				return err
-			}
-			c.Payload, c.ReceivedAt = json.RawMessage(payload), c.ReceivedAt.UTC()
-			out = append(out, c)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -329,7 +323,7 @@ func (s *Store) Conflicts(ctx context.Context, stationID string) ([]hub.Conflict
 // ApplicationRecord returns the intake record of an application.
 func (s *Store) ApplicationRecord(ctx context.Context, stationID, applicationID string) (hub.Record, error) {
 	var rec hub.Record
-	err := s.with(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+	err := s.with(ctx, readOnly, func(tx pgx.Tx) error {
 		var err error
 		rec, err = scanRecord(tx.QueryRow(ctx, recordSelect+` WHERE station_id = $1 AND application_id = $2 AND kind = $3`,
 			stationID, applicationID, string(station.CmdApplicationIntake)))
