@@ -79,7 +79,7 @@ func startDemoDevices(ctx context.Context, dataDir string, residents []demoResid
 	if d.ippSrv, err = d.ipp.Listen("127.0.0.1:0"); err != nil {
 		return fail(err)
 	}
-	if cfg.DocumentPrinter, err = ipp.New(d.ippSrv.URI(), ipp.Options{}); err != nil {
+	if cfg.DocumentPrinter, err = ipp.New(d.ippSrv.URI(), documentPrinterOptions()); err != nil {
 		return fail(err)
 	}
 

@@ -25,7 +25,7 @@ const simulateUsage = `用法：
   station simulate idreader --link PATH [--baud N] [--cards FILE]   在伪终端上模拟身份证读卡器
   station simulate idreader --control PATH --place FILE|--remove      放卡/取卡
   station simulate printer --listen 127.0.0.1:9100 [--pty-link PATH] [--out DIR]
-  station simulate ipp --listen 127.0.0.1:8631 [--out DIR]
+  station simulate ipp --listen 127.0.0.1:8631 [--out DIR] [--formats image/jpeg]
 `
 
 // devicesCommand runs `station devices …`, the technician's hardware checks.
@@ -134,7 +134,7 @@ func devicesList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	if *document != "" {
-		p, err := ipp.New(*document, ipp.Options{})
+		p, err := ipp.New(*document, documentPrinterOptions())
 		if err != nil {
 			fmt.Fprintf(stdout, "  A4打印机 %s：地址无效（%v）\n", *document, err)
 		} else {

@@ -7,12 +7,20 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/civic-station/station/devices"
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/devices/sim/ippsim"
+	"github.com/civic-station/station/station/pdf/raster"
 )
+
+// documentPrinterOptions are the IPP driver's options wherever the station talks to its A4 printer:
+// MuPDF rasterizes the pages for a printer that takes JPEG but not PDF.
+func documentPrinterOptions() ipp.Options {
+	return ipp.Options{Rasterize: raster.PagesJPEG}
+}
 
 // stateNames are the Chinese names of device states, as a technician reads them.
 var stateNames = map[devices.State]string{
@@ -32,7 +40,7 @@ func devicesTestPage(ctx context.Context, uri string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, "请指定打印机地址，例如 ipp://192.168.1.20/ipp/print\n")
 		return 2
 	}
-	p, err := ipp.New(uri, ipp.Options{})
+	p, err := ipp.New(uri, documentPrinterOptions())
 	if err != nil {
 		fmt.Fprintf(stderr, "打印机地址无效：%v\n", err)
 		return 2
@@ -61,7 +69,8 @@ func simulateIPP(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs := flag.NewFlagSet("station simulate ipp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8631", "监听地址 HOST:PORT")
-	out := fs.String("out", "", "收到的文件保存到此目录（job-N.pdf）")
+	out := fs.String("out", "", "收到的文件保存到此目录（job-N.pdf，JPEG 为 job-N.jpg）")
+	formats := fs.String("formats", "", "声明支持的文件格式，逗号分隔，如 image/jpeg 模拟不支持PDF的打印机；默认 application/pdf")
 	delay := fs.Duration("delay", 2*time.Second, "每个作业从提交到完成所用的时间")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -77,7 +86,11 @@ func simulateIPP(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	sim := ippsim.New(ippsim.Config{JobDelay: *delay, OutDir: *out, Logger: logger})
+	cfg := ippsim.Config{JobDelay: *delay, OutDir: *out, Logger: logger}
+	if *formats != "" {
+		cfg.DocumentFormats = strings.Split(*formats, ",")
+	}
+	sim := ippsim.New(cfg)
 	srv, err := sim.Listen(*listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "无法启动模拟打印机：%v\n", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -34,27 +35,40 @@ func (b *lockedBuffer) String() string {
 
 var simURI = regexp.MustCompile(`ipp://\S+`)
 
-func TestSimulateIPPPrintsTheTestPageIntoTheOutputDirectory(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "printed")
+// simulation is `station simulate ipp` running in the test.
+type simulation struct {
+	uri            string
+	cancel         context.CancelFunc
+	exit           chan int
+	stdout, stderr lockedBuffer
+}
+
+// startSimulateIPP runs simulateIPP with args until the test ends and waits for its URI.
+func startSimulateIPP(t *testing.T, args ...string) *simulation {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var simOut, simErr lockedBuffer
-	exit := make(chan int, 1)
+	t.Cleanup(cancel)
+	s := &simulation{cancel: cancel, exit: make(chan int, 1)}
 	go func() {
-		exit <- simulateIPP(ctx, []string{"--listen", "127.0.0.1:0", "--out", out, "--delay", "20ms"}, &simOut, &simErr)
+		s.exit <- simulateIPP(ctx, append([]string{"--listen", "127.0.0.1:0", "--delay", "20ms"}, args...), &s.stdout, &s.stderr)
 	}()
-	var uri string
-	for uri == "" {
+	for s.uri == "" {
 		select {
-		case code := <-exit:
-			t.Fatalf("simulateIPP exited with %d: %s", code, simErr.String())
+		case code := <-s.exit:
+			t.Fatalf("simulateIPP exited with %d: %s", code, s.stderr.String())
 		case <-time.After(5 * time.Millisecond):
 		}
-		uri = simURI.FindString(simOut.String())
+		s.uri = simURI.FindString(s.stdout.String())
 	}
+	return s
+}
+
+func TestSimulateIPPPrintsTheTestPageIntoTheOutputDirectory(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "printed")
+	sim := startSimulateIPP(t, "--out", out)
 
 	var stdout, stderr bytes.Buffer
-	if code := devicesTestPage(t.Context(), uri, &stdout, &stderr); code != 0 {
+	if code := devicesTestPage(t.Context(), sim.uri, &stdout, &stderr); code != 0 {
 		t.Fatalf("devicesTestPage = %d; stdout %q stderr %q", code, stdout.String(), stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "测试页已打印完成") || !strings.Contains(stdout.String(), "就绪") {
@@ -68,12 +82,33 @@ func TestSimulateIPPPrintsTheTestPageIntoTheOutputDirectory(t *testing.T) {
 		t.Errorf("job-1.pdf is not the test page: %.80q", pdf)
 	}
 
-	cancel()
-	if code := <-exit; code != 0 {
-		t.Fatalf("simulateIPP = %d after ctx ended; stderr %q", code, simErr.String())
+	sim.cancel()
+	if code := <-sim.exit; code != 0 {
+		t.Fatalf("simulateIPP = %d after ctx ended; stderr %q", code, sim.stderr.String())
 	}
-	if !strings.Contains(simOut.String(), "共收到 1 份文件") {
-		t.Errorf("simulator stdout = %q, want the count of documents", simOut.String())
+	if !strings.Contains(sim.stdout.String(), "共收到 1 份文件") {
+		t.Errorf("simulator stdout = %q, want the count of documents", sim.stdout.String())
+	}
+}
+
+func TestDevicesTestPageRasterizesForAPrinterThatTakesOnlyJPEG(t *testing.T) {
+	out := t.TempDir()
+	sim := startSimulateIPP(t, "--out", out, "--formats", "image/jpeg")
+	var stdout, stderr bytes.Buffer
+	if code := devicesTestPage(t.Context(), sim.uri, &stdout, &stderr); code != 0 {
+		t.Fatalf("devicesTestPage = %d; stdout %q stderr %q", code, stdout.String(), stderr.String())
+	}
+	f, err := os.Open(filepath.Join(out, "job-1.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := jpeg.DecodeConfig(f)
+	if err != nil {
+		t.Fatalf("job-1.jpg: %v", err)
+	}
+	if cfg.Width < 2478 || cfg.Width > 2482 || cfg.Height < 3506 || cfg.Height > 3510 {
+		t.Errorf("job-1.jpg is %d×%d, want A4 at 300 dpi, about 2480×3508", cfg.Width, cfg.Height)
 	}
 }
 

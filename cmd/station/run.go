@@ -318,7 +318,7 @@ func (m *Main) deviceConfig(ctx context.Context) (rig.Config, error) {
 		}
 	}
 	if m.DocumentPrinter != "" {
-		if cfg.DocumentPrinter, err = ipp.New(m.DocumentPrinter, ipp.Options{}); err != nil {
+		if cfg.DocumentPrinter, err = ipp.New(m.DocumentPrinter, documentPrinterOptions()); err != nil {
 			return cfg, err
 		}
 	}

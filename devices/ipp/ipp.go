@@ -6,6 +6,11 @@
 // for its state first and refuses to submit when it is out of paper or stopped, submits with
 // Print-Job, then follows the job with Get-Job-Attributes until it ends. Any end other than
 // completed, or no end in time, is an error, and the job is canceled so it cannot print later.
+//
+// The document is sent as application/pdf unless the printer's document-format-supported lists
+// image/jpeg and not application/pdf; then each page, rasterized at 300 dpi by Options.Rasterize, is
+// printed as an image/jpeg job of its own, in page order, and the print counts only when every page's
+// job completed. The package itself renders nothing, so it needs no cgo.
 package ipp
 
 import (
@@ -20,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +45,19 @@ var ErrStopped = errors.New("printer is stopped")
 
 // ErrNotPDF means the document given to PrintPDF does not start with %PDF-.
 var ErrNotPDF = errors.New("document is not a PDF")
+
+// ErrFormatUnsupported means the printer accepts neither application/pdf nor image/jpeg, or only
+// image/jpeg while Options.Rasterize is not set; nothing was submitted.
+var ErrFormatUnsupported = errors.New("printer supports no document format the station can send")
+
+// Document formats the driver sends.
+const (
+	formatPDF  = "application/pdf"
+	formatJPEG = "image/jpeg"
+)
+
+// RasterDPI is the resolution at which pages are rasterized for a printer that takes JPEG only.
+const RasterDPI = 300
 
 // IPP job states (RFC 8011 §5.3.7).
 const (
@@ -83,6 +102,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives a line per job; default discards.
 	Logger *slog.Logger
+	// Rasterize renders every page of a PDF at dpi dots per inch and returns one JPEG per page, in
+	// order. It is used only for printers that take image/jpeg but not application/pdf; without it
+	// such a printer cannot print (ErrFormatUnsupported).
+	Rasterize func(pdf []byte, dpi float64) ([][]byte, error)
 }
 
 // Printer is a document printer reached over IPP. Its methods are safe for concurrent use.
@@ -308,19 +331,20 @@ func firstInt(a goipp.Attributes, name string) (int, bool) {
 // printerAttributes are the attributes Status asks for.
 var printerAttributes = []string{
 	"printer-state", "printer-state-reasons", "printer-state-message", "printer-is-accepting-jobs",
-	"printer-make-and-model", "printer-name", "printer-info",
+	"printer-make-and-model", "printer-name", "printer-info", "document-format-supported",
 }
 
 // Status asks the printer for its state now: printer-state and printer-state-reasons mapped to a
 // devices.State, the raw reasons in Reasons and a Chinese description in LastError. A printer that
 // does not answer is StateDisconnected.
 func (p *Printer) Status(ctx context.Context) devices.Status {
-	st, _ := p.status(ctx)
+	st, _, _ := p.status(ctx)
 	return st
 }
 
-// status is Status that also returns why the printer could not be asked.
-func (p *Printer) status(ctx context.Context) (devices.Status, error) {
+// status is Status that also returns the format the driver would send the printer ("" when it has
+// none it can use, which is then also described in LastError) and why the printer could not be asked.
+func (p *Printer) status(ctx context.Context) (devices.Status, string, error) {
 	st := devices.Status{Kind: devices.KindDocumentPrinter, Name: p.uri, Detail: p.uri}
 	r, err := p.call(ctx, "Get-Printer-Attributes", goipp.OperationGetPrinterAttributes, []attr{
 		{goipp.AttributePrinterURI, p.uri},
@@ -333,7 +357,7 @@ func (p *Printer) status(ctx context.Context) (devices.Status, error) {
 		st.State = devices.StateDisconnected
 		p.noteError(now, Explain(err))
 		st.LastError, st.LastErrorAt = p.lastErr()
-		return st, err
+		return st, "", err
 	}
 	var a goipp.Attributes
 	if len(r.PrinterAttributes) > 0 {
@@ -351,11 +375,31 @@ func (p *Printer) status(ctx context.Context) (devices.Status, error) {
 	st.Reasons = stringValues(a, "printer-state-reasons")
 	var desc string
 	st.State, st.Connected, desc = statusFrom(state, st.Reasons)
+	format := p.format(stringValues(a, "document-format-supported"))
+	if format == "" {
+		if desc != "" {
+			desc += "；"
+		}
+		desc += explainFormat
+	}
 	if desc != "" {
 		p.noteError(now, desc)
 	}
 	st.LastError, st.LastErrorAt = p.lastErr()
-	return st, nil
+	return st, format, nil
+}
+
+// format chooses the document format to send a printer that lists supported: PDF when it lists
+// application/pdf or lists nothing (as before printers were asked), JPEG pages when it lists
+// image/jpeg and the driver can rasterize, else "".
+func (p *Printer) format(supported []string) string {
+	switch {
+	case len(supported) == 0, slices.Contains(supported, formatPDF):
+		return formatPDF
+	case slices.Contains(supported, formatJPEG) && p.opts.Rasterize != nil:
+		return formatJPEG
+	}
+	return ""
 }
 
 func (p *Printer) noteError(at time.Time, msg string) {
@@ -370,6 +414,9 @@ func (p *Printer) lastErr() (string, time.Time) {
 	return p.lastError, p.lastErrorAt
 }
 
+// explainFormat describes ErrFormatUnsupported.
+const explainFormat = "打印机不支持PDF或JPEG文件格式，无法打印"
+
 // Explain returns a short Chinese description of an error from this package, safe to show a
 // resident or a technician; the error itself carries the detail for the log.
 func Explain(err error) string {
@@ -380,6 +427,8 @@ func Explain(err error) string {
 		return "打印机故障已停止，文件未打印"
 	case errors.Is(err, ErrNotPDF):
 		return "文件不是PDF格式"
+	case errors.Is(err, ErrFormatUnsupported):
+		return explainFormat
 	case errors.Is(err, devices.ErrNotConfirmed) && errors.Is(err, devices.ErrTimeout):
 		return "等待打印机确认超时，文件视为未打印"
 	case errors.Is(err, devices.ErrTimeout):
@@ -395,12 +444,15 @@ func Explain(err error) string {
 }
 
 // PrintPDF prints pdf as a job called name and returns nil only when the printer reports the job
-// completed (without job-completed-with-errors). Errors, to tell apart with errors.Is:
-// ErrNotPDF; devices.ErrPaperOut (nothing submitted); ErrStopped with devices.ErrNotConfirmed
-// (printer stopped, nothing submitted); devices.ErrNotConnected (printer unreachable, possibly with
-// devices.ErrNotConfirmed when it went away after submission); devices.ErrNotConfirmed with the job
-// state and reasons (aborted, canceled, stopped, refused), and with devices.ErrTimeout when it did
-// not complete within Options.JobTimeout. After a failure the job is canceled, best effort.
+// completed (without job-completed-with-errors). A JPEG-only printer gets one job per page, named
+// "name (2/3)" for page 2 of 3, each followed to completion before the next is submitted. Errors, to
+// tell apart with errors.Is: ErrNotPDF; ErrFormatUnsupported and the error of Options.Rasterize
+// (nothing submitted); devices.ErrPaperOut (nothing submitted, or nothing more after the pages
+// printed); ErrStopped with devices.ErrNotConfirmed (printer stopped, nothing submitted);
+// devices.ErrNotConnected (printer unreachable, possibly with devices.ErrNotConfirmed when it went
+// away after submission); devices.ErrNotConfirmed with the job state and reasons (aborted, canceled,
+// stopped, refused), and with devices.ErrTimeout when it did not complete within Options.JobTimeout.
+// After a failure the job is canceled, best effort.
 func (p *Printer) PrintPDF(ctx context.Context, name string, pdf []byte) error {
 	err := p.printPDF(ctx, name, pdf)
 	if err != nil && !errors.Is(err, ErrNotPDF) {
@@ -414,25 +466,74 @@ func (p *Printer) printPDF(ctx context.Context, name string, pdf []byte) error {
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return fmt.Errorf("ipp: print %q: %w", name, ErrNotPDF)
 	}
-	st, err := p.status(ctx)
+	st, format, err := p.status(ctx)
 	if err != nil {
 		return fmt.Errorf("ipp: print %q: %w", name, err)
 	}
+	if err := printable(st); err != nil {
+		return fmt.Errorf("ipp: print %q: %w", name, err)
+	}
+	switch format {
+	case formatPDF:
+		return p.printJob(ctx, name, formatPDF, pdf)
+	case formatJPEG:
+		return p.printPages(ctx, name, pdf)
+	}
+	return fmt.Errorf("ipp: print %q: %w (rasterizer configured: %v)", name, ErrFormatUnsupported, p.opts.Rasterize != nil)
+}
+
+// printPages rasterizes pdf and prints each page as a JPEG job, following each to completion.
+// The printer's state is asked again before every page after the first.
+func (p *Printer) printPages(ctx context.Context, name string, pdf []byte) error {
+	pages, err := p.opts.Rasterize(pdf, RasterDPI)
+	if err != nil {
+		return fmt.Errorf("ipp: print %q: rasterize at %d dpi: %w", name, RasterDPI, err)
+	}
+	if len(pages) == 0 {
+		return fmt.Errorf("ipp: print %q: the rasterizer returned no pages", name)
+	}
+	for i, page := range pages {
+		jobName := name
+		if len(pages) > 1 {
+			jobName = fmt.Sprintf("%s (%d/%d)", name, i+1, len(pages))
+		}
+		if i > 0 {
+			st, _, err := p.status(ctx)
+			if err == nil {
+				err = printable(st)
+			}
+			if err != nil {
+				return fmt.Errorf("ipp: print %q: page %d of %d, earlier pages printed: %w", name, i+1, len(pages), err)
+			}
+		}
+		if err := p.printJob(ctx, jobName, formatJPEG, page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printable says why a printer in state st must not be sent a job, or nil.
+func printable(st devices.Status) error {
 	switch st.State {
 	case devices.StateDisconnected:
-		return fmt.Errorf("ipp: print %q: printer reports %s: %w", name, strings.Join(st.Reasons, ","), devices.ErrNotConnected)
+		return fmt.Errorf("printer reports %s: %w", strings.Join(st.Reasons, ","), devices.ErrNotConnected)
 	case devices.StatePaperOut:
-		return fmt.Errorf("ipp: print %q: printer reports %s: %w", name, strings.Join(st.Reasons, ","), devices.ErrPaperOut)
+		return fmt.Errorf("printer reports %s: %w", strings.Join(st.Reasons, ","), devices.ErrPaperOut)
 	case devices.StateError:
-		return fmt.Errorf("ipp: print %q: printer reports %s: %w: %w", name, strings.Join(st.Reasons, ","), ErrStopped, devices.ErrNotConfirmed)
+		return fmt.Errorf("printer reports %s: %w: %w", strings.Join(st.Reasons, ","), ErrStopped, devices.ErrNotConfirmed)
 	}
+	return nil
+}
 
+// printJob submits document in format as one Print-Job called name and follows it to its end.
+func (p *Printer) printJob(ctx context.Context, name, format string, document []byte) error {
 	r, err := p.call(ctx, "Print-Job", goipp.OperationPrintJob, []attr{
 		{goipp.AttributePrinterURI, p.uri},
 		{goipp.AttributeRequestingUserName, p.opts.User},
 		{goipp.AttributeJobName, name},
-		{goipp.AttributeDocumentFormat, "application/pdf"},
-	}, pdf)
+		{goipp.AttributeDocumentFormat, format},
+	}, document)
 	if err != nil {
 		var se *ippStatusError
 		if errors.As(err, &se) {
@@ -448,7 +549,7 @@ func (p *Printer) printPDF(ctx context.Context, name string, pdf []byte) error {
 	if !ok {
 		return fmt.Errorf("ipp: print %q: %w: the printer returned no job-id", name, devices.ErrNotConfirmed)
 	}
-	p.opts.Logger.Info("ipp: job submitted", "printer", p.uri, "job", id, "name", name, "bytes", len(pdf))
+	p.opts.Logger.Info("ipp: job submitted", "printer", p.uri, "job", id, "name", name, "format", format, "bytes", len(document))
 	if err := p.follow(ctx, id); err != nil {
 		return fmt.Errorf("ipp: print %q: job %d: %w", name, id, err)
 	}

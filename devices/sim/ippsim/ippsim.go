@@ -10,13 +10,18 @@
 // with media-jam-error), any other printer-state-reasons, HTTP 503 for every request, and a slow job
 // (a long job delay). Closing the Server makes the port refuse connections. Every document received
 // is kept for inspection and, if Config.OutDir is set, written there.
+//
+// It takes PDF by default; Config.DocumentFormats makes it advertise other formats, such as only
+// image/jpeg like a printer without a PDF interpreter. JPEG documents are decoded, and their size kept.
 package ippsim
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"io"
 	"log/slog"
 	"mime"
@@ -82,8 +87,13 @@ type Config struct {
 	// JobDelay is how long a job takes from submission to completion: pending for the first half,
 	// processing for the second. Zero completes jobs at once.
 	JobDelay time.Duration
-	// OutDir, if set, is where every received document is also written, as job-N.pdf.
+	// OutDir, if set, is where every received document is also written, as job-N.pdf or job-N.jpg.
 	OutDir string
+	// DocumentFormats is document-format-supported, the first being document-format-default; default
+	// application/pdf and application/octet-stream. The printer understands application/pdf,
+	// image/jpeg and application/octet-stream (either, told apart by content); a job in a listed
+	// format it does not understand is refused as unsupported.
+	DocumentFormats []string
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Logger receives a line per job; default discards.
@@ -97,6 +107,8 @@ type Document struct {
 	User     string // requesting-user-name
 	Format   string // document-format
 	Data     []byte
+	Width    int // pixels, for an image; 0 for a PDF
+	Height   int
 	Received time.Time
 	Path     string // file in Config.OutDir, if any
 }
@@ -125,11 +137,12 @@ func (j *job) terminal() bool { return j.State >= jobCanceled }
 
 // Printer is a simulated IPP printer. It is an http.Handler; its methods are safe for concurrent use.
 type Printer struct {
-	name   string
-	path   string
-	outDir string
-	now    func() time.Time
-	logger *slog.Logger
+	name    string
+	path    string
+	outDir  string
+	formats []string
+	now     func() time.Time
+	logger  *slog.Logger
 
 	mu       sync.Mutex
 	delay    time.Duration
@@ -145,18 +158,22 @@ type Printer struct {
 // New returns a simulated printer.
 func New(cfg Config) *Printer {
 	p := &Printer{
-		name:   cfg.Name,
-		path:   cfg.Path,
-		outDir: cfg.OutDir,
-		now:    cfg.Now,
-		logger: cfg.Logger,
-		delay:  cfg.JobDelay,
+		name:    cfg.Name,
+		path:    cfg.Path,
+		outDir:  cfg.OutDir,
+		formats: slices.Clone(cfg.DocumentFormats),
+		now:     cfg.Now,
+		logger:  cfg.Logger,
+		delay:   cfg.JobDelay,
 	}
 	if p.name == "" {
 		p.name = "Station IPP Simulator"
 	}
 	if p.path == "" {
 		p.path = "/ipp/print"
+	}
+	if len(p.formats) == 0 {
+		p.formats = []string{formatPDF, formatOctetStream}
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -372,14 +389,29 @@ func (p *Printer) handle(req *message, printerURI string) *message {
 		return p.status(resp, statusBadRequest, "missing printer-uri or job-uri")
 	}
 
+	var doc Document
+	if req.code == opPrintJob || req.code == opValidateJob {
+		var code uint16
+		var msg string
+		if doc, code, msg = p.checkDocument(req); code != statusOK {
+			resp = p.status(resp, code, msg)
+			if code == statusDocumentFormatUnsupported {
+				resp.addGroup(tagUnsupportedGroup).add("document-format", tagMimeMediaType, doc.Format)
+			}
+			return resp
+		}
+	}
+
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.advance()
 	switch req.code {
 	case opGetPrinterAttributes:
 		return p.getPrinterAttributes(req, resp, printerURI)
-	case opPrintJob, opValidateJob:
-		return p.printJob(req, resp, printerURI)
+	case opValidateJob:
+		return p.status(resp, statusOK, "successful-ok")
+	case opPrintJob:
+		return p.printJob(req, resp, printerURI, doc)
 	case opGetJobAttributes:
 		j, msg := p.findJob(op)
 		if j == nil {
@@ -467,8 +499,8 @@ func (p *Printer) getPrinterAttributes(req, resp *message, printerURI string) *m
 	g.add("charset-supported", tagCharset, "utf-8")
 	g.add("natural-language-configured", tagNaturalLanguage, "en")
 	g.add("generated-natural-language-supported", tagNaturalLanguage, "en")
-	g.add("document-format-default", tagMimeMediaType, "application/pdf")
-	g.add("document-format-supported", tagMimeMediaType, "application/pdf", "application/octet-stream")
+	g.add("document-format-default", tagMimeMediaType, p.formats[0])
+	g.add("document-format-supported", tagMimeMediaType, p.formats...)
 	g.add("pdl-override-supported", tagKeyword, "not-attempted")
 	g.add("compression-supported", tagKeyword, "none")
 	g.add("printer-location", tagText, "")
@@ -482,23 +514,54 @@ func (p *Printer) getPrinterAttributes(req, resp *message, printerURI string) *m
 	return resp
 }
 
-func (p *Printer) printJob(req, resp *message, printerURI string) *message {
-	op := req.group(tagOperationGroup)
-	format, ok := op.get("document-format").str()
+// Document formats the printer understands.
+const (
+	formatPDF         = "application/pdf"
+	formatJPEG        = "image/jpeg"
+	formatOctetStream = "application/octet-stream"
+)
+
+// checkDocument checks the document-format of a Print-Job or Validate-Job against the supported
+// formats and, for Print-Job, the document against its format, decoding a JPEG in full. It returns
+// the Document's Format (as requested, else document-format-default), Width and Height, or the
+// status code and message to refuse the request with. It needs no lock: p.formats never changes.
+func (p *Printer) checkDocument(req *message) (Document, uint16, string) {
+	format, ok := req.group(tagOperationGroup).get("document-format").str()
 	if !ok {
-		format = "application/octet-stream"
+		format = p.formats[0]
 	}
-	if format != "application/pdf" && format != "application/octet-stream" {
-		resp = p.status(resp, statusDocumentFormatUnsupported, "only application/pdf is supported")
-		resp.addGroup(tagUnsupportedGroup).add("document-format", tagMimeMediaType, format)
-		return resp
+	doc := Document{Format: format}
+	kind := format
+	if format == formatOctetStream {
+		kind = formatPDF
+		if bytes.HasPrefix(req.data, []byte{0xff, 0xd8}) {
+			kind = formatJPEG
+		}
+	}
+	if !slices.Contains(p.formats, format) || (kind != formatPDF && kind != formatJPEG) {
+		return doc, statusDocumentFormatUnsupported, "supported document formats: " + strings.Join(p.formats, ", ")
 	}
 	if req.code == opValidateJob {
-		return p.status(resp, statusOK, "successful-ok")
+		return doc, statusOK, ""
 	}
-	if !strings.HasPrefix(string(req.data), "%PDF-") {
-		return p.status(resp, statusDocumentFormatError, "document is not a PDF")
+	switch kind {
+	case formatPDF:
+		if !bytes.HasPrefix(req.data, []byte("%PDF-")) {
+			return doc, statusDocumentFormatError, "document is not a PDF"
+		}
+	case formatJPEG:
+		img, err := jpeg.Decode(bytes.NewReader(req.data))
+		if err != nil {
+			return doc, statusDocumentFormatError, "document is not a readable JPEG: " + err.Error()
+		}
+		doc.Width, doc.Height = img.Bounds().Dx(), img.Bounds().Dy()
 	}
+	return doc, statusOK, ""
+}
+
+// printJob keeps the document a Print-Job carried, already checked by checkDocument, and makes its job.
+func (p *Printer) printJob(req, resp *message, printerURI string, doc Document) *message {
+	op := req.group(tagOperationGroup)
 	name, _ := op.get("job-name").str()
 	user, _ := op.get("requesting-user-name").str()
 	now := p.now()
@@ -511,9 +574,13 @@ func (p *Printer) printJob(req, resp *message, printerURI string) *message {
 		jam:     p.jamNext,
 	}
 	p.jamNext = false
-	doc := Document{JobID: j.ID, Name: name, User: user, Format: format, Data: slices.Clone(req.data), Received: now}
+	doc.JobID, doc.Name, doc.User, doc.Data, doc.Received = j.ID, name, user, slices.Clone(req.data), now
 	if p.outDir != "" {
-		doc.Path = filepath.Join(p.outDir, fmt.Sprintf("job-%d.pdf", j.ID))
+		ext := ".pdf"
+		if doc.Width > 0 {
+			ext = ".jpg"
+		}
+		doc.Path = filepath.Join(p.outDir, fmt.Sprintf("job-%d%s", j.ID, ext))
 		if err := os.WriteFile(doc.Path, doc.Data, 0o644); err != nil {
 			p.logger.Error("ippsim: cannot keep the document", "job", j.ID, "err", err)
 			return p.status(resp, statusInternalError, "cannot store the document")
@@ -521,7 +588,7 @@ func (p *Printer) printJob(req, resp *message, printerURI string) *message {
 	}
 	p.jobs = append(p.jobs, j)
 	p.docs = append(p.docs, doc)
-	p.logger.Info("ippsim: job received", "job", j.ID, "name", name, "bytes", len(doc.Data), "file", doc.Path)
+	p.logger.Info("ippsim: job received", "job", j.ID, "name", name, "format", doc.Format, "bytes", len(doc.Data), "file", doc.Path)
 	p.advance()
 	p.status(resp, statusOK, "successful-ok")
 	p.jobAttributes(resp.addGroup(tagJobGroup), j, printerURI, map[string]bool{

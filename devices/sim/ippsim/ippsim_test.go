@@ -2,6 +2,8 @@ package ippsim
 
 import (
 	"bytes"
+	"image"
+	"image/jpeg"
 	"net/http"
 	"os"
 	"os/exec"
@@ -250,5 +252,55 @@ func TestIPPToolAcceptsTheSimulator(t *testing.T) {
 				t.Fatalf("ipptool %s: %v\n%s", tt.file, err, out)
 			}
 		})
+	}
+}
+
+func TestAJPEGOnlyPrinterAdvertisesAndDecodesJPEG(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 120, 170))
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	photo := buf.Bytes()
+	jpegFormat := func(g *group) { g.add("document-format", tagMimeMediaType, "image/jpeg") }
+	pdfFormat := func(g *group) { g.add("document-format", tagMimeMediaType, "application/pdf") }
+	dir := t.TempDir()
+	p, s := start(t, Config{DocumentFormats: []string{"image/jpeg"}, OutDir: dir})
+
+	attrs := post(t, s, request(opGetPrinterAttributes, nil, nil)).group(tagPrinterGroup)
+	if got := attrs.get("document-format-supported").strs(); !slices.Equal(got, []string{"image/jpeg"}) {
+		t.Errorf("document-format-supported = %q, want only image/jpeg", got)
+	}
+	if got, _ := attrs.get("document-format-default").str(); got != "image/jpeg" {
+		t.Errorf("document-format-default = %q, want image/jpeg", got)
+	}
+	for _, tt := range []struct {
+		name   string
+		req    *message
+		status uint16
+	}{
+		{"a PDF is an unsupported format", request(opPrintJob, pdfFormat, []byte("%PDF-1.4\n")), statusDocumentFormatUnsupported},
+		{"a JPEG that does not decode is a document format error", request(opPrintJob, jpegFormat, photo[:len(photo)/2]), statusDocumentFormatError},
+		{"a JPEG is printed", request(opPrintJob, jpegFormat, photo), statusOK},
+		{"a job without a format is taken as the default, JPEG", request(opPrintJob, nil, photo), statusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if r := post(t, s, tt.req); r.code != tt.status {
+				msg, _ := r.group(tagOperationGroup).get("status-message").str()
+				t.Fatalf("status = 0x%04x (%s), want 0x%04x", r.code, msg, tt.status)
+			}
+		})
+	}
+	docs := p.Documents()
+	if len(docs) != 2 {
+		t.Fatalf("received %d documents, want the 2 JPEGs", len(docs))
+	}
+	for _, d := range docs {
+		if d.Format != "image/jpeg" || d.Width != 120 || d.Height != 170 || !bytes.Equal(d.Data, photo) {
+			t.Errorf("document %d = %s %d×%d, %d bytes; want the 120×170 JPEG", d.JobID, d.Format, d.Width, d.Height, len(d.Data))
+		}
+		if filepath.Ext(d.Path) != ".jpg" {
+			t.Errorf("document %d written to %q, want a .jpg", d.JobID, d.Path)
+		}
 	}
 }

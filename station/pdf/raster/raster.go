@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 
 	fitz "github.com/gen2brain/go-fitz"
@@ -97,4 +98,28 @@ func PagePNG(pdf []byte, n int, dpi float64) ([]byte, error) {
 	}
 	defer d.Close()
 	return d.PNG(n, dpi)
+}
+
+// PagesJPEG renders every page of pdf at dpi and encodes each as a JPEG (quality 90), in page order:
+// what a printer that accepts image/jpeg but not PDF is sent. Pages are rendered one at a time, so
+// only one page's pixels are held at once. Errors are those of Open and Image, or of the encoder.
+func PagesJPEG(pdf []byte, dpi float64) ([][]byte, error) {
+	d, err := Open(pdf)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	out := make([][]byte, 0, d.Pages())
+	for n := range d.Pages() {
+		img, err := d.Image(n, dpi)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			return nil, fmt.Errorf("raster: encode page %d as JPEG: %w", n+1, err)
+		}
+		out = append(out, buf.Bytes())
+	}
+	return out, nil
 }

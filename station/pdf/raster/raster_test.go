@@ -111,3 +111,29 @@ func TestRefusesBadInput(t *testing.T) {
 		t.Error("rendered at 5000 dpi")
 	}
 }
+
+func TestPagesJPEGRendersEveryPageInOrder(t *testing.T) {
+	pdf, err := scan.PDF([][]byte{page(t), page(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := raster.PagesJPEG(pdf, 72)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 2 {
+		t.Fatalf("got %d JPEGs, want one per page, 2", len(pages))
+	}
+	for i, p := range pages {
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(p))
+		if err != nil {
+			t.Fatalf("page %d: %v", i+1, err)
+		}
+		if cfg.Width < 594 || cfg.Width > 596 || cfg.Height < 841 || cfg.Height > 843 {
+			t.Errorf("page %d at 72 dpi is %d×%d, want about 595×842", i+1, cfg.Width, cfg.Height)
+		}
+	}
+	if _, err := raster.PagesJPEG([]byte("not a pdf"), 300); !errors.Is(err, raster.ErrNotPDF) {
+		t.Errorf("PagesJPEG of a non-PDF = %v, want ErrNotPDF", err)
+	}
+}
