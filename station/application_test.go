@@ -1,75 +1,73 @@
-package station_test
+package station
 
 import (
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/civic-station/station/station"
 )
 
-// allowed is the state machine written out independently of station.Transitions, as docs/api.md states
+// allowed is the state machine written out independently of Transitions, as docs/api.md states
 // it: "kind status action" -> target status and the roles that may take the step.
 var allowed = map[string]struct {
-	to    station.Status
-	roles []station.Role
+	to    Status
+	roles []Role
 }{}
 
 func init() {
-	C, I := station.KindCommitment, station.KindImmediate
-	counter := []station.Role{station.RoleStaff, station.RoleReviewer, station.RoleStationAdmin}
-	review := []station.Role{station.RoleReviewer, station.RoleStationAdmin}
-	decide := []station.Role{station.RoleDepartment, station.RoleReviewer, station.RoleStationAdmin}
-	add := func(k station.MatterKind, from station.Status, a station.Action, to station.Status, roles []station.Role) {
+	C, I := KindCommitment, KindImmediate
+	counter := []Role{RoleStaff, RoleReviewer, RoleStationAdmin}
+	review := []Role{RoleReviewer, RoleStationAdmin}
+	decide := []Role{RoleDepartment, RoleReviewer, RoleStationAdmin}
+	add := func(k MatterKind, from Status, a Action, to Status, roles []Role) {
 		allowed[fmt.Sprint(k, " ", from, " ", a)] = struct {
-			to    station.Status
-			roles []station.Role
+			to    Status
+			roles []Role
 		}{to, roles}
 	}
-	for _, k := range []station.MatterKind{C, I} {
-		add(k, station.StatusReceived, station.ActionReturn, station.StatusReturned, counter)
-		add(k, station.StatusReturned, station.ActionResubmit, station.StatusReceived, counter)
-		add(k, station.StatusReceived, station.ActionWithdraw, station.StatusWithdrawn, counter)
-		add(k, station.StatusReturned, station.ActionWithdraw, station.StatusWithdrawn, counter)
+	for _, k := range []MatterKind{C, I} {
+		add(k, StatusReceived, ActionReturn, StatusReturned, counter)
+		add(k, StatusReturned, ActionResubmit, StatusReceived, counter)
+		add(k, StatusReceived, ActionWithdraw, StatusWithdrawn, counter)
+		add(k, StatusReturned, ActionWithdraw, StatusWithdrawn, counter)
 	}
-	add(C, station.StatusReceived, station.ActionPreReview, station.StatusPreReviewed, review)
-	add(C, station.StatusPreReviewed, station.ActionReturn, station.StatusReturned, review)
-	add(C, station.StatusPreReviewed, station.ActionForward, station.StatusForwarded, review)
-	add(C, station.StatusPreReviewed, station.ActionReject, station.StatusRejected, review)
-	add(C, station.StatusPreReviewed, station.ActionWithdraw, station.StatusWithdrawn, counter)
-	add(C, station.StatusForwarded, station.ActionApprove, station.StatusApproved, decide)
-	add(C, station.StatusForwarded, station.ActionReject, station.StatusRejected, decide)
-	add(C, station.StatusApproved, station.ActionComplete, station.StatusCompleted, counter)
-	add(C, station.StatusRejected, station.ActionComplete, station.StatusCompleted, counter)
-	add(I, station.StatusReceived, station.ActionComplete, station.StatusCompleted, counter)
+	add(C, StatusReceived, ActionPreReview, StatusPreReviewed, review)
+	add(C, StatusPreReviewed, ActionReturn, StatusReturned, review)
+	add(C, StatusPreReviewed, ActionForward, StatusForwarded, review)
+	add(C, StatusPreReviewed, ActionReject, StatusRejected, review)
+	add(C, StatusPreReviewed, ActionWithdraw, StatusWithdrawn, counter)
+	add(C, StatusForwarded, ActionApprove, StatusApproved, decide)
+	add(C, StatusForwarded, ActionReject, StatusRejected, decide)
+	add(C, StatusApproved, ActionComplete, StatusCompleted, counter)
+	add(C, StatusRejected, ActionComplete, StatusCompleted, counter)
+	add(I, StatusReceived, ActionComplete, StatusCompleted, counter)
 }
 
-var actions = []station.Action{station.ActionPreReview, station.ActionReturn, station.ActionResubmit, station.ActionForward,
-	station.ActionApprove, station.ActionReject, station.ActionComplete, station.ActionWithdraw}
+var actions = []Action{ActionPreReview, ActionReturn, ActionResubmit, ActionForward,
+	ActionApprove, ActionReject, ActionComplete, ActionWithdraw}
 
-var roles = []station.Role{station.RoleStaff, station.RoleReviewer, station.RoleStationAdmin, station.RoleTechnician,
-	station.RoleDepartment, station.RoleResident, station.RoleSystem}
+var roles = []Role{RoleStaff, RoleReviewer, RoleStationAdmin, RoleTechnician,
+	RoleDepartment, RoleResident, RoleSystem}
 
 // TestTransitionsEveryRoleFromEveryStatus checks every (kind, status, action, role) combination: the
 // allowed ones reach the right status, a role without the right gets EFORBIDDEN, and a step the state
 // machine does not have is ECONFLICT.
 func TestTransitionsEveryRoleFromEveryStatus(t *testing.T) {
 	checked := 0
-	for _, kind := range []station.MatterKind{station.KindCommitment, station.KindImmediate} {
-		for _, from := range station.Statuses {
+	for _, kind := range []MatterKind{KindCommitment, KindImmediate} {
+		for _, from := range Statuses {
 			for _, action := range actions {
 				for _, role := range roles {
 					want, edge := allowed[fmt.Sprint(kind, " ", from, " ", action)]
 					name := fmt.Sprintf("%s %s by %s on a %s application", action, from, role, kind)
 					t.Run(name, func(t *testing.T) {
-						tr, err := station.Transit(kind, from, action, role, "材料不全")
+						tr, err := Transit(kind, from, action, role, "材料不全")
 						switch {
 						case !edge:
-							if station.ErrorCode(err) != station.ECONFLICT {
+							if ErrorCode(err) != ECONFLICT {
 								t.Fatalf("got %v, want ECONFLICT", err)
 							}
 						case !slices.Contains(want.roles, role):
-							if station.ErrorCode(err) != station.EFORBIDDEN {
+							if ErrorCode(err) != EFORBIDDEN {
 								t.Fatalf("got %v, want EFORBIDDEN", err)
 							}
 						default:
@@ -77,7 +75,7 @@ func TestTransitionsEveryRoleFromEveryStatus(t *testing.T) {
 								t.Fatalf("got %v %v, want %s", tr.To, err, want.to)
 							}
 						}
-						inAllowed := slices.Contains(station.AllowedActions(kind, from, role), action)
+						inAllowed := slices.Contains(AllowedActions(kind, from, role), action)
 						if inAllowed != (edge && slices.Contains(want.roles, role)) {
 							t.Fatalf("AllowedActions includes it = %v, disagreeing with Transit", inAllowed)
 						}
@@ -87,20 +85,20 @@ func TestTransitionsEveryRoleFromEveryStatus(t *testing.T) {
 			}
 		}
 	}
-	if checked != 2*len(station.Statuses)*len(actions)*len(roles) {
+	if checked != 2*len(Statuses)*len(actions)*len(roles) {
 		t.Fatalf("checked %d combinations", checked)
 	}
 }
 
 func TestTransitionsThatNeedAReasonRefuseAnEmptyOne(t *testing.T) {
-	for _, a := range []station.Action{station.ActionReturn, station.ActionReject, station.ActionWithdraw} {
+	for _, a := range []Action{ActionReturn, ActionReject, ActionWithdraw} {
 		t.Run(string(a)+" without a reason is invalid", func(t *testing.T) {
-			from := station.StatusReceived
-			if a == station.ActionReject {
-				from = station.StatusForwarded
+			from := StatusReceived
+			if a == ActionReject {
+				from = StatusForwarded
 			}
-			_, err := station.Transit(station.KindCommitment, from, a, station.RoleStationAdmin, " ")
-			if station.ErrorCode(err) != station.EINVALID {
+			_, err := Transit(KindCommitment, from, a, RoleStationAdmin, " ")
+			if ErrorCode(err) != EINVALID {
 				t.Fatalf("got %v, want EINVALID", err)
 			}
 		})
@@ -108,15 +106,15 @@ func TestTransitionsThatNeedAReasonRefuseAnEmptyOne(t *testing.T) {
 }
 
 func TestUnknownActionIsInvalid(t *testing.T) {
-	_, err := station.Transit(station.KindCommitment, station.StatusReceived, "teleport", station.RoleStationAdmin, "")
-	if station.ErrorCode(err) != station.EINVALID {
+	_, err := Transit(KindCommitment, StatusReceived, "teleport", RoleStationAdmin, "")
+	if ErrorCode(err) != EINVALID {
 		t.Fatalf("got %v, want EINVALID", err)
 	}
 }
 
 func TestApplicationNumber(t *testing.T) {
-	d, _ := station.ParseDate("2026-11-24")
-	if got := station.ApplicationNumber(d, 3); got != "SQ20261124-0003" {
+	d, _ := ParseDate("2026-11-24")
+	if got := ApplicationNumber(d, 3); got != "SQ20261124-0003" {
 		t.Fatalf("got %s", got)
 	}
 }

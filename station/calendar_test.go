@@ -1,15 +1,13 @@
-package station_test
+package station
 
 import (
 	"testing"
 	"time"
-
-	"github.com/civic-station/station/station"
 )
 
-func date(t *testing.T, s string) station.Date {
+func date(t *testing.T, s string) Date {
 	t.Helper()
-	d, err := station.ParseDate(s)
+	d, err := ParseDate(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,22 +15,22 @@ func date(t *testing.T, s string) station.Date {
 }
 
 // calendar2026 is the 2026 Spring Festival and National Day arrangement (the same data the store seeds).
-func calendar2026(t *testing.T) *station.Calendar {
+func calendar2026(t *testing.T) *Calendar {
 	t.Helper()
-	var days []station.CalendarDay
-	span := func(from, to string, kind station.DayKind) {
+	var days []CalendarDay
+	span := func(from, to string, kind DayKind) {
 		for d := date(t, from); !d.After(date(t, to)); d = d.AddDays(1) {
-			days = append(days, station.CalendarDay{Date: d, Kind: kind})
+			days = append(days, CalendarDay{Date: d, Kind: kind})
 		}
 	}
-	span("2026-02-14", "2026-02-14", station.DayWorkday)
-	span("2026-02-15", "2026-02-23", station.DayHoliday)
-	span("2026-02-28", "2026-02-28", station.DayWorkday)
-	span("2026-09-20", "2026-09-20", station.DayWorkday)
-	span("2026-09-25", "2026-09-27", station.DayHoliday)
-	span("2026-10-01", "2026-10-07", station.DayHoliday)
-	span("2026-10-10", "2026-10-10", station.DayWorkday)
-	c, err := station.NewCalendar(days)
+	span("2026-02-14", "2026-02-14", DayWorkday)
+	span("2026-02-15", "2026-02-23", DayHoliday)
+	span("2026-02-28", "2026-02-28", DayWorkday)
+	span("2026-09-20", "2026-09-20", DayWorkday)
+	span("2026-09-25", "2026-09-27", DayHoliday)
+	span("2026-10-01", "2026-10-07", DayHoliday)
+	span("2026-10-10", "2026-10-10", DayWorkday)
+	c, err := NewCalendar(days)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,15 +91,15 @@ func TestDeadline(t *testing.T) {
 	cases := []struct {
 		name  string
 		today string
-		state station.DeadlineState
+		state DeadlineState
 		left  int
 	}{
-		{"three working days before is ok", "2026-02-23", station.DeadlineOK, 3},
-		{"across the holiday four working days remain", "2026-02-13", station.DeadlineOK, 4},
-		{"two working days before is due soon", "2026-02-24", station.DeadlineDueSoon, 2},
-		{"the due day itself is due soon", "2026-02-26", station.DeadlineDueSoon, 0},
-		{"the day after is overdue", "2026-02-27", station.DeadlineOverdue, -1},
-		{"the weekend after is overdue", "2026-03-01", station.DeadlineOverdue, -2},
+		{"three working days before is ok", "2026-02-23", DeadlineOK, 3},
+		{"across the holiday four working days remain", "2026-02-13", DeadlineOK, 4},
+		{"two working days before is due soon", "2026-02-24", DeadlineDueSoon, 2},
+		{"the due day itself is due soon", "2026-02-26", DeadlineDueSoon, 0},
+		{"the day after is overdue", "2026-02-27", DeadlineOverdue, -1},
+		{"the weekend after is overdue", "2026-03-01", DeadlineOverdue, -2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,24 +109,24 @@ func TestDeadline(t *testing.T) {
 			}
 		})
 	}
-	if s, _ := c.Deadline(date(t, "2026-02-24"), station.Date{}); s != station.DeadlineNone {
+	if s, _ := c.Deadline(date(t, "2026-02-24"), Date{}); s != DeadlineNone {
 		t.Fatalf("no due date gives %s", s)
 	}
 }
 
 func TestNewCalendarRefusesBadData(t *testing.T) {
-	d := station.Date{Year: 2026, Month: time.May, Day: 1}
-	if _, err := station.NewCalendar([]station.CalendarDay{{Date: d, Kind: "party"}}); station.ErrorCode(err) != station.EINVALID {
+	d := Date{Year: 2026, Month: time.May, Day: 1}
+	if _, err := NewCalendar([]CalendarDay{{Date: d, Kind: "party"}}); ErrorCode(err) != EINVALID {
 		t.Fatalf("unknown kind: %v", err)
 	}
-	if _, err := station.NewCalendar([]station.CalendarDay{{Date: d, Kind: station.DayHoliday}, {Date: d, Kind: station.DayWorkday}}); station.ErrorCode(err) != station.EINVALID {
+	if _, err := NewCalendar([]CalendarDay{{Date: d, Kind: DayHoliday}, {Date: d, Kind: DayWorkday}}); ErrorCode(err) != EINVALID {
 		t.Fatalf("duplicate date: %v", err)
 	}
 }
 
 func TestDateOfUsesChinaStandardTime(t *testing.T) {
 	// 2026-11-24 17:30 UTC is already 2026-11-25 01:30 in Beijing.
-	got := station.DateOf(time.Date(2026, 11, 24, 17, 30, 0, 0, time.UTC))
+	got := DateOf(time.Date(2026, 11, 24, 17, 30, 0, 0, time.UTC))
 	if got.String() != "2026-11-25" {
 		t.Fatalf("DateOf = %s", got)
 	}
@@ -136,10 +134,10 @@ func TestDateOfUsesChinaStandardTime(t *testing.T) {
 
 func TestCompletedOnTime(t *testing.T) {
 	due := date(t, "2026-11-30")
-	if !station.CompletedOnTime(due, time.Date(2026, 11, 30, 15, 59, 0, 0, time.UTC)) { // 23:59 Beijing
+	if !CompletedOnTime(due, time.Date(2026, 11, 30, 15, 59, 0, 0, time.UTC)) { // 23:59 Beijing
 		t.Fatal("completed on the due day is on time")
 	}
-	if station.CompletedOnTime(due, time.Date(2026, 11, 30, 16, 1, 0, 0, time.UTC)) { // 00:01 next day
+	if CompletedOnTime(due, time.Date(2026, 11, 30, 16, 1, 0, 0, time.UTC)) { // 00:01 next day
 		t.Fatal("completed the next day is late")
 	}
 }
