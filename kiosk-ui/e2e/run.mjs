@@ -20,6 +20,8 @@ const artifacts = path.join(here, 'artifacts')
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const PASSWORD = 'station-demo'
 const HEADED = process.env.E2E_HEADED === '1'
+// E2E_ONLY=regex runs only the tests whose names match (scenarios that depend on an earlier one need it matched too).
+const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null
 
 // ---------------------------------------------------------------- helpers
 
@@ -143,6 +145,7 @@ const cspViolations = []
 let browser = null
 
 async function test(name, fn) {
+  if (ONLY && !ONLY.test(name)) return
   const started = Date.now()
   try {
     await fn()
