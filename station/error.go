@@ -12,9 +12,11 @@ const (
 	EUNAUTHORIZED = "EUNAUTHORIZED" // no valid session or wrong credentials
 	EFORBIDDEN    = "EFORBIDDEN"    // the caller's role may not do this
 	ENOTFOUND     = "ENOTFOUND"     // no such object
+	EMETHOD       = "EMETHOD"       // the path exists but does not take this HTTP method
 	ECONFLICT     = "ECONFLICT"     // not allowed in the current state
 	ELOCKED       = "ELOCKED"       // account locked after repeated failed logins
 	ETOOLARGE     = "ETOOLARGE"     // request too large
+	EUNSUPPORTED  = "EUNSUPPORTED"  // the request body is not of a media type the route takes (JSON)
 	ETOOMANY      = "ETOOMANY"      // too many attempts; try again later
 	EUNAVAILABLE  = "EUNAVAILABLE"  // temporarily unable to serve
 	ESTORAGE      = "ESTORAGE"      // the disk is short of its reserve: new input is refused, nothing is lost
@@ -23,9 +25,15 @@ const (
 
 // Error is a domain error: a code for programs and a message that is safe to show to the person on the
 // other side of the screen (in Chinese). The cause of an internal error is never put in Message.
+//
+// Field and Detail, both optional, are for programs: Field names the request field the error is
+// about in the API's spelling ("applicant.name"), Detail says in English what is wrong with it. Neither
+// ever carries the value itself, which may be personal data.
 type Error struct {
 	Code    string
 	Message string
+	Field   string
+	Detail  string
 }
 
 // Error implements the error interface.
@@ -71,9 +79,11 @@ var httpStatusByCode = map[string]int{
 	EUNAUTHORIZED: 401, // Unauthorized
 	EFORBIDDEN:    403, // Forbidden
 	ENOTFOUND:     404, // Not Found
+	EMETHOD:       405, // Method Not Allowed
 	ECONFLICT:     409, // Conflict
 	ELOCKED:       423, // Locked
 	ETOOLARGE:     413, // Content Too Large
+	EUNSUPPORTED:  415, // Unsupported Media Type
 	ETOOMANY:      429, // Too Many Requests
 	EUNAVAILABLE:  503, // Service Unavailable
 	ESTORAGE:      507, // Insufficient Storage

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -182,20 +183,37 @@ type applicationList struct {
 	PerPage int               `json:"per_page"`
 }
 
-// paging reads page and per_page (defaults 1 and 20, per_page at most 100).
+// Paging limits of every list route: page from 1 to maxPage, per_page from 1 to maxPerPage (20 when
+// not given). A deeper page than maxPage is refused rather than computed: its offset would overflow.
+const (
+	maxPage        = 100000
+	maxPerPage     = 100
+	defaultPerPage = 20
+)
+
+// paging reads page and per_page for every list route: EINVALID naming the parameter and its allowed
+// range when either is not an integer within its limits.
 func paging(c *fiber.Ctx) (page, perPage int, err error) {
-	page, perPage = 1, 20
-	if v := c.Query("page"); v != "" {
-		if page, err = strconv.Atoi(v); err != nil || page < 1 {
-			return 0, 0, station.Errorf(station.EINVALID, "page应为正整数")
-		}
+	if page, err = pageParam(c, "page", 1, maxPage, 1); err != nil {
+		return 0, 0, err
 	}
-	if v := c.Query("per_page"); v != "" {
-		if perPage, err = strconv.Atoi(v); err != nil || perPage < 1 || perPage > 100 {
-			return 0, 0, station.Errorf(station.EINVALID, "per_page应为1至100的整数")
-		}
+	if perPage, err = pageParam(c, "per_page", 1, maxPerPage, defaultPerPage); err != nil {
+		return 0, 0, err
 	}
 	return page, perPage, nil
+}
+
+func pageParam(c *fiber.Ctx, name string, lo, hi, def int) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < int64(lo) || n > int64(hi) {
+		return 0, &station.Error{Code: station.EINVALID, Message: fmt.Sprintf("参数 %s 应为%d至%d之间的整数", name, lo, hi),
+			Field: name, Detail: fmt.Sprintf("%s must be an integer from %d to %d", name, lo, hi)}
+	}
+	return int(n), nil
 }
 
 func (s *Server) handleApplications(c *fiber.Ctx) error {

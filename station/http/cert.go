@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -54,7 +53,7 @@ func certRoutes() []route {
 		{method: "POST", path: "/api/v1/certificates", summary: "为居民开具证明", tag: "certificates", roles: counterRoles,
 			body: counterCertIssue{}, reply: certificateView{}, status: 201, handle: (*Server).handleCertIssue},
 		{method: "GET", path: "/api/v1/certificates", summary: "证明列表", tag: "certificates", roles: counterRoles,
-			query: []queryParam{{"resident_id", "居民编号"}, {"status", "状态"}, {"page", "页码，从1开始"}, {"per_page", "每页条数，最多100"}},
+			query: []queryParam{{"resident_id", "居民编号"}, {"status", "状态"}, {"page", "页码，1至100000"}, {"per_page", "每页条数，1至100，默认20"}},
 			reply: certificateList{}, status: 200, handle: (*Server).handleCertList},
 		{method: "GET", path: "/api/v1/certificates/:id", summary: "证明详情（审计）", tag: "certificates", roles: counterRoles,
 			reply: certificateView{}, status: 200, handle: (*Server).handleCert},
@@ -455,20 +454,9 @@ func (s *Server) handleCertList(c *fiber.Ctx) error {
 	if f.Status != "" && !f.Status.Valid() {
 		return station.Errorf(station.EINVALID, "状态“%s”无效", f.Status)
 	}
-	page, perPage := 1, 20
-	if p := c.Query("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 100000 {
-			return station.Errorf(station.EINVALID, "页码无效")
-		}
-		page = n
-	}
-	if p := c.Query("per_page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 || n > 100 {
-			return station.Errorf(station.EINVALID, "每页条数应为1至100")
-		}
-		perPage = n
+	page, perPage, err := paging(c)
+	if err != nil {
+		return err
 	}
 	f.Offset, f.Limit = (page-1)*perPage, perPage
 	items, total, err := s.certs.Certificates(c.UserContext(), f)

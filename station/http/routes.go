@@ -77,7 +77,7 @@ func coreRoutes() []route {
 			body: intakeRequest{}, reply: applicationView{}, status: 201, handle: (*Server).handleIntake},
 		{method: "GET", path: "/api/v1/applications", summary: "办件列表", tag: "applications", roles: counterRoles,
 			query: []queryParam{{"status", "状态"}, {"matter", "事项编码"}, {"deadline", "overdue 或 due_soon"},
-				{"q", "办件编号前缀"}, {"page", "页码，从1开始"}, {"per_page", "每页条数，最多100"}},
+				{"q", "办件编号前缀"}, {"page", "页码，1至100000"}, {"per_page", "每页条数，1至100，默认20"}},
 			reply: applicationList{}, status: 200, handle: (*Server).handleApplications},
 		{method: "GET", path: "/api/v1/applications/:id", summary: "办件详情", tag: "applications", roles: counterRoles,
 			reply: applicationView{}, status: 200, handle: (*Server).handleApplication},
@@ -102,7 +102,7 @@ func coreRoutes() []route {
 			body: userUpdateRequest{}, reply: userView{}, status: 200, handle: (*Server).handleUserUpdate},
 
 		{method: "GET", path: "/api/v1/audit", summary: "审计日志", tag: "audit", roles: adminRoles,
-			query: []queryParam{{"actor", "操作人"}, {"action", "操作"}, {"object", "对象"}, {"page", "页码"}, {"per_page", "每页条数"}},
+			query: []queryParam{{"actor", "操作人"}, {"action", "操作"}, {"object", "对象"}, {"page", "页码，1至100000"}, {"per_page", "每页条数，1至100，默认20"}},
 			reply: auditList{}, status: 200, handle: (*Server).handleAudit},
 		{method: "GET", path: "/api/v1/audit/verify", summary: "校验审计日志哈希链", tag: "audit", roles: adminRoles,
 			reply: station.AuditReport{}, status: 200, handle: (*Server).handleAuditVerify},
