@@ -77,6 +77,19 @@ func (m *Matter) Validate() error {
 	case m.Version < 1:
 		return bad("版本号应从1开始")
 	}
+	texts := []textField{{"名称", m.Name, 200}, {"承办部门", m.Department, 100}, {"分类", m.Category, 50},
+		{"收费说明", m.FeeNote, 200}, {"办理地点", m.Location, 100}}
+	for _, c := range m.Conditions {
+		texts = append(texts, textField{"受理条件", c, 500})
+	}
+	for _, mat := range m.Materials {
+		texts = append(texts, textField{"材料名称", mat.Name, 200}, textField{"材料说明", mat.Note, 200})
+	}
+	for _, t := range texts {
+		if err := CheckText(t.what, t.value, t.max, false); err != nil {
+			return bad("%s", ErrorMessage(err))
+		}
+	}
 	seen := map[string]bool{}
 	for _, mat := range m.Materials {
 		if mat.Code == "" || mat.Name == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -173,6 +174,56 @@ func TestBadRequestBodiesNameTheFieldForProgramsOnly(t *testing.T) {
 			}
 			if e.Message != "提交的内容有误，请刷新页面后重试" {
 				t.Fatalf("message %q is not for a person", e.Message)
+			}
+		})
+	}
+}
+
+func TestTextFieldsRefuseControlCharactersAndBadPhones(t *testing.T) {
+	s := startStation(t)
+	counter := s.login(t, "counter1")
+	intake := func(name, phone string) string {
+		b, err := json.Marshal(map[string]any{
+			"matter_code": "MZ-001",
+			"applicant":   map[string]string{"id_type": "resident", "id_number": validID("22010219800101002"), "name": name, "phone": phone},
+			"materials":   []map[string]any{{"code": "M1", "provided": true}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name, path, body string
+		status           int
+		message, field   string
+	}{
+		{"a NUL byte in a name is refused", "/api/v1/applications", intake("张\x00三", "13800001234"), 400, "申请人姓名第2个字符是不可见的控制字符", ""},
+		{"an escape sequence in a name is refused", "/api/v1/applications", intake("\x1b[2J张三", "13800001234"), 400, "申请人姓名第1个字符", ""},
+		{"a replacement character in a name is refused", "/api/v1/applications", intake("张\ufffd三", "13800001234"), 400, "申请人姓名第2个字符无法识别", ""},
+		{"invalid UTF-8 in a name is refused and the field named", "/api/v1/applications",
+			strings.Replace(intake("张QQ三", "13800001234"), "QQ", "\xff\xfe", 1), 400, "无法识别的字符", "applicant.name"},
+		{"phone -1 is refused", "/api/v1/applications", intake("张三", "-1"), 400, "联系电话格式不正确", ""},
+		{"a 12-digit phone is refused", "/api/v1/applications", intake("张三", "138000012345"), 400, "联系电话格式不正确", ""},
+		{"a mobile phone is taken", "/api/v1/applications", intake("张三", "13800001234"), 201, "", ""},
+		{"a landline with an extension is taken", "/api/v1/applications", intake("李四", "0431-8123456转12"), 201, "", ""},
+		{"a NUL byte in a resident's address is refused", "/api/v1/residents",
+			`{"id_type":"resident","id_number":"` + validID("22010219800101003") + `","name":"王五","address":"长春市\u0000南关区"}`, 400, "地址第4个字符", ""},
+		{"a resident's phone -1 is refused", "/api/v1/residents",
+			`{"id_type":"resident","id_number":"` + validID("22010219800101003") + `","name":"王五","phone":"-1"}`, 400, "电话格式不正确", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := s.do(t, "POST", tt.path, counter, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.status, tt.status, r.body)
+			}
+			if tt.status >= 300 {
+				var e errorReply
+				r.json(t, &e)
+				if e.Code != "EINVALID" || !strings.Contains(e.Message, tt.message) || e.Field != tt.field {
+					t.Fatalf("error %+v, want EINVALID %q field %q", e, tt.message, tt.field)
+				}
 			}
 		})
 	}

@@ -369,17 +369,6 @@ func validSealed(s station.SealedID) error {
 	return nil
 }
 
-func checkText(what, s string, maxRunes int, required bool) error {
-	n := utf8.RuneCountInString(strings.TrimSpace(s))
-	if required && n == 0 {
-		return station.Errorf(station.EINVALID, "%s不能为空", what)
-	}
-	if n > maxRunes {
-		return station.Errorf(station.EINVALID, "%s不能超过%d个字符", what, maxRunes)
-	}
-	return nil
-}
-
 func (a *applier) residentUpsert() error {
 	if err := a.requireRole(station.CanTakeApplications(a.cmd.Actor.Role) || a.cmd.Actor.Role == station.RoleSystem); err != nil {
 		return err
@@ -397,10 +386,13 @@ func (a *applier) residentUpsert() error {
 		max  int
 		req  bool
 	}{{"姓名", p.Name, 50, true}, {"民族", p.Ethnicity, 20, false}, {"地址", p.Address, 200, false},
-		{"社区", p.Community, 50, false}, {"网格", p.Grid, 50, false}, {"电话", p.Phone, 20, false}} {
-		if err := checkText(c.what, c.v, c.max, c.req); err != nil {
+		{"社区", p.Community, 50, false}, {"网格", p.Grid, 50, false}} {
+		if err := station.CheckText(c.what, c.v, c.max, c.req); err != nil {
 			return err
 		}
+	}
+	if err := station.ValidatePhone("电话", p.Phone); err != nil {
+		return err
 	}
 	switch p.Sex {
 	case station.SexMale, station.SexFemale, station.SexUnknown:
@@ -468,13 +460,13 @@ func (a *applier) intake() error {
 	if err := validSealed(ap.IDNumber); err != nil {
 		return err
 	}
-	if err := checkText("申请人姓名", ap.Name, 50, true); err != nil {
+	if err := station.CheckText("申请人姓名", ap.Name, 50, true); err != nil {
 		return err
 	}
-	if err := checkText("联系电话", ap.Phone, 20, false); err != nil {
+	if err := station.ValidatePhone("联系电话", ap.Phone); err != nil {
 		return err
 	}
-	if err := checkText("备注", p.Note, 500, false); err != nil {
+	if err := station.CheckLongText("备注", p.Note, 500, false); err != nil {
 		return err
 	}
 	if len(ap.IDLast4) != 4 {
@@ -559,7 +551,7 @@ func (a *applier) transition() error {
 		return err
 	}
 	reason := strings.TrimSpace(p.Reason)
-	if err := checkText("原因", reason, 500, false); err != nil {
+	if err := station.CheckLongText("原因", reason, 500, false); err != nil {
 		return err
 	}
 	t, err := station.Transit(station.MatterKind(kind), station.Status(status), p.Action, a.cmd.Actor.Role, reason)
@@ -659,7 +651,7 @@ func (a *applier) userCreate() error {
 	if !p.Role.IsStaffRole() {
 		return station.Errorf(station.EINVALID, "角色“%s”无效", p.Role)
 	}
-	if err := checkText("显示名称", p.DisplayName, 50, true); err != nil {
+	if err := station.CheckText("显示名称", p.DisplayName, 50, true); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(p.PasswordHash, "$argon2id$") {
@@ -694,7 +686,7 @@ func (a *applier) userUpdate() error {
 	}
 	var changed []string
 	if p.DisplayName != nil {
-		if err := checkText("显示名称", *p.DisplayName, 50, true); err != nil {
+		if err := station.CheckText("显示名称", *p.DisplayName, 50, true); err != nil {
 			return err
 		}
 		if err := a.exec(`UPDATE users SET display_name = ? WHERE username = ?`, *p.DisplayName, p.Username); err != nil {

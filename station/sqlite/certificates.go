@@ -233,7 +233,7 @@ func (a *applier) certificatePrinted() error {
 	if err := c.status.CanPrint(p.Reprint); err != nil {
 		return err
 	}
-	if err := checkText("打印机", p.Printer, 100, false); err != nil {
+	if err := station.CheckText("打印机", p.Printer, 100, false); err != nil {
 		return err
 	}
 	at := formatTime(a.cmd.At)
@@ -274,7 +274,7 @@ func (a *applier) certificatePrintFailed() error {
 	if p.Code == "" || len(p.Code) > 32 {
 		return station.Errorf(station.EINVALID, "打印失败代码无效")
 	}
-	if err := checkText("失败原因", p.Reason, 200, false); err != nil {
+	if err := station.CheckLongText("失败原因", p.Reason, 200, false); err != nil {
 		return err
 	}
 	c, err := a.loadCertificate(p.CertificateID)
@@ -296,7 +296,7 @@ func (a *applier) endCertificate(id, reason string, to station.CertStatus) error
 	if utf8.RuneCountInString(reason) < 2 {
 		return station.Errorf(station.EINVALID, "请填写原因")
 	}
-	if err := checkText("原因", reason, 500, true); err != nil {
+	if err := station.CheckLongText("原因", reason, 500, true); err != nil {
 		return err
 	}
 	c, err := a.loadCertificate(id)
@@ -372,7 +372,7 @@ func (a *applier) signingKeyPublish() error {
 	if err := json.Unmarshal(p.PublicKey, &k); err != nil {
 		return station.Errorf(station.EINVALID, "签名公钥格式错误")
 	}
-	if err := checkText("服务站名称", p.StationName, 100, false); err != nil {
+	if err := station.CheckText("服务站名称", p.StationName, 100, false); err != nil {
 		return err
 	}
 	a.eff.object, a.eff.objectID = "signing_key:"+k.KeyID, k.KeyID
@@ -453,7 +453,7 @@ func (a *applier) certificateChange(c *station.Change) error {
 		if err := json.Unmarshal(sk.PublicKey, &k); err != nil || k.StationID != sk.StationID || c.Key != "signing_key:"+k.KeyID {
 			return station.Errorf(station.EINVALID, "签名公钥变更内容无效")
 		}
-		if err := checkText("服务站名称", sk.StationName, 100, false); err != nil {
+		if err := station.CheckText("服务站名称", sk.StationName, 100, false); err != nil {
 			return err
 		}
 		return a.putSigningKey(k, sk.StationName, false)

@@ -80,7 +80,7 @@ func (a *applier) outboxDeadLetter() error {
 	a.eff.object = "outbox"
 	var seqs []string
 	for _, r := range p.Records {
-		if err := checkText("原因", r.Message, 500, false); err != nil {
+		if err := station.CheckLongText("原因", r.Message, 500, false); err != nil {
 			return err
 		}
 		if r.Code == "" || len(r.Code) > 32 {
@@ -287,10 +287,10 @@ func (a *applier) applyChange(c *station.Change) error {
 		if n == nil || c.Key != "notice:"+n.ID {
 			return station.Errorf(station.EINVALID, "通知内容无效")
 		}
-		if err := checkText("通知标题", n.Title, 100, true); err != nil {
+		if err := station.CheckText("通知标题", n.Title, 100, true); err != nil {
 			return err
 		}
-		if err := checkText("通知内容", n.Body, 5000, false); err != nil {
+		if err := station.CheckLongText("通知内容", n.Body, 5000, false); err != nil {
 			return err
 		}
 		return a.exec(`INSERT INTO notices (id, title, body, published_at, withdrawn) VALUES (?, ?, ?, ?, ?)
