@@ -1,8 +1,10 @@
 package station
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -70,9 +72,19 @@ func CheckDigit(first17 string) byte {
 	return "10X98765432"[sum%11]
 }
 
-// NormalizeIDNumber trims spaces and upper-cases the letters of a typed document number.
+// NormalizeIDNumber turns a typed document number into the form it is checked and stored in: white
+// space anywhere is dropped (people type 1101 0119 …), full-width letters and digits (１１０…Ｘ, from a
+// Chinese input method) become their ASCII forms, and letters are upper-cased.
 func NormalizeIDNumber(number string) string {
-	return strings.ToUpper(strings.TrimSpace(number))
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsSpace(r):
+			return -1
+		case r >= 0xFF01 && r <= 0xFF5E: // full-width forms of ASCII ! to ~
+			return r - 0xFF01 + '!'
+		}
+		return r
+	}, number))
 }
 
 // ValidateIDNumber checks a (normalized) document number against the rules of its type and returns an
@@ -102,16 +114,28 @@ func ValidateIDNumber(t IDType, number string) error {
 }
 
 // validate18 checks an 18-character number built like a resident ID number: region prefix, birth date,
-// sequence and a MOD 11-2 check digit.
+// sequence and a MOD 11-2 check digit. A number of other characters or another length is explained
+// by what the person typed: which character is not a digit, how many characters there are.
 func validate18(number, what string, region func(string) bool) error {
-	if len(number) != 18 || !utf8.ValidString(number) {
-		return Errorf(EINVALID, "%s应为18位，当前为%d位", what, utf8.RuneCountInString(number))
+	runes := []rune(number)
+	for i, r := range runes {
+		if r >= '0' && r <= '9' || r == 'X' && (i == 17 || i == len(runes)-1) {
+			continue
+		}
+		shown := fmt.Sprintf("“%c”", r)
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			shown = "是无法显示的字符，"
+		}
+		if i == 17 {
+			return Errorf(EINVALID, "%s第 18 位%s应为数字或 X", what, shown)
+		}
+		return Errorf(EINVALID, "%s第 %d 位%s不是数字", what, i+1, shown)
 	}
-	if !digits(number[:17]) || !(digits(number[17:]) || number[17] == 'X') {
-		return Errorf(EINVALID, "%s前17位应为数字，最后一位为数字或X", what)
+	if len(runes) != 18 {
+		return Errorf(EINVALID, "%s应为 18 位，您输入了 %d 位", what, len(runes))
 	}
 	if !region(number[:6]) {
-		return Errorf(EINVALID, "%s前6位地区码不正确", what)
+		return Errorf(EINVALID, "%s前 6 位地区码不正确", what)
 	}
 	if _, ok := parseYMD(number[6:14]); !ok {
 		return Errorf(EINVALID, "%s中的出生日期不存在", what)

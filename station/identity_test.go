@@ -1,6 +1,8 @@
 package station
 
 import (
+	"encoding/json"
+	"os"
 	"testing"
 )
 
@@ -123,5 +125,31 @@ func TestBirthDateAndSexFromID(t *testing.T) {
 	}
 	if s, _ := SexFromID(IDResident, withCheck("22010419900307451")); s != SexMale {
 		t.Fatalf("sex = %s, want male (odd 17th digit)", s)
+	}
+}
+
+// TestIDNumberMessagesSayWhatIsWrong checks the messages for what people type against the cases the
+// kiosk UI's own check (kiosk-ui/src/lib/idcard.ts) is held to as well.
+func TestIDNumberMessagesSayWhatIsWrong(t *testing.T) {
+	b, err := os.ReadFile("testdata/idnumber_messages.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Cases []struct{ Name, Typed, Message string }
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range file.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			got := ErrorMessage(ValidateIDNumber(IDResident, NormalizeIDNumber(c.Typed)))
+			if got != c.Message {
+				t.Fatalf("typed %q: message %q, want %q", c.Typed, got, c.Message)
+			}
+		})
 	}
 }

@@ -7,7 +7,7 @@
 // screenshots to e2e/artifacts/, and prints "N passed, M failed" as its last line.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -685,6 +685,21 @@ async function scenarioMisc() {
     await page.getByTestId('login-submit').click()
     const msg = await expectText(page.getByTestId('login-error'), /\S/, 'login error')
     assert(/[\u4e00-\u9fff]/.test(msg), `login error is Chinese ("${msg}")`)
+    await page.context().close()
+  })
+  await test('counter: the intake ID check says what is wrong with what was typed, as the station does', async () => {
+    // The same cases hold station.ValidateIDNumber to these messages (station/identity_test.go).
+    const file = JSON.parse(readFileSync(path.join(here, '../../station/testdata/idnumber_messages.json'), 'utf8'))
+    const page = await newPage(desktop)
+    await login(page, 'counter1')
+    await page.goto('/counter/intake')
+    await page.getByTestId('intake-matter').first().click()
+    for (const c of file.cases) {
+      await page.getByTestId('intake-id-number').fill(c.typed)
+      await page.getByTestId('intake-name').focus()
+      const got = ((await page.getByTestId('intake-id-error').textContent()) ?? '').trim()
+      assert(got === c.message, `${c.name}: typed "${c.typed}", screen says "${got}", station says "${c.message}"`)
+    }
     await page.context().close()
   })
   await test('counter: return asks for a reason', async () => {

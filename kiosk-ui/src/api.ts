@@ -128,16 +128,44 @@ export interface IntakeRequest {
   note: string
 }
 
-/** An error returned by the API, carrying its code and (Chinese) message. */
+/** The body of an API error: code for programs, message for people, and the faulty field with an English detail. */
+interface ErrorBody {
+  code?: string
+  message?: string
+  field?: string
+  detail?: string
+}
+
+/**
+ * An error returned by the API, carrying its code and (Chinese) message, which is what screens show.
+ * field and detail (English) name the request field at fault, for the console and for programs,
+ * never for the person at the screen.
+ */
 export class ApiError extends Error {
   readonly code: string
   readonly status: number
-  constructor(status: number, code: string, message: string) {
+  readonly field: string
+  readonly detail: string
+  constructor(status: number, code: string, message: string, field = '', detail = '') {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.code = code
+    this.field = field
+    this.detail = detail
   }
+}
+
+/** Builds the ApiError of a non-2xx answer from its (possibly empty) body. */
+function apiError(status: number, d: ErrorBody): ApiError {
+  if (d.detail) console.warn(`API ${status} ${d.code ?? ''}: ${d.field ? d.field + ': ' : ''}${d.detail}`)
+  return new ApiError(
+    status,
+    d.code ?? `HTTP${status}`,
+    d.message || fallbackMessages[status] || `请求失败（${status}）`,
+    d.field ?? '',
+    d.detail ?? '',
+  )
 }
 
 /** Chinese fallbacks when an error body has no usable message. */
@@ -147,7 +175,9 @@ const fallbackMessages: Record<number, string> = {
   403: '没有权限执行此操作',
   404: '未找到',
   409: '当前状态不允许此操作',
+  405: '提交的内容有误，请刷新页面后重试',
   413: '提交内容过大',
+  415: '提交的内容有误，请刷新页面后重试',
   423: '账户已锁定，请稍后再试',
   503: '系统暂不可用，请稍后再试',
   507: '本机存储空间不足，暂停受理新业务，请联系技术人员。已有数据安全。',
@@ -209,12 +239,7 @@ export async function request<T>(method: string, path: string, body?: unknown, o
     }
   }
   if (!res.ok) {
-    const d = (data ?? {}) as { code?: string; message?: string }
-    const err = new ApiError(
-      res.status,
-      d.code ?? `HTTP${res.status}`,
-      d.message || fallbackMessages[res.status] || `请求失败（${res.status}）`,
-    )
+    const err = apiError(res.status, (data ?? {}) as ErrorBody)
     if (res.status === 401 && opts.staff && !opts.quiet401 && unauthorizedHandler) unauthorizedHandler()
     throw err
   }
@@ -358,14 +383,14 @@ async function fetchDataURL(method: string, path: string): Promise<string> {
     throw new ApiError(0, 'ENETWORK', '网络异常，请稍后重试')
   }
   if (!res.ok) {
-    let d: { code?: string; message?: string } = {}
+    let d: ErrorBody = {}
     try {
       d = (await res.json()) as typeof d
     } catch {
       // not JSON
     }
     if (res.status === 401 && unauthorizedHandler) unauthorizedHandler()
-    throw new ApiError(res.status, d.code ?? `HTTP${res.status}`, d.message || fallbackMessages[res.status] || `请求失败（${res.status}）`)
+    throw apiError(res.status, d)
   }
   const blob = await res.blob()
   return await new Promise<string>((resolve, reject) => {
