@@ -11,14 +11,19 @@ import (
 // auditCommand runs `station audit verify`. It opens the database read-only, so it can run beside a
 // live station, and exits 1 when the chain is broken.
 func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const usage = "用法：station audit verify --data DIR [--json]\n"
+	if isHelp(args) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprint(stderr, "用法：station audit verify --data DIR [--json]\n")
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	var asJSON bool
 	fs, dir := dataFlags("station audit verify", stderr, &asJSON)
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {

@@ -156,6 +156,10 @@ const certUsage = `用法：
 
 // certCommand runs `station cert …`.
 func certCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if isHelp(args) {
+		fmt.Fprint(stdout, certUsage)
+		return 0
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, certUsage)
 		return 2
@@ -166,7 +170,7 @@ func certCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	status := fs.String("status", "", "按状态筛选（list）")
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
-		return 2
+		return flagExit(err)
 	}
 	switch {
 	case args[0] == "verify" && len(pos) == 1:

@@ -31,6 +31,9 @@ const simulateUsage = `用法：
 // devicesCommand runs `station devices …`, the technician's hardware checks.
 func devicesCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
+	case isHelp(args), len(args) == 2 && args[0] == "test" && isHelp(args[1:]):
+		fmt.Fprint(stdout, devicesUsage)
+		return 0
 	case len(args) >= 1 && args[0] == "list":
 		return devicesList(ctx, args[1:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "test":
@@ -56,7 +59,7 @@ func devicesTestPrinter(ctx context.Context, args []string, stdout, stderr io.Wr
 	page := fs.Bool("page", false, "打印测试页（IPP）")
 	uri := fs.String("uri", "", "打印机地址")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	switch {
 	case *uri == "" || *ticket == *page:
@@ -70,6 +73,10 @@ func devicesTestPrinter(ctx context.Context, args []string, stdout, stderr io.Wr
 
 // simulateCommand runs `station simulate …`: device simulators that speak the real protocols.
 func simulateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if isHelp(args) {
+		fmt.Fprint(stdout, simulateUsage)
+		return 0
+	}
 	if len(args) >= 1 {
 		switch args[0] {
 		case "idreader":
@@ -93,7 +100,7 @@ func devicesList(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	ticket := fs.String("ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
 	document := fs.String("document-printer", "", "A4打印机（ipp://HOST/…）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	fmt.Fprintln(stdout, "身份证读卡器（串口）：")
 	found := 0

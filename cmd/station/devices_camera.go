@@ -124,7 +124,7 @@ func devicesTestCamera(ctx context.Context, args []string, stdout, stderr io.Wri
 	gray := fs.Bool("gray", false, "输出灰度页面")
 	timeout := fs.Duration("timeout", 20*time.Second, "拍照超时")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *out == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "请用 --out 指定输出文件\n"+devicesUsage)

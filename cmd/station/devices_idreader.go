@@ -51,7 +51,7 @@ func devicesTestIDReader(ctx context.Context, args []string, stdout, stderr io.W
 	dataDir := fs.String("data", "./data", "数据目录（--reveal 时在此记录审计日志）")
 	timeout := fs.Duration("timeout", 15*time.Second, "最长等待时间")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "多余的参数：%v\n%s", fs.Args(), devicesUsage)
@@ -178,7 +178,7 @@ func simulateIDReader(ctx context.Context, args []string, stdout, stderr io.Writ
 	unplug := fs.Bool("unplug", false, "模拟拔掉读卡器")
 	replug := fs.Bool("replug", false, "模拟重新插上读卡器")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	ops := 0
 	for _, set := range []bool{*place != "", *index >= 0, *remove, *unplug, *replug} {

@@ -73,7 +73,7 @@ func simulateIPP(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	formats := fs.String("formats", "", "声明支持的文件格式，逗号分隔，如 image/jpeg 模拟不支持PDF的打印机；默认 application/pdf")
 	delay := fs.Duration("delay", 2*time.Second, "每个作业从提交到完成所用的时间")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "多余的参数：%v\n", fs.Args())

@@ -69,7 +69,7 @@ func simulatePrinter(ctx context.Context, args []string, stdout, stderr io.Write
 	paper := fl.Int("paper", 80, "纸宽（毫米）：58 或 80")
 	fonts := fl.String("font", "", "绘制文字用的字体文件，多个用逗号分隔（默认 "+escpossim.DefaultFontPath+"）")
 	if err := fl.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	width := map[int]int{58: escpos.Width58, 80: escpos.Width80}[*paper]
 	if width == 0 || fl.NArg() > 0 || (*listen == "" && *ptyLink == "") {

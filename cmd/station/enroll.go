@@ -20,7 +20,7 @@ func enrollCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	hubURL := fs.String("hub", "", "数据中心地址 https://主机:端口")
 	token := fs.String("token", "", "一次性注册码（由 station hub token create 生成）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *hubURL == "" || *token == "" {
 		fmt.Fprint(stderr, "用法：station enroll --hub https://主机:端口 --token 注册码 [--data DIR]\n")

@@ -149,6 +149,10 @@ func hubCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		switch args[0] {
 		case "token":
+			if isHelp(args[1:]) {
+				fmt.Fprint(stdout, hubUsage)
+				return 0
+			}
 			if len(args) < 2 || args[1] != "create" {
 				fmt.Fprint(stderr, hubUsage)
 				return 2
@@ -178,7 +182,7 @@ func hubCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	hosts := fs.String("host", "", "服务器证书中的主机名或地址，逗号分隔")
 	fs.StringVar(&m.Console, "console", defaultConsole, "部门审批台监听地址（HTTP，默认仅本机；生产环境请在前面加 TLS 反向代理；为空则不启动）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *hosts != "" {
 		m.Hosts = strings.Split(*hosts, ",")
@@ -225,7 +229,7 @@ func hubTokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	name := fs.String("station-name", "", "站点名称")
 	ttl := fs.Duration("ttl", 24*time.Hour, "有效期")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *name == "" {
 		fmt.Fprint(stderr, "缺少 --station-name\n\n"+hubUsage)
@@ -254,7 +258,7 @@ func hubTool(ctx context.Context, tool string, args []string, stdout, stderr io.
 	reason := fs.String("reason", "", "原因（decide）")
 	department := fs.String("department", "", "审批部门（decide）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if !m.openTool(ctx, stderr) {
 		return 1

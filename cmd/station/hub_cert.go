@@ -18,7 +18,7 @@ func hubRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	certificateID := fs.String("certificate", "", "证明编号（二维码中的证明ID）")
 	reason := fs.String("reason", "", "撤销原因")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *stationID == "" || *certificateID == "" || *reason == "" {
 		fmt.Fprint(stderr, "缺少 --station、--certificate 或 --reason\n\n"+hubUsage)

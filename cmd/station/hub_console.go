@@ -15,6 +15,9 @@ import (
 // `station hub audit verify`. They open the hub's store and work beside a running hub.
 func hubConsoleTool(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
+	case isHelp(args[1:]):
+		fmt.Fprint(stdout, hubUsage)
+		return 0
 	case args[0] == "user" && len(args) > 1 && args[1] == "add":
 		return hubUserAdd(ctx, args[2:], stdin, stdout, stderr)
 	case args[0] == "users":
@@ -35,7 +38,7 @@ func hubUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	department := fs.String("department", "", "审批人员所属部门，与事项目录中的承办部门一致（如 区民政局）")
 	display := fs.String("display-name", "", "显示名称（默认同用户名）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *display == "" {
 		*display = *username
@@ -69,7 +72,7 @@ func hubUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 func hubUsers(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, m := hubFlags("station hub users", stderr)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if !m.openTool(ctx, stderr) {
 		return 1
@@ -102,7 +105,7 @@ func hubAuditVerify(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs, m := hubFlags("station hub audit verify", stderr)
 	asJSON := fs.Bool("json", false, "以JSON输出")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if !m.openTool(ctx, stderr) {
 		return 1

@@ -32,6 +32,10 @@ const hubPublishUsage = `用法：
 // the stations hold) and appends the changes to the stations' feeds.
 // What did not change is not published again, so running the same file twice is harmless.
 func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if isHelp(args) {
+		fmt.Fprint(stdout, hubPublishUsage)
+		return 0
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, hubPublishUsage)
 		return 2
@@ -50,7 +54,7 @@ func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		file, rest = rest[0], rest[1:]
 	}
 	if err := fs.Parse(rest); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)

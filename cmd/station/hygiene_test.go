@@ -228,3 +228,38 @@ func TestTextFieldsRefuseControlCharactersAndBadPhones(t *testing.T) {
 		})
 	}
 }
+
+func TestHelpExitsZeroForEverySubcommand(t *testing.T) {
+	commands := []string{
+		"--help", "help", "run", "user", "user add", "devices", "devices list", "devices test", "devices test printer",
+		"devices test idreader", "devices test camera", "simulate", "simulate idreader", "simulate printer", "simulate ipp",
+		"enroll", "sync", "sync status", "sync dead-letters", "sync retry", "sync export", "audit", "audit verify",
+		"cert", "cert list", "cert verify", "cert revoke", "cert key", "hub", "hub token", "hub token create",
+		"hub publish", "hub publish catalog", "hub revoke", "hub user", "hub user add", "hub users", "hub audit",
+		"hub audit verify", "hub stations", "hub records", "hub conflicts", "hub decide",
+	}
+	for _, cmd := range commands {
+		for _, flag := range []string{"--help", "-h"} {
+			args := strings.Fields(cmd)
+			if cmd != "--help" && cmd != "help" {
+				args = append(args, flag)
+			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				code := run(t.Context(), args, strings.NewReader(""), &out, &errOut)
+				if code != 0 {
+					t.Fatalf("exit %d, want 0\n%s%s", code, out.String(), errOut.String())
+				}
+				if out.Len()+errOut.Len() == 0 {
+					t.Fatal("no usage printed")
+				}
+			})
+		}
+	}
+	t.Run("an unknown flag is still a usage error", func(t *testing.T) {
+		var out bytes.Buffer
+		if code := run(t.Context(), []string{"run", "--no-such-flag"}, strings.NewReader(""), &out, &out); code != 2 {
+			t.Fatalf("exit %d, want 2", code)
+		}
+	})
+}

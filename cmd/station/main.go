@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -67,4 +69,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintf(stderr, "未知的子命令 %q\n\n%s", args[0], usage)
 	return 2
+}
+
+// flagExit returns the exit code of a subcommand whose flags did not parse: 0 when -h or --help asked
+// for the usage (which the flag set has printed), 2 for a usage error. Every subcommand uses it.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+// isHelp reports whether a command's first argument asks for its usage (help, -h, -help, --help).
+func isHelp(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
 }

@@ -272,7 +272,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	m.registerSyncFlags(fs)
 	m.registerCertFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	m.Stdout = stdout

@@ -185,7 +185,7 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return syncRetryCommand(ctx, args[1:], stdout, stderr)
 	case "export":
 		return syncExportCommand(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, syncUsage)
 		return 0
 	}
@@ -211,7 +211,7 @@ func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	var asJSON bool
 	fs, dir := dataFlags("station sync status", stderr, &asJSON)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
@@ -279,7 +279,7 @@ func syncDeadLettersCommand(ctx context.Context, args []string, stdout, stderr i
 	var asJSON bool
 	fs, dir := dataFlags("station sync dead-letters", stderr, &asJSON)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
@@ -316,7 +316,7 @@ func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs, dir := dataFlags("station sync retry", stderr, nil)
 	all := fs.Bool("all", false, "重试全部搁置记录")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *all == (fs.NArg() > 0) {
 		fmt.Fprint(stderr, "请给出要重试的搁置记录序号或记录编号，或使用 --all\n\n"+syncUsage)
@@ -364,7 +364,7 @@ func syncExportCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	fs, dir := dataFlags("station sync export", stderr, nil)
 	out := fs.String("out", "", "导出文件（JSON Lines）")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *out == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "缺少 --out 文件\n\n"+syncUsage)

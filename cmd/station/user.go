@@ -17,6 +17,10 @@ import (
 // it appears in no process list or shell history. It works while the station runs.
 func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	const usage = "用法：station user add --data DIR --username NAME --role staff|reviewer|station_admin|technician [--display-name 名称] < 密码\n"
+	if isHelp(args) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if len(args) == 0 || args[0] != "add" {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -26,7 +30,7 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	role := fs.String("role", "", "角色")
 	display := fs.String("display-name", "", "显示名称（默认同用户名）")
 	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if *username == "" || *role == "" {
 		fmt.Fprint(stderr, usage)
