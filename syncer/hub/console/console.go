@@ -170,6 +170,13 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc(rt.method+" "+rt.path, s.endpoint(rt))
 	}
 	mux.HandleFunc("/console/api/", func(w http.ResponseWriter, r *http.Request) {
+		// Any path no route matched with this method: 405 with Allow when another method matches it.
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.writeError(w, r, &station.Error{Code: station.EMETHOD, Message: fmt.Sprintf("该地址不支持%s请求", r.Method),
+				Detail: fmt.Sprintf("method %s not allowed; see the Allow header", r.Method)})
+			return
+		}
 		s.writeError(w, r, station.Errorf(station.ENOTFOUND, "接口不存在"))
 	})
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/hub", http.StatusFound) })
@@ -177,6 +184,20 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /hub/", s.handleIndex)
 	mux.HandleFunc("GET /assets/{file...}", s.handleAsset)
 	return securityHeaders(mux)
+}
+
+// allowedMethods lists the methods for which mux has a route (other than the API's catch-all) matching
+// r's path.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/console/api/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // securityHeaders sets the headers every response carries (the same policy as the station's).
