@@ -70,9 +70,9 @@ func errTooLarge() error {
 	return station.Errorf(station.ETOOLARGE, "请求内容过大，不能超过%dKB", BodyLimit>>10)
 }
 
-// errBadRequestBody is the message a person sees when a screen sent a body the API does not take (a
+// msgBadRequestBody is the message a person sees when a screen sent a body the API does not take (a
 // field it does not know, a value of the wrong type): the screen is older or newer than the station.
-const errBadRequestBody = "提交的内容有误，请刷新页面后重试"
+const msgBadRequestBody = "提交的内容有误，请刷新页面后重试"
 
 // decodeJSON decodes the request body into v strictly: Content-Type application/json (EUNSUPPORTED
 // otherwise), UTF-8, one JSON value, no unknown fields. Other problems are EINVALID errors whose message
@@ -117,7 +117,7 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return station.Errorf(station.EINVALID, "请求体应为JSON对象")
 		}
-		return &station.Error{Code: station.EINVALID, Message: errBadRequestBody, Field: typ.Field,
+		return &station.Error{Code: station.EINVALID, Message: msgBadRequestBody, Field: typ.Field,
 			Detail: fmt.Sprintf("field %q must be %s", typ.Field, jsonTypeName(typ.Type.Kind().String()))}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return station.Errorf(station.EINVALID, "请求体JSON不完整")
@@ -126,7 +126,7 @@ func jsonError(err error) error {
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field, _ := strconv.Unquote(name)
-		return &station.Error{Code: station.EINVALID, Message: errBadRequestBody, Field: field,
+		return &station.Error{Code: station.EINVALID, Message: msgBadRequestBody, Field: field,
 			Detail: fmt.Sprintf("unknown field %s", name)}
 	}
 	return station.Errorf(station.EINVALID, "请求体格式不正确")
@@ -160,13 +160,11 @@ func checkJSONMediaType(header string) error {
 			return nil
 		}
 	}
-	shown := header
-	if shown == "" {
-		shown = "未提供"
+	detail := "Content-Type must be application/json"
+	if err == nil && len(mt) <= 64 {
+		detail += ", not " + mt
 	}
-	return &station.Error{Code: station.EUNSUPPORTED,
-		Message: fmt.Sprintf("请求内容类型应为 application/json（当前为 %s）", shown),
-		Detail:  "Content-Type must be application/json"}
+	return &station.Error{Code: station.EUNSUPPORTED, Message: "请求内容类型应为 application/json", Detail: detail}
 }
 
 // invalidUTF8At returns the offset of the first byte of body that is not valid UTF-8.
