@@ -240,7 +240,8 @@ func (a *applier) apply() (effect, error) {
 		err = a.outboxRetry()
 	case station.CmdSyncApply:
 		err = a.syncApply()
-	case station.CmdCertificateIssue, station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
+	case station.CmdCertificateIssue, station.CmdCertificateNumber, station.CmdCertificateSign,
+		station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
 		station.CmdCertificateVoid, station.CmdCertificateRevoke, station.CmdSigningKeyPublish, station.CmdRatingRecord:
 		err = a.certificateCommand()
 	default:
