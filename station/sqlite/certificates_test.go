@@ -363,7 +363,7 @@ func TestIssueRefusesMalformedCommands(t *testing.T) {
 	today := station.DateOf(f.now)
 	good := station.CertificateIssue{CertificateID: "x", TypeCode: "MS-001", TypeName: "居住证明",
 		Category: "livelihood", TemplateVersion: 1, ResidentID: r, SubjectNameMasked: "王**", SubjectIDMasked: "2201**0012",
-		Filled: station.CertificateText{Title: "居住证明", Body: []string{"兹证明"}, Seal: "居委会"},
+		Filled:    station.CertificateText{Title: "居住证明", Body: []string{"兹证明"}, Seal: "居委会"},
 		PDFSHA256: strings.Repeat("cd", 32), IssueDate: today, Channel: station.ChannelCounter}
 	tests := []struct {
 		name   string
