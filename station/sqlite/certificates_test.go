@@ -515,7 +515,8 @@ func TestTheApprovalAndTheCertificateCommitTogether(t *testing.T) {
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
 	sealed, _ := f.key.Seal(station.IDResident, validNumber(1))
 	f.mustSubmit(station.CmdApplicationIntake, staff, station.ApplicationIntake{ApplicationID: "app", MatterCode: verificationMatter.Code,
-		Applicant: station.Applicant{ResidentID: r, IDNumber: sealed, IDLast4: "0012", Name: "王桂芬"}})
+		Applicant: station.Applicant{ResidentID: r, IDNumber: sealed, IDLast4: "0012", Name: "王桂芬"},
+		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}}})
 	if err := f.issue(staff, "waits", r, "MS-004", "app"); err != nil {
 		t.Fatal(err)
 	}
