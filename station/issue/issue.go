@@ -419,8 +419,12 @@ func (s *Service) render(t station.CertificateText, serial string, day station.D
 	if t.Signature != "" {
 		paragraphs = append(paragraphs, t.Signature)
 	}
+	caption := ""
+	if payload == previewQR {
+		caption = "预览，不能核验"
+	}
 	return pdf.Render(pdf.Certificate{Title: t.Title, Paragraphs: paragraphs, Serial: serial, IssueDate: day,
-		StationName: s.cfg.Station.Name, Issuer: t.Seal, Seal: s.seal, QRPayload: payload, Footer: t.Footer, Mark: mark})
+		StationName: s.cfg.Station.Name, Issuer: t.Seal, Seal: s.seal, QRPayload: payload, QRCaption: caption, Footer: t.Footer, Mark: mark})
 }
 
 func (s *Service) submit(ctx context.Context, kind station.CommandKind, actor station.Actor, payload any) error {
