@@ -329,8 +329,9 @@ func TestIssueRefusals(t *testing.T) {
 	}
 }
 
-// BenchmarkIssue measures one certificate as the kiosk makes it: the precondition check, filling,
-// signing, the PDF, storing it and the command (issue), then the 100-dpi preview the resident sees.
+// BenchmarkIssue measures one certificate as the kiosk previews it: the precondition check, filling,
+// the preview PDF, storing it and the command (issue, unnumbered), then the 100-dpi preview the
+// resident sees. Numbering and signing happen at the print, not here.
 func BenchmarkIssue(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()
