@@ -198,6 +198,7 @@ type Application struct {
 	Applicant   Applicant       `json:"applicant"`
 	Materials   []MaterialCheck `json:"materials"`
 	Note        string          `json:"note"`
+	Deferral    *Deferral       `json:"deferral,omitempty"` // 容缺受理, when required materials were missing at intake
 	ReceivedAt  time.Time       `json:"received_at"`
 	DueDate     Date            `json:"due_date"`               // zero for immediate matters
 	CompletedAt *time.Time      `json:"completed_at,omitempty"` // when it reached completed or withdrawn

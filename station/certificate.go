@@ -66,7 +66,9 @@ func (s CertStatus) Valid() bool {
 
 // Certificate command kinds. All of them are audited and travel to the data center.
 const (
-	CmdCertificateIssue       CommandKind = "certificate.issue"        // record a filled, signed and rendered certificate
+	CmdCertificateIssue       CommandKind = "certificate.issue"        // record a certificate to be printed, unnumbered, with its preview
+	CmdCertificateNumber      CommandKind = "certificate.number"       // give it the day's next serial, at its first print
+	CmdCertificateSign        CommandKind = "certificate.sign"         // record the numbered text, signed QR payload and PDF that is printed
 	CmdCertificatePrinted     CommandKind = "certificate.printed"      // the printer confirmed a print (or a 补打 reprint)
 	CmdCertificatePrintFailed CommandKind = "certificate.print_failed" // a print failed: audited, not counted
 	CmdCertificateVoid        CommandKind = "certificate.void"         // staff void a certificate, with a reason
@@ -98,13 +100,14 @@ type CertificateText struct {
 	Footer    []string `json:"footer,omitempty"`
 }
 
-// CertificateIssue records a certificate whose text is filled, whose QR payload is signed and whose PDF
-// is stored (the blob is durable before the command). Everything is fixed by the issuing service:
-// serial, id, dates, hash and payload. With ApplicationID the certificate waits for that application's
-// approval (awaiting_approval); without, it waits for the printer (pending_print).
+// CertificateIssue records a certificate the resident or staff asked for, before it is printed: its
+// text filled for the preview, the inputs, and the preview PDF (durable in the blob store before the
+// command). It carries no serial and no signed payload: a certificate is numbered when it is printed
+// (CertificateNumber, then CertificateSign), so a preview that is never printed leaves no gap in the
+// day's register. With ApplicationID the certificate waits for that application's approval
+// (awaiting_approval); without, it waits for the printer (pending_print).
 type CertificateIssue struct {
 	CertificateID     string            `json:"certificate_id"`
-	Serial            string            `json:"serial"` // ZM + yyyymmdd + "-" + 4-digit daily sequence
 	TypeCode          string            `json:"type_code"`
 	TypeName          string            `json:"type_name"`
 	Category          string            `json:"category"` // the template's category code (livelihood …)
@@ -112,15 +115,40 @@ type CertificateIssue struct {
 	ResidentID        string            `json:"resident_id"`
 	SubjectNameMasked string            `json:"subject_name_masked"`
 	SubjectIDMasked   string            `json:"subject_id_masked"`
-	Filled            CertificateText   `json:"filled"`
+	Filled            CertificateText   `json:"filled"` // as previewed, with PreviewSerial for the serial
 	Inputs            map[string]string `json:"inputs"`
-	ContentHash       string            `json:"content_hash"` // hex SHA-256 (station/cert ContentHash)
-	Payload           string            `json:"payload"`      // the signed QR payload
-	PDFSHA256         string            `json:"pdf_sha256"`   // the rendered PDF in the blob store
-	IssueDate         Date              `json:"issue_date"`
-	ValidUntil        Date              `json:"valid_until"` // zero when the type states no validity
+	PDFSHA256         string            `json:"pdf_sha256"` // the preview PDF in the blob store
+	IssueDate         Date              `json:"issue_date"` // the preview's day; numbering sets the issue day
+	ValidUntil        Date              `json:"valid_until"`
 	ApplicationID     string            `json:"application_id,omitempty"`
 	Channel           string            `json:"channel"` // kiosk or counter
+}
+
+// PreviewSerial stands for the serial on a preview: the number is given when the certificate is printed.
+const PreviewSerial = "打印时生成"
+
+// CertificateNumber gives a printable certificate that has no serial yet the next serial of the day of
+// the command (China time), in the transaction that applies it: the serial is a function of the
+// register's state, so numbers are unique and gap-free per day however many boxes issue at once. The
+// command changes the issue date to that day.
+type CertificateNumber struct {
+	CertificateID string `json:"certificate_id"`
+}
+
+// CertificateSign records what is printed on a numbered certificate: the text filled with its serial
+// and issue date, the signed QR payload and the PDF (durable in the blob store before the command).
+// Serial must be the serial the certificate was given; the record is the data center's copy of the
+// register entry.
+type CertificateSign struct {
+	CertificateID   string          `json:"certificate_id"`
+	Serial          string          `json:"serial"`
+	TemplateVersion int             `json:"template_version"`
+	Filled          CertificateText `json:"filled"`
+	ContentHash     string          `json:"content_hash"` // hex SHA-256 (station/cert ContentHash)
+	Payload         string          `json:"payload"`      // the signed QR payload
+	PDFSHA256       string          `json:"pdf_sha256"`
+	IssueDate       Date            `json:"issue_date"`
+	ValidUntil      Date            `json:"valid_until"` // zero when the type states no validity
 }
 
 // CertificatePrinted records that the printer confirmed a print. Reprint (补打) prints the PDF
@@ -193,7 +221,7 @@ func ScoreLabel(score int) string {
 // full name is in Text (it is printed on the certificate) and must not be logged.
 type Certificate struct {
 	ID                string            `json:"id"`
-	Serial            string            `json:"serial"`
+	Serial            string            `json:"serial"` // "" until the certificate is numbered at its first print
 	TypeCode          string            `json:"type_code"`
 	TypeName          string            `json:"type_name"`
 	Category          string            `json:"category"`
@@ -204,8 +232,8 @@ type Certificate struct {
 	Text              CertificateText   `json:"text"`
 	Inputs            map[string]string `json:"inputs"`
 	ContentHash       string            `json:"content_hash"`
-	Payload           string            `json:"payload"`
-	PDFSHA256         string            `json:"pdf_sha256"`
+	Payload           string            `json:"payload"`    // "" until numbered
+	PDFSHA256         string            `json:"pdf_sha256"` // the preview PDF until numbered
 	IssueDate         Date              `json:"issue_date"`
 	ValidUntil        Date              `json:"valid_until"`
 	ApplicationID     string            `json:"application_id,omitempty"`
@@ -221,7 +249,11 @@ type Certificate struct {
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
 
-// CertificateFilter selects certificates, newest first.
+// Numbered reports whether the certificate has its serial (it was sent to a printer at least once).
+func (c *Certificate) Numbered() bool { return c.Serial != "" }
+
+// CertificateFilter selects certificates, newest first. Previews that were never printed (pending_print
+// without a serial or an application) are not certificates of the register and are not listed.
 type CertificateFilter struct {
 	ResidentID string
 	Status     CertStatus

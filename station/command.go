@@ -94,6 +94,8 @@ type ApplicationIntake struct {
 	Applicant     Applicant       `json:"applicant"`
 	Materials     []MaterialCheck `json:"materials"`
 	Note          string          `json:"note"`
+	// Deferral is 容缺受理: required materials missing, accepted explicitly (CheckIntakeMaterials).
+	Deferral *Deferral `json:"deferral,omitempty"`
 }
 
 // ApplicationTransition moves an application along the state machine.

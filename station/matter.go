@@ -1,6 +1,7 @@
 package station
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -140,4 +141,94 @@ func MissingRequired(list []MaterialCheck) []string {
 		}
 	}
 	return missing
+}
+
+// Deferral is 容缺受理: an application accepted although required materials are missing, as an
+// explicit choice of the clerk, with the missing materials, why, and the day by which the applicant
+// brings them. It is recorded on the application, audited, sent to the data center with the intake,
+// and shown to the applicant.
+type Deferral struct {
+	Materials []string `json:"materials"` // codes of the required materials accepted as missing
+	Reason    string   `json:"reason"`
+	DueDate   Date     `json:"due_date"` // the last day to bring them
+}
+
+// MaxDeferralDays bounds how far ahead of the intake a deferral's due date may be.
+const MaxDeferralDays = 90
+
+// CheckIntakeMaterials is the intake rule for materials: an application whose checklist lacks required
+// materials is refused (EINVALID listing them) unless it carries a deferral that names exactly the
+// missing required materials, a reason of 2 to 200 characters and a due date after today and at most
+// MaxDeferralDays ahead. A deferral on a complete checklist is refused too: there is nothing to defer.
+func CheckIntakeMaterials(list []MaterialCheck, d *Deferral, today Date) error {
+	bad := func(format string, args ...any) error { return Errorf(EINVALID, format, args...) }
+	missing := MissingRequired(list)
+	if d == nil {
+		if len(missing) > 0 {
+			return bad("以下%d项必需材料未收取：%s。请收齐后受理，或选择容缺受理并写明原因和补交期限", len(missing), strings.Join(missing, "、"))
+		}
+		return nil
+	}
+	if len(missing) == 0 {
+		return bad("必需材料已收齐，无需容缺受理")
+	}
+	byCode := map[string]MaterialCheck{}
+	for _, c := range list {
+		byCode[c.Code] = c
+	}
+	named := map[string]bool{}
+	for _, code := range d.Materials {
+		c, ok := byCode[code]
+		switch {
+		case !ok:
+			return bad("容缺材料%s不属于该事项", code)
+		case !c.Required:
+			return bad("“%s”不是必需材料，无需容缺", c.Name)
+		case c.Provided:
+			return bad("“%s”已收取，不能列为容缺材料", c.Name)
+		case named[code]:
+			return bad("容缺材料“%s”重复", c.Name)
+		}
+		named[code] = true
+	}
+	var unnamed []string
+	for _, c := range list {
+		if c.Required && !c.Provided && !named[c.Code] {
+			unnamed = append(unnamed, c.Name)
+		}
+	}
+	if len(unnamed) > 0 {
+		return bad("容缺受理须列出全部未收取的必需材料，未列入：%s", strings.Join(unnamed, "、"))
+	}
+	if n := utf8.RuneCountInString(strings.TrimSpace(d.Reason)); n < 2 || n > 200 {
+		return bad("请填写容缺受理的原因（2至200个字）")
+	}
+	switch {
+	case d.DueDate.IsZero():
+		return bad("请填写补交材料的期限")
+	case !d.DueDate.After(today):
+		return bad("补交期限应晚于受理当天（%s）", today)
+	case d.DueDate.After(today.AddDays(MaxDeferralDays)):
+		return bad("补交期限最长为受理后%d天（%s）", MaxDeferralDays, today.AddDays(MaxDeferralDays))
+	}
+	return nil
+}
+
+// Outstanding returns the deferred materials the checklist still lacks (none once all were brought).
+func (d *Deferral) Outstanding(list []MaterialCheck) []MaterialCheck {
+	if d == nil {
+		return nil
+	}
+	var out []MaterialCheck
+	for _, c := range list {
+		if !c.Provided && slices.Contains(d.Materials, c.Code) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Overdue reports whether deferred materials are still outstanding after the due date.
+func (d *Deferral) Overdue(list []MaterialCheck, today Date) bool {
+	return d != nil && today.After(d.DueDate) && len(d.Outstanding(list)) > 0
 }

@@ -75,6 +75,8 @@ func TestCertificateKeysAndRevocationsTravelThroughTheHub(t *testing.T) {
 	}
 	if r := a.do(t, "POST", "/api/v1/kiosk/certificates/"+c.ID+"/print", "", nil); r.status != 200 {
 		t.Fatalf("print at A: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &c)
 	}
 	if v := b.verify(t, c.Payload); !v.Genuine || v.Status != "valid" || v.StationID != idA || v.StationName != "幸福社区服务站" {
 		t.Fatalf("station B verifies station A's certificate as %+v", v)

@@ -197,13 +197,17 @@ func TestKioskCertificateFlow(t *testing.T) {
 		}
 	}
 
-	r = s.do(t, "POST", "/api/v1/kiosk/certificates", "", map[string]any{"type_code": "MS-001", "inputs": residenceInputs})
+	// Three previews: the resident backs out of the first two (不打印，返回). A preview is not numbered.
 	var c certView
-	r.json(t, &c)
-	if r.status != 201 || c.Status != "pending_print" || c.Serial != "ZM20261124-0001" || c.SubjectName != "王**" ||
-		!strings.Contains(c.SubjectID, "*") || c.ValidUntil == nil || *c.ValidUntil != "2026-12-23" ||
-		c.PreviewURL != "/api/v1/kiosk/certificates/"+c.ID+"/preview.png" || c.VerifyURL != "/verify/"+c.Payload {
-		t.Fatalf("issue: %d %s", r.status, r.body)
+	for range 3 {
+		r = s.do(t, "POST", "/api/v1/kiosk/certificates", "", map[string]any{"type_code": "MS-001", "inputs": residenceInputs})
+		c = certView{}
+		r.json(t, &c)
+		if r.status != 201 || c.Status != "pending_print" || c.Serial != "" || c.Payload != "" || c.SubjectName != "王**" ||
+			!strings.Contains(c.SubjectID, "*") || c.ValidUntil == nil || *c.ValidUntil != "2026-12-23" ||
+			c.PreviewURL != "/api/v1/kiosk/certificates/"+c.ID+"/preview.png" || c.VerifyURL != "" {
+			t.Fatalf("issue: %d %s", r.status, r.body)
+		}
 	}
 	if strings.Contains(string(r.body), "王桂芬") || strings.Contains(string(r.body), "220104194103120241") {
 		t.Fatal("the kiosk's answer holds the name or the number in clear")
@@ -226,8 +230,8 @@ func TestKioskCertificateFlow(t *testing.T) {
 		}
 		var after certView
 		s.do(t, "GET", "/api/v1/certificates/"+c.ID, s.login(t, "counter1"), nil).json(t, &after)
-		if after.Status != "pending_print" || after.PrintCount != 0 || after.PrintFailures != 1 {
-			t.Fatalf("after the failed print: %+v", after)
+		if after.Status != "pending_print" || after.PrintCount != 0 || after.PrintFailures != 1 || after.Serial != "ZM20261124-0001" {
+			t.Fatalf("after the failed print (numbered 0001 and kept for the retry): %+v", after)
 		}
 		if e := s.auditOf(t, "certificate:"+c.ID); len(e) == 0 || !hasEntry(e, string(station.CmdCertificatePrintFailed), "paper_out") {
 			t.Fatalf("the failed print is not audited: %+v", e)
@@ -236,8 +240,18 @@ func TestKioskCertificateFlow(t *testing.T) {
 		r = s.do(t, "POST", "/api/v1/kiosk/certificates/"+c.ID+"/print", "", nil)
 		var printed certView
 		r.json(t, &printed)
-		if r.status != 200 || printed.Status != "issued" || printed.PrintCount != 1 || printed.StatusLabel != "已出具" {
+		if r.status != 200 || printed.Status != "issued" || printed.PrintCount != 1 || printed.StatusLabel != "已出具" ||
+			printed.Serial != "ZM20261124-0001" || printed.VerifyURL != "/verify/"+printed.Payload {
 			t.Fatalf("print: %d %s", r.status, r.body)
+		}
+		c = printed
+		var list struct {
+			Items []certView `json:"items"`
+			Total int        `json:"total"`
+		}
+		s.do(t, "GET", "/api/v1/certificates", s.login(t, "counter1"), nil).json(t, &list)
+		if list.Total != 1 || list.Items[0].Serial != "ZM20261124-0001" {
+			t.Fatalf("the register lists the abandoned previews: %+v", list)
 		}
 		if r := s.do(t, "POST", "/api/v1/kiosk/certificates/"+c.ID+"/print", "", nil); r.status != 409 {
 			t.Fatalf("a second print at the kiosk: %d %s", r.status, r.body)
@@ -381,6 +395,8 @@ func TestCounterCertificateFlow(t *testing.T) {
 	}
 	if r := s.do(t, "POST", "/api/v1/certificates/"+c.ID+"/print", counter, map[string]bool{"reprint": false}); r.status != 200 {
 		t.Fatalf("print: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &c)
 	}
 	r = s.do(t, "POST", "/api/v1/certificates/"+c.ID+"/print", counter, map[string]bool{"reprint": true})
 	var re certView
@@ -420,6 +436,11 @@ func TestCounterCertificateFlow(t *testing.T) {
 
 	t.Run("void and revoke", func(t *testing.T) {
 		_, other := s.issueAtCounter(t, counter, zhang, "MS-001", residenceInputs)
+		if r := s.do(t, "POST", "/api/v1/certificates/"+other.ID+"/print", counter, nil); r.status != 200 {
+			t.Fatalf("print: %d %s", r.status, r.body)
+		} else {
+			r.json(t, &other)
+		}
 		if r := s.do(t, "POST", "/api/v1/certificates/"+other.ID+"/void", counter, map[string]string{"reason": ""}); r.status != 400 {
 			t.Fatalf("a void without a reason: %d %s", r.status, r.body)
 		}
@@ -489,6 +510,8 @@ func TestVerifyNeverFailsOnHostileInput(t *testing.T) {
 	}
 	if r := s.do(t, "POST", "/api/v1/kiosk/certificates/"+c.ID+"/print", "", nil); r.status != 200 {
 		t.Fatalf("print: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &c)
 	}
 	if v := s.verify(t, c.Payload); v.Status != "valid" {
 		t.Fatalf("the genuine payload: %+v", v)
@@ -537,6 +560,8 @@ func TestCertCommandLine(t *testing.T) {
 	s.do(t, "POST", "/api/v1/kiosk/certificates", "", map[string]any{"type_code": "MS-001", "inputs": residenceInputs}).json(t, &c)
 	if r := s.do(t, "POST", "/api/v1/kiosk/certificates/"+c.ID+"/print", "", nil); r.status != 200 {
 		t.Fatalf("print: %d %s", r.status, r.body)
+	} else {
+		r.json(t, &c)
 	}
 	run := func(args ...string) (int, string, string) {
 		t.Helper()

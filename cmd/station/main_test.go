@@ -186,19 +186,133 @@ type application struct {
 	Timeline []station.Event `json:"timeline"`
 }
 
+// intake takes an application with material M1 provided; the matter's other required materials are
+// accepted as missing (容缺受理), due in a week, so that tests can scan or tick them later.
 func (s *testStation) intake(t *testing.T, token, matter, idNumber string) application {
 	t.Helper()
-	r := s.do(t, "POST", "/api/v1/applications", token, map[string]any{
+	body := map[string]any{
 		"matter_code": matter,
 		"applicant":   map[string]string{"id_type": "resident", "id_number": idNumber, "name": "张三丰", "phone": "13800001234"},
 		"materials":   []map[string]any{{"code": "M1", "provided": true}},
-	})
+	}
+	m, err := s.DB.Matter(context.Background(), matter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deferred []string
+	for _, mat := range m.Materials {
+		if mat.Required && mat.Code != "M1" {
+			deferred = append(deferred, mat.Code)
+		}
+	}
+	if len(deferred) > 0 {
+		body["deferral"] = map[string]any{"materials": deferred, "reason": "申请人材料尚在办理中",
+			"due_date": station.DateOf(s.clock.Now()).AddDays(7).String()}
+	}
+	r := s.do(t, "POST", "/api/v1/applications", token, body)
 	if r.status != http.StatusCreated {
 		t.Fatalf("intake: %d %s", r.status, r.body)
 	}
 	var a application
 	r.json(t, &a)
 	return a
+}
+
+// TestIntakeWithMissingMaterials checks 容缺受理 through the API: required materials missing are refused
+// unless the clerk accepts them as missing with a reason and a due date; the 容缺 is then on the
+// application for staff, in the resident's progress lookup, and in the audit log.
+func TestIntakeWithMissingMaterials(t *testing.T) {
+	s := startStation(t)
+	counter := s.login(t, "counter1")
+	id := validID("11010119900307458")
+	today := station.DateOf(s.clock.Now())
+	intake := func(deferral map[string]any) response {
+		body := map[string]any{"matter_code": "MZ-001",
+			"applicant": map[string]string{"id_type": "resident", "id_number": id, "name": "张三丰", "phone": "13800001234"},
+			"materials": []map[string]any{{"code": "M1", "provided": true}}}
+		if deferral != nil {
+			body["deferral"] = deferral
+		}
+		return s.do(t, "POST", "/api/v1/applications", counter, body)
+	}
+	m, err := s.DB.Matter(context.Background(), "MZ-001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for _, mat := range m.Materials {
+		if mat.Required && mat.Code != "M1" {
+			missing = append(missing, mat.Code)
+		}
+	}
+	if len(missing) < 2 {
+		t.Fatalf("MZ-001 has %d required materials besides M1", len(missing))
+	}
+	t.Run("missing materials without 容缺 are refused, listed", func(t *testing.T) {
+		r := intake(nil)
+		if code, msg := r.errorCode(t); r.status != 400 || code != station.EINVALID || !strings.Contains(msg, "必需材料未收取") || !strings.Contains(msg, m.Materials[1].Name) {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+	bad := []struct {
+		name     string
+		deferral map[string]any
+		want     string
+	}{
+		{"a due date that is no date", map[string]any{"materials": missing, "reason": "单位未开具", "due_date": "2026-13-01"}, "不是有效日期"},
+		{"a due date today", map[string]any{"materials": missing, "reason": "单位未开具", "due_date": today.String()}, "晚于受理当天"},
+		{"no due date", map[string]any{"materials": missing, "reason": "单位未开具"}, "补交材料的期限"},
+		{"no reason", map[string]any{"materials": missing, "reason": "", "due_date": today.AddDays(5).String()}, "原因"},
+		{"a missing material left out", map[string]any{"materials": missing[1:], "reason": "单位未开具", "due_date": today.AddDays(5).String()}, "未列入"},
+	}
+	for _, tt := range bad {
+		t.Run("容缺 with "+tt.name+" is refused", func(t *testing.T) {
+			r := intake(tt.deferral)
+			if code, msg := r.errorCode(t); r.status != 400 || code != station.EINVALID || !strings.Contains(msg, tt.want) {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+		})
+	}
+	due := today.AddDays(5)
+	r := intake(map[string]any{"materials": missing, "reason": "户口簿在派出所补办中", "due_date": due.String()})
+	if r.status != 201 {
+		t.Fatalf("容缺受理: %d %s", r.status, r.body)
+	}
+	var a struct {
+		ID       string `json:"id"`
+		Number   string `json:"number"`
+		Deferral *struct {
+			Materials []struct {
+				Code     string `json:"code"`
+				Name     string `json:"name"`
+				Provided bool   `json:"provided"`
+			} `json:"materials"`
+			Reason      string `json:"reason"`
+			DueDate     string `json:"due_date"`
+			Outstanding int    `json:"outstanding"`
+			Overdue     bool   `json:"overdue"`
+		} `json:"deferral"`
+	}
+	r.json(t, &a)
+	if d := a.Deferral; d == nil || len(d.Materials) != len(missing) || d.Materials[0].Name != m.Materials[1].Name || d.Reason != "户口簿在派出所补办中" ||
+		d.DueDate != due.String() || d.Outstanding != len(missing) || d.Overdue {
+		t.Fatalf("the 容缺 on the application: %s", r.body)
+	}
+	if e := s.auditOf(t, "application:"+a.ID); !hasEntry(e, string(station.CmdApplicationIntake), "容缺受理") {
+		t.Fatalf("the 容缺 is not audited: %+v", e)
+	}
+	// The resident sees what to bring and by when.
+	p := s.do(t, "POST", "/api/v1/progress", "", map[string]string{"number": a.Number, "id_last4": id[len(id)-4:]})
+	if p.status != 200 || !strings.Contains(string(p.body), `"due_date":"`+due.String()+`"`) || !strings.Contains(string(p.body), m.Materials[1].Name) {
+		t.Fatalf("progress: %d %s", p.status, p.body)
+	}
+	// After the due date with the materials still missing, it is overdue.
+	s.clock.Advance(6 * 24 * time.Hour)
+	r = s.do(t, "GET", "/api/v1/applications/"+a.ID, s.login(t, "counter1"), nil)
+	r.json(t, &a)
+	if a.Deferral == nil || !a.Deferral.Overdue {
+		t.Fatalf("after the due date: %s", r.body)
+	}
 }
 
 func TestLogin(t *testing.T) {

@@ -220,6 +220,82 @@ const shared = { idNumber: '', number: '', appId: '', matter: null }
 const desktop = { width: 1366, height: 900 }
 const portrait = { width: 1080, height: 1920 }
 
+/** The China date n days from now, YYYY-MM-DD. */
+function chinaDate(n) {
+  return new Date(Date.now() + 8 * 3600_000 + n * 86400_000).toISOString().slice(0, 10)
+}
+
+async function scenarioIntakeDeferral() {
+  const all = (await api('GET', '/api/v1/catalog/matters')).items ?? []
+  const matter = all.find((m) => m.kind === 'commitment' && (m.materials ?? []).filter((x) => x.required).length >= 2)
+  assert(matter, 'a commitment matter with two required materials')
+  const required = matter.materials.filter((x) => x.required)
+  const idNumber = freshIdNumber()
+  const page = await newPage(desktop)
+  try {
+    await login(page, 'counter1')
+    await page.getByTestId('nav-intake').click()
+    await page.getByTestId('intake-matter-search').fill(matter.code)
+    await page.locator(`[data-testid="intake-matter"][data-code="${matter.code}"]`).click()
+    await page.getByTestId('intake-id-number').fill(idNumber)
+    await page.getByTestId('intake-name').fill('容缺居民')
+    await page.getByTestId('intake-phone').fill('13800138001')
+    await page.getByTestId('intake-next-2').click()
+    // Only the first required material is brought: without 容缺 the wizard refuses to go on.
+    await page.locator(`[data-testid="intake-material"] input[data-code="${required[0].code}"]`).check()
+    await page.getByTestId('intake-next-3').click()
+    await expectText(page.getByTestId('intake-materials-error'), required[1].name, 'missing materials named')
+    await expectText(page.getByTestId('intake-materials-error'), '容缺受理', 'points to 容缺受理')
+    assert((await page.getByTestId('intake-summary').count()) === 0, 'no confirm step with materials missing')
+    // 容缺受理: every missing item confirmed, a reason and a due date (5 working days by default).
+    await page.getByTestId('intake-defer').check()
+    const items = page.getByTestId('intake-defer-item')
+    assert((await items.count()) === required.length - 1, `a checklist of the ${required.length - 1} missing items`)
+    const due = await page.getByTestId('intake-defer-due').inputValue()
+    assert(/^\d{4}-\d{2}-\d{2}$/.test(due) && due > chinaDate(0), `a default due date after today (${due})`)
+    await page.getByTestId('intake-next-3').click()
+    await expectText(page.getByTestId('intake-materials-error'), '请逐项确认', 'each item must be confirmed')
+    for (let i = 0; i < (await items.count()); i++) await items.nth(i).locator('input').check()
+    await page.getByTestId('intake-next-3').click()
+    await expectText(page.getByTestId('intake-materials-error'), '原因', 'a reason is required')
+    await page.getByTestId('intake-defer-reason').fill('户口簿在派出所补办中')
+    await page.getByTestId('intake-defer-due').fill(chinaDate(0))
+    await page.getByTestId('intake-next-3').click()
+    await expectText(page.getByTestId('intake-materials-error'), '晚于今天', 'a due date after today')
+    await page.getByTestId('intake-defer-due').fill(chinaDate(7))
+    await shot(page, 'counter-intake-deferral')
+    await test('axe: counter intake 容缺受理', () => axeCheck(page, 'counter intake deferral'))
+    await page.getByTestId('intake-next-3').click()
+    await expectText(page.getByTestId('intake-defer-summary'), chinaDate(7), 'confirm step shows the due date')
+    await page.getByTestId('intake-submit').click()
+    const number = await expectText(page.getByTestId('intake-number'), /\S+/, 'created application number')
+    await page.getByTestId('intake-open').click()
+    const box = page.getByTestId('detail-deferral')
+    await expectText(box, '容缺受理', 'detail shows the 容缺')
+    await expectText(page.getByTestId('detail-deferral-due'), chinaDate(7), 'detail shows the due date')
+    await expectText(page.getByTestId('detail-deferral-reason'), '户口簿在派出所补办中', 'detail shows the reason')
+    assert((await page.getByTestId('detail-deferral-item').count()) === required.length - 1, 'detail lists the missing items')
+    assert((await box.getAttribute('data-overdue')) === 'false', 'not overdue yet')
+    await shot(page, 'counter-detail-deferral')
+    await test('axe: counter application detail with 容缺', () => axeCheck(page, 'counter application detail with deferral'))
+    // The resident sees what to bring and by when in the kiosk's progress lookup.
+    const kiosk = await newPage(portrait)
+    try {
+      await kiosk.goto('/kiosk/progress')
+      await kiosk.getByTestId('progress-number').fill(number)
+      await kiosk.getByTestId('progress-last4').fill(idNumber.slice(-4))
+      await kiosk.getByTestId('progress-submit').click()
+      await expectText(kiosk.getByTestId('kiosk-deferral-due'), chinaDate(7), 'kiosk shows the due date')
+      await expectText(kiosk.getByTestId('kiosk-deferral'), required[1].name, 'kiosk names the material to bring')
+      await shot(kiosk, 'kiosk-progress-deferral', false)
+    } finally {
+      await kiosk.context().close()
+    }
+  } finally {
+    await page.context().close()
+  }
+}
+
 async function scenarioIntakeAndReview() {
   // Discover a commitment matter through the API.
   const all = (await api('GET', '/api/v1/catalog/matters')).items ?? []
@@ -444,6 +520,12 @@ async function scenarioCounterScan() {
       applicant: { id_type: 'resident', id_number: freshIdNumber(), name: '扫描测试', phone: '13700137000' },
       materials: m.materials.map((x) => ({ code: x.code, provided: false })),
       note: '',
+      // Nothing is provided yet: 容缺受理 of every required material, to be scanned below.
+      deferral: {
+        materials: m.materials.filter((x) => x.required).map((x) => x.code),
+        reason: '材料当场扫描补交',
+        due_date: chinaDate(5),
+      },
     },
     sess.token,
   )
@@ -715,6 +797,7 @@ async function scenarioMisc() {
     await page.getByTestId('intake-name').fill('测试二')
     await page.getByTestId('intake-phone').fill('13900139000')
     await page.getByTestId('intake-next-2').click()
+    await page.locator('[data-testid="intake-material"] input[type="checkbox"]').evaluateAll((els) => els.forEach((e) => e.click()))
     await page.getByTestId('intake-next-3').click()
     await page.getByTestId('intake-submit').click()
     await page.getByTestId('intake-open').click()
@@ -1063,6 +1146,31 @@ async function certBySerial(serial) {
   throw new Error(`certificate ${serial} not in the list`)
 }
 
+/** Today's serials in the certificate register (China date), sorted. */
+async function registerOfToday() {
+  const sess = await api('POST', '/api/v1/sessions', { username: 'admin', password: PASSWORD })
+  const prefix = 'ZM' + chinaDate(0).replaceAll('-', '') + '-'
+  const out = []
+  for (let p = 1; p <= 50; p++) {
+    const r = await api('GET', `/api/v1/certificates?page=${p}&per_page=100`, undefined, sess.token)
+    for (const c of r.items ?? []) if (c.serial.startsWith(prefix)) out.push(c.serial)
+    if ((r.items ?? []).length < 100) break
+  }
+  return out.sort()
+}
+
+/** The serial that follows today's register. */
+function nextSerial(serials) {
+  const prefix = 'ZM' + chinaDate(0).replaceAll('-', '') + '-'
+  return prefix + String(serials.length + 1).padStart(4, '0')
+}
+
+/** Today's register holds 0001 … N with no gap and no repeat. */
+async function assertRegisterGapFree() {
+  const serials = await registerOfToday()
+  serials.forEach((s, i) => assert(s.endsWith('-' + String(i + 1).padStart(4, '0')), `register gap at ${s} (position ${i + 1}): ${serials.join(', ')}`))
+}
+
 async function scenarioKioskCertificate() {
   const el = await findEligible()
   certShared.eligible = el
@@ -1094,12 +1202,24 @@ async function scenarioKioskCertificate() {
     await page.getByTestId('cert-submit').click()
     await page.getByTestId('cert-preview').waitFor()
     await waitImage(page, 'cert-preview-img')
+    // A preview carries no number: backing out of it (不打印，返回) burns none.
+    await expectText(page.getByTestId('cert-preview-serial'), '打印时生成', 'the preview is not numbered')
+    const before = await registerOfToday()
+    await page.getByRole('button', { name: '不打印，返回' }).click()
+    await page.locator(`[data-testid="cert-tab"][data-category="${el.type.category}"]`).click()
+    await page.locator(`[data-testid="cert-type"][data-code="${el.type.code}"]`).click()
+    await kioskFillInputs(page, el.type)
+    await page.getByTestId('cert-submit').click()
+    await page.getByTestId('cert-preview').waitFor()
+    await waitImage(page, 'cert-preview-img')
     await shot(page, 'kiosk-cert-preview')
     await test('axe: kiosk certificate preview', () => axeCheck(page, 'kiosk certificate preview'))
     await page.getByTestId('cert-print').click()
     await page.getByTestId('cert-done').waitFor({ timeout: 30_000 })
     await expectText(page.getByTestId('cert-done'), '证明已打印，请取走', 'printed message')
     const serial = await expectText(page.getByTestId('cert-serial'), /^ZM\d{8}-\d{4}$/, 'serial')
+    assert(serial === nextSerial(before), `the printed number follows the register with no gap (${serial} after ${before.at(-1) ?? 'none'})`)
+    await assertRegisterGapFree()
     const subject = await expectText(page.getByTestId('cert-subject'), /\*/, 'masked name')
     assert(subject !== el.card.name, `the name is masked (${subject})`)
     const body = (await page.locator('body').textContent()) ?? ''
@@ -1192,6 +1312,7 @@ async function scenarioKioskCertificatePaperOut() {
     await page.getByTestId('cert-retry').click()
     await page.getByTestId('cert-done').waitFor({ timeout: 30_000 })
     const serial = await expectText(page.getByTestId('cert-serial'), /^ZM\d{8}-\d{4}$/, 'serial after retry')
+    await assertRegisterGapFree()
     const c = await certBySerial(serial)
     assert(c.status === 'issued' && c.print_count === 1, `the failed print was not counted (${c.status}, print_count ${c.print_count})`)
     await shot(page, 'kiosk-cert-retry-ok', false)
@@ -1246,9 +1367,11 @@ async function scenarioCounterCertificate() {
     await page.getByTestId('ci-issue').click()
     await page.getByTestId('ci-preview').waitFor()
     await waitImage(page, 'ci-preview')
+    await expectText(page.getByTestId('ci-serial'), '打印时生成', 'the counter preview is not numbered')
     await page.getByTestId('ci-print').click()
     await page.getByTestId('ci-printed').waitFor({ timeout: 30_000 })
     const serial = await expectText(page.getByTestId('ci-serial'), /^ZM\d{8}-\d{4}$/, 'counter serial')
+    await assertRegisterGapFree()
     await shot(page, 'counter-cert-printed')
     await test('axe: counter certificate printed', () => axeCheck(page, 'counter certificate printed'))
 
@@ -1370,6 +1493,7 @@ async function main() {
       ],
     })
     await test('a. counter intake (counter1) and review to 已办结 (review1)', scenarioIntakeAndReview)
+    await test('a2. counter intake with materials missing: refused, then 容缺受理 with items, reason and due date; counter and kiosk show it', scenarioIntakeDeferral)
     await test('b. kiosk guide by pinyin initials and progress lookup', scenarioKioskGuideAndProgress)
     await test('c. kiosk idle timeout wipes input and returns home', scenarioKioskIdle)
     await test('d. kiosk ID card session: banner, 我的办件, removal wipes', scenarioKioskCard)

@@ -90,6 +90,20 @@ export interface Application {
   note?: string
   timeline?: TimelineEntry[] | null
   allowed_actions?: string[] | null
+  /** 容缺受理: required materials accepted as missing at intake. */
+  deferral?: Deferral | null
+}
+
+/** 容缺受理 as the station reports it (station/http/application.go deferralView). */
+export interface Deferral {
+  materials: { code: string; name: string; provided: boolean }[]
+  reason: string
+  /** The last day to bring the materials (YYYY-MM-DD). */
+  due_date: string
+  /** Materials still to bring. */
+  outstanding: number
+  /** Still outstanding after the due date. */
+  overdue: boolean
 }
 
 export interface ApplicationList {
@@ -119,6 +133,8 @@ export interface Progress {
   due_date: string | null
   deadline: Deadline
   timeline: { at: string; label: string }[] | null
+  /** 容缺受理: what the applicant still has to bring, by when. */
+  deferral?: Deferral | null
 }
 
 export interface IntakeRequest {
@@ -126,6 +142,8 @@ export interface IntakeRequest {
   applicant: Applicant
   materials: { code: string; provided: boolean }[]
   note: string
+  /** 容缺受理: the missing required materials, why, and the due date (YYYY-MM-DD). */
+  deferral?: { materials: string[]; reason: string; due_date: string }
 }
 
 /** The body of an API error: code for programs, message for people, and the faulty field with an English detail. */

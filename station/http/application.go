@@ -43,6 +43,42 @@ type applicationView struct {
 	WorkingDaysLeft *int                    `json:"working_days_left"`
 	Timeline        []station.Event         `json:"timeline"`
 	AllowedActions  []station.Action        `json:"allowed_actions"`
+	Deferral        *deferralView           `json:"deferral,omitempty"` // 容缺受理
+}
+
+// deferralView is a 容缺受理 as staff and the applicant see it: the materials accepted as missing
+// (and whether each has been brought since), why, and by when.
+type deferralView struct {
+	Materials   []deferredMaterial `json:"materials"`
+	Reason      string             `json:"reason"`
+	DueDate     station.Date       `json:"due_date"`
+	Outstanding int                `json:"outstanding"` // materials still to bring
+	Overdue     bool               `json:"overdue"`     // still outstanding after the due date
+}
+
+type deferredMaterial struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Provided bool   `json:"provided"` // brought after the intake
+}
+
+func viewDeferral(a *station.Application, today station.Date) *deferralView {
+	d := a.Deferral
+	if d == nil {
+		return nil
+	}
+	v := &deferralView{Reason: d.Reason, DueDate: d.DueDate, Outstanding: len(d.Outstanding(a.Materials)),
+		Overdue: a.Status.Open() && d.Overdue(a.Materials, today), Materials: make([]deferredMaterial, 0, len(d.Materials))}
+	for _, code := range d.Materials {
+		m := deferredMaterial{Code: code, Name: code}
+		for _, c := range a.Materials {
+			if c.Code == code {
+				m.Name, m.Provided = c.Name, c.Provided
+			}
+		}
+		v.Materials = append(v.Materials, m)
+	}
+	return v
 }
 
 // deadlineOf classifies an application on today.
@@ -79,6 +115,7 @@ func viewApplication(a *station.Application, cal *station.Calendar, today statio
 		}
 	}
 	v.Deadline, v.WorkingDaysLeft = deadlineOf(cal, a, today)
+	v.Deferral = viewDeferral(a, today)
 	if v.Materials == nil {
 		v.Materials = []station.MaterialCheck{}
 	}
@@ -130,6 +167,31 @@ type intakeRequest struct {
 	Applicant  applicantInput  `json:"applicant"`
 	Materials  []materialInput `json:"materials"`
 	Note       string          `json:"note,omitempty"`
+	Deferral   *deferralInput  `json:"deferral,omitempty"` // 容缺受理: required materials missing, accepted explicitly
+}
+
+type deferralInput struct {
+	Materials []string `json:"materials"` // codes of the missing required materials
+	Reason    string   `json:"reason"`
+	DueDate   string   `json:"due_date"` // YYYY-MM-DD, the last day to bring them
+}
+
+// deferral converts a 容缺 request; the rule itself (station.CheckIntakeMaterials) is applied with
+// the command.
+func (in *deferralInput) deferral() (*station.Deferral, error) {
+	if in == nil {
+		return nil, nil
+	}
+	d := &station.Deferral{Materials: in.Materials, Reason: strings.TrimSpace(in.Reason)}
+	if strings.TrimSpace(in.DueDate) == "" {
+		return nil, station.Errorf(station.EINVALID, "请填写补交材料的期限")
+	}
+	due, err := station.ParseDate(strings.TrimSpace(in.DueDate))
+	if err != nil {
+		return nil, station.Errorf(station.EINVALID, "补交期限“%s”不是有效日期（格式：2026-12-14）", in.DueDate)
+	}
+	d.DueDate = due
+	return d, nil
 }
 
 func (s *Server) handleIntake(c *fiber.Ctx) error {
@@ -146,6 +208,10 @@ func (s *Server) handleIntake(c *fiber.Ctx) error {
 	}
 	if strings.TrimSpace(req.Applicant.Name) == "" {
 		return station.Errorf(station.EINVALID, "请输入申请人姓名")
+	}
+	deferral, err := req.Deferral.deferral()
+	if err != nil {
+		return err
 	}
 	ctx := c.UserContext()
 	sealed, err := s.sealer.Seal(req.Applicant.IDType, number)
@@ -164,7 +230,7 @@ func (s *Server) handleIntake(c *fiber.Ctx) error {
 	id := s.newID()
 	intake := station.ApplicationIntake{
 		ApplicationID: id, MatterCode: req.MatterCode, Applicant: applicant,
-		Materials: materialChecks(req.Materials), Note: req.Note,
+		Materials: materialChecks(req.Materials), Note: req.Note, Deferral: deferral,
 	}
 	res, err := s.submit(ctx, station.CmdApplicationIntake, caller(c).actor(), intake)
 	if err != nil {

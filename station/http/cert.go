@@ -176,8 +176,8 @@ type certificateView struct {
 	Reason            string             `json:"reason,omitempty"` // why it was voided or revoked
 	ApplicationID     string             `json:"application_id,omitempty"`
 	ApplicationNumber string             `json:"application_number,omitempty"`
-	Payload           string             `json:"payload"`
-	VerifyURL         string             `json:"verify_url"`
+	Payload           string             `json:"payload"`    // "" until the certificate is numbered at its first print
+	VerifyURL         string             `json:"verify_url"` // "" until numbered
 	PreviewURL        string             `json:"preview_url"`
 }
 
@@ -188,6 +188,9 @@ func viewCertificate(c *station.Certificate, kiosk bool) certificateView {
 		PrintFailures: c.PrintFailures, Channel: c.Channel, Reason: c.Reason, ApplicationID: c.ApplicationID,
 		ApplicationNumber: c.ApplicationNumber, Payload: c.Payload, VerifyURL: "/verify/" + c.Payload,
 		PreviewURL: "/api/v1/certificates/" + c.ID + "/preview.png"}
+	if c.Payload == "" { // not numbered yet: nothing to verify
+		v.VerifyURL = ""
+	}
 	if kiosk {
 		v.PreviewURL = "/api/v1/kiosk/certificates/" + c.ID + "/preview.png"
 		v.Reason = ""

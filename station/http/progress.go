@@ -27,6 +27,7 @@ type progressView struct {
 	DueDate       *station.Date         `json:"due_date"`
 	Deadline      station.DeadlineState `json:"deadline"`
 	Timeline      []progressEvent       `json:"timeline"`
+	Deferral      *deferralView         `json:"deferral,omitempty"` // 容缺受理: what to bring, by when
 }
 
 type progressEvent struct {
@@ -84,6 +85,7 @@ func (s *Server) viewProgress(a *station.Application, cal *station.Calendar) pro
 		v.DueDate = &d
 	}
 	v.Deadline, _ = deadlineOf(cal, a, station.DateOf(s.now()))
+	v.Deferral = viewDeferral(a, station.DateOf(s.now()))
 	for _, e := range a.Timeline {
 		v.Timeline = append(v.Timeline, progressEvent{At: e.At.UTC(), Label: e.To.Label()})
 	}

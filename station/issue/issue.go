@@ -39,7 +39,6 @@ type Store interface {
 	Matters(ctx context.Context, f station.MatterFilter) ([]station.Matter, error)
 	Certificates(ctx context.Context, f station.CertificateFilter) ([]station.Certificate, int, error)
 	IssuedCertificates(ctx context.Context, residentID string) ([]cert.Issued, error)
-	LastCertificateSerial(ctx context.Context, day station.Date) (int, error)
 }
 
 // VerifyStore is what verification reads: the key ring, the station's certificates, the data center's
@@ -94,7 +93,7 @@ type Service struct {
 	builtIn cert.Library
 	signer  atomic.Pointer[cert.Signer]
 
-	issueMu sync.Mutex // serializes the precondition check, the serial and the command of each issue
+	issueMu sync.Mutex // serializes the precondition check and the command of each issue, and numbering
 	printMu sync.Mutex // one print job at a time
 }
 
@@ -221,14 +220,16 @@ func refusal(res cert.Result) error {
 	return station.Errorf(code, "%s", res.Message())
 }
 
-// Issue checks, fills, signs, renders and records a certificate for a resident. When the type needs a
-// department's verification it first takes an application for the department's 证明核实 matter, and
-// the certificate waits for its approval (awaiting_approval); otherwise it waits for the printer
-// (pending_print). A resident who does not meet the preconditions gets ECONFLICT (EFORBIDDEN when only
-// the card was missing) with every reason in Chinese; an input that is missing or too long EINVALID.
+// Issue checks, fills, renders and records a certificate for a resident, unnumbered: the PDF it stores
+// is the preview, which shows PreviewSerial for the serial, is marked 预览 and carries no signed QR
+// code. The certificate is numbered, signed and rendered for good when it is printed (Print), so a
+// preview that is never printed leaves no gap in the register. When the type needs a department's
+// verification it first takes an application for the department's 证明核实 matter, and the certificate
+// waits for its approval (awaiting_approval); otherwise it waits for the printer (pending_print). A
+// resident who does not meet the preconditions gets ECONFLICT (EFORBIDDEN when only the card was
+// missing) with every reason in Chinese; an input that is missing or too long EINVALID.
 func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*station.Certificate, error) {
-	signer := s.signer.Load()
-	if signer == nil {
+	if s.signer.Load() == nil {
 		return nil, station.Errorf(station.EUNAVAILABLE, "本站的证明签名密钥尚未就绪，暂不能开具证明")
 	}
 	t, err := s.template(ctx, req.TypeCode)
@@ -244,8 +245,7 @@ func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*s
 	if err != nil {
 		return nil, err
 	}
-	now := s.cfg.Now()
-	today := station.DateOf(now)
+	today := station.DateOf(s.cfg.Now())
 	res, err := s.check(ctx, &t, r, req.CardVerified, today)
 	if err != nil {
 		return nil, err
@@ -259,11 +259,6 @@ func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*s
 			return nil, err
 		}
 	}
-	last, err := s.cfg.Store.LastCertificateSerial(ctx, today)
-	if err != nil {
-		return nil, err
-	}
-	serial := station.CertificateSerial(today, last+1)
 	id := s.cfg.NewID()
 	inputs := map[string]string{}
 	for _, f := range t.Inputs() {
@@ -272,30 +267,23 @@ func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*s
 		}
 	}
 	subj := cert.SubjectOf(*r, r.RegisteredSince, req.CardVerified)
-	filled, err := t.Fill(t.Values(subj, s.cfg.Station, inputs, cert.Issue{Serial: serial, Date: today}))
-	if err != nil {
-		return nil, err
-	}
-	hash := cert.ContentHash(filled, serial)
-	payload, err := signer.Sign(cert.Payload{CertificateID: id, TypeCode: t.Code, SubjectName: station.MaskName(r.Name),
-		SubjectID: r.IDNumber.Masked, IssueDate: today, ContentHash: hash})
+	filled, err := t.Fill(t.Values(subj, s.cfg.Station, inputs, cert.Issue{Serial: station.PreviewSerial, Date: today}))
 	if err != nil {
 		return nil, err
 	}
 	text := textOf(filled)
-	doc, err := s.render(text, serial, today, payload, "")
+	doc, err := s.render(text, station.PreviewSerial, today, previewQR, "预览")
 	if err != nil {
 		return nil, err
 	}
 	sha, _, err := s.cfg.Blobs.Put(bytes.NewReader(doc))
 	if err != nil {
-		return nil, fmt.Errorf("store certificate PDF: %w", err)
+		return nil, fmt.Errorf("store certificate preview PDF: %w", err)
 	}
 	cmd := station.CertificateIssue{
-		CertificateID: id, Serial: serial, TypeCode: t.Code, TypeName: t.Name, Category: string(t.Category),
+		CertificateID: id, TypeCode: t.Code, TypeName: t.Name, Category: string(t.Category),
 		TemplateVersion: t.Version, ResidentID: r.ID, SubjectNameMasked: station.MaskName(r.Name),
-		SubjectIDMasked: r.IDNumber.Masked, Filled: text, Inputs: inputs, ContentHash: hex.EncodeToString(hash),
-		Payload: payload, PDFSHA256: sha, IssueDate: today, Channel: req.Channel,
+		SubjectIDMasked: r.IDNumber.Masked, Filled: text, Inputs: inputs, PDFSHA256: sha, IssueDate: today, Channel: req.Channel,
 	}
 	if t.ValidityDays > 0 {
 		cmd.ValidUntil = cert.ValidUntil(today, t.ValidityDays)
@@ -308,9 +296,84 @@ func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*s
 	if err := s.submit(ctx, station.CmdCertificateIssue, req.Actor, cmd); err != nil {
 		return nil, err
 	}
-	s.cfg.Logger.Info("certificate issued", "certificate", id, "serial", serial, "type", t.Code, "channel", req.Channel,
+	s.cfg.Logger.Info("certificate requested", "certificate", id, "type", t.Code, "channel", req.Channel,
 		"awaiting_approval", cmd.ApplicationID != "")
 	return s.cfg.Store.Certificate(ctx, id)
+}
+
+// previewQR is what the QR code of a preview holds: no payload, so a photo of the screen never verifies.
+const previewQR = "预览，不是证明：编号和核验码在打印时生成"
+
+// number gives a certificate about to be printed for the first time its serial (certificate.number:
+// the register picks the day's next one) and then its final text, signed payload and PDF
+// (certificate.sign). Each step is skipped when done: after a crash or a failed print the same serial
+// is used again, never a new one. Before the serial is given, the preconditions are checked again on
+// the day of printing (a department's approval stands for them).
+func (s *Service) number(ctx context.Context, c *station.Certificate, actor station.Actor) (*station.Certificate, error) {
+	signer := s.signer.Load()
+	if signer == nil {
+		return nil, station.Errorf(station.EUNAVAILABLE, "本站的证明签名密钥尚未就绪，暂不能打印证明")
+	}
+	t, err := s.template(ctx, c.TypeCode)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status != cert.StatusActive {
+		return nil, station.Errorf(station.ECONFLICT, "证明“%s”已停止开具：%s", t.Name, t.WithdrawnReason)
+	}
+	r, err := s.cfg.Store.Resident(ctx, c.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	s.issueMu.Lock()
+	defer s.issueMu.Unlock()
+	if !c.Numbered() {
+		if c.ApplicationID == "" {
+			res, err := s.check(ctx, &t, r, true, station.DateOf(s.cfg.Now()))
+			if err != nil {
+				return nil, err
+			}
+			if !res.Allowed {
+				return nil, refusal(res)
+			}
+		}
+		if err := s.submit(ctx, station.CmdCertificateNumber, actor, station.CertificateNumber{CertificateID: c.ID}); err != nil {
+			return nil, err
+		}
+		if c, err = s.cfg.Store.Certificate(ctx, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	day := c.IssueDate
+	filled, err := t.Fill(t.Values(cert.SubjectOf(*r, r.RegisteredSince, true), s.cfg.Station, c.Inputs, cert.Issue{Serial: c.Serial, Date: day}))
+	if err != nil {
+		return nil, err
+	}
+	hash := cert.ContentHash(filled, c.Serial)
+	payload, err := signer.Sign(cert.Payload{CertificateID: c.ID, TypeCode: t.Code, SubjectName: c.SubjectNameMasked,
+		SubjectID: c.SubjectIDMasked, IssueDate: day, ContentHash: hash})
+	if err != nil {
+		return nil, err
+	}
+	text := textOf(filled)
+	doc, err := s.render(text, c.Serial, day, payload, "")
+	if err != nil {
+		return nil, err
+	}
+	sha, _, err := s.cfg.Blobs.Put(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("store certificate PDF: %w", err)
+	}
+	sign := station.CertificateSign{CertificateID: c.ID, Serial: c.Serial, TemplateVersion: t.Version, Filled: text,
+		ContentHash: hex.EncodeToString(hash), Payload: payload, PDFSHA256: sha, IssueDate: day}
+	if t.ValidityDays > 0 {
+		sign.ValidUntil = cert.ValidUntil(day, t.ValidityDays)
+	}
+	if err := s.submit(ctx, station.CmdCertificateSign, actor, sign); err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("certificate numbered", "certificate", c.ID, "serial", c.Serial, "type", t.Code)
+	return s.cfg.Store.Certificate(ctx, c.ID)
 }
 
 // verificationMatter finds the active 证明核实 matter of a department.
@@ -356,8 +419,12 @@ func (s *Service) render(t station.CertificateText, serial string, day station.D
 	if t.Signature != "" {
 		paragraphs = append(paragraphs, t.Signature)
 	}
+	caption := ""
+	if payload == previewQR {
+		caption = "预览，不能核验"
+	}
 	return pdf.Render(pdf.Certificate{Title: t.Title, Paragraphs: paragraphs, Serial: serial, IssueDate: day,
-		StationName: s.cfg.Station.Name, Issuer: t.Seal, Seal: s.seal, QRPayload: payload, Footer: t.Footer, Mark: mark})
+		StationName: s.cfg.Station.Name, Issuer: t.Seal, Seal: s.seal, QRPayload: payload, QRCaption: caption, Footer: t.Footer, Mark: mark})
 }
 
 func (s *Service) submit(ctx context.Context, kind station.CommandKind, actor station.Actor, payload any) error {
@@ -436,7 +503,7 @@ func printFailure(err error) (code, message string) {
 }
 
 // Print prints a certificate and records the print once the printer confirmed it: the first print
-// makes it issued (counted); a reprint (补打, staff only) prints a new PDF marked 补打 and is audited. A
+// numbers and signs it (number) if it is not yet, and makes it issued (counted); a reprint (补打, staff only) prints a new PDF marked 补打 and is audited. A
 // print the printer does not confirm is recorded as a failure (audited, not counted), the status
 // stays as it was, and EUNAVAILABLE says what happened; it can be retried.
 func (s *Service) Print(ctx context.Context, id string, actor station.Actor, reprint bool) (*station.Certificate, error) {
@@ -451,6 +518,11 @@ func (s *Service) Print(ctx context.Context, id string, actor station.Actor, rep
 	}
 	if err := c.Status.CanPrint(reprint); err != nil {
 		return nil, err
+	}
+	if !reprint && c.Payload == "" {
+		if c, err = s.number(ctx, c, actor); err != nil {
+			return nil, err
+		}
 	}
 	var doc []byte
 	sha := c.PDFSHA256

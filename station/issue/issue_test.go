@@ -125,6 +125,13 @@ func TestVerify(t *testing.T) {
 	ctx := context.Background()
 	r := f.resident()
 	c := f.issue(r, "MS-001")
+	// A failed print numbers and signs it; it is not issued until a print is confirmed.
+	f.printer.SetMediaEmpty(true)
+	if _, err := f.svc.Print(ctx, c.ID, staff, false); station.ErrorCode(err) != station.EUNAVAILABLE {
+		t.Fatalf("print without paper: %v", err)
+	}
+	f.printer.SetMediaEmpty(false)
+	c, _ = f.db.Certificate(ctx, c.ID)
 	stranger, _ := cert.GenerateSigner(cert.Ed25519, "0193a5b2-0000-7000-8000-0000000000ff")
 	forged, err := stranger.Sign(cert.Payload{CertificateID: c.ID, TypeCode: "MS-001", SubjectName: "王**", SubjectID: "2201**0241",
 		IssueDate: c.IssueDate, ContentHash: make([]byte, 32)})
@@ -206,8 +213,81 @@ func TestPrintFailuresAreRecordedAndRetried(t *testing.T) {
 		t.Fatalf("print log: %v", results)
 	}
 	docs := f.printer.Documents()
-	if len(docs) == 0 || !strings.Contains(docs[len(docs)-1].Name, c.Serial) {
+	if len(docs) == 0 || !strings.Contains(docs[len(docs)-1].Name, printed.Serial) {
 		t.Fatalf("the printer's job: %+v", docs)
+	}
+}
+
+// TestAPreviewBurnsNoNumber checks the register: previews abandoned at the kiosk take no number, a print
+// that fails keeps its number for the retry, and the numbers printed run 0001, 0002, 0003.
+func TestAPreviewBurnsNoNumber(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.resident()
+	kiosk := station.Actor{Username: "kiosk", Role: station.RoleResident}
+	preview := func() *station.Certificate {
+		t.Helper()
+		c, err := f.svc.Issue(ctx, station.CertificateRequest{ResidentID: r, TypeCode: "MS-001", Inputs: residence,
+			Channel: station.ChannelKiosk, Actor: kiosk, CardVerified: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Serial != "" || c.Payload != "" || c.Status != station.CertPendingPrint {
+			t.Fatalf("a preview is numbered or signed: %+v", c)
+		}
+		if png, err := f.svc.Preview(ctx, c.ID); err != nil || len(png) == 0 {
+			t.Fatalf("preview: %v", err)
+		}
+		return c
+	}
+	for range 3 { // previewed, then abandoned (不打印，返回)
+		preview()
+	}
+	first, err := f.svc.Print(ctx, preview().ID, kiosk, false)
+	if err != nil || first.Serial != "ZM20261124-0001" || first.Status != station.CertIssued {
+		t.Fatalf("the first print of the day: %+v %v", first, err)
+	}
+	if v, _ := f.svc.Verify(ctx, first.Payload); v.Status != station.VerifyValid {
+		t.Fatalf("the printed certificate does not verify: %+v", v)
+	}
+	if text := strings.Join(append(slices.Clone(first.Text.Body), first.Text.Footer...), "\n"); strings.Contains(text, station.PreviewSerial) {
+		t.Fatalf("the printed text still says %s: %s", station.PreviewSerial, text)
+	}
+	// Paper out: the second certificate takes 0002, and keeps it for the retry.
+	second := preview()
+	f.printer.SetMediaEmpty(true)
+	if _, err := f.svc.Print(ctx, second.ID, kiosk, false); station.ErrorCode(err) != station.EUNAVAILABLE {
+		t.Fatalf("print without paper: %v", err)
+	}
+	failed, _ := f.db.Certificate(ctx, second.ID)
+	if failed.Serial != "ZM20261124-0002" || failed.Status != station.CertPendingPrint || failed.PrintFailures != 1 {
+		t.Fatalf("after the failed print: %+v", failed)
+	}
+	f.printer.SetMediaEmpty(false)
+	preview() // a preview in between takes nothing
+	retried, err := f.svc.Print(ctx, second.ID, kiosk, false)
+	if err != nil || retried.Serial != "ZM20261124-0002" || retried.Payload != failed.Payload || retried.PDFSHA256 != failed.PDFSHA256 {
+		t.Fatalf("the retry: %+v %v", retried, err)
+	}
+	third, err := f.svc.Print(ctx, preview().ID, kiosk, false)
+	if err != nil || third.Serial != "ZM20261124-0003" {
+		t.Fatalf("the third print: %+v %v", third, err)
+	}
+	list, total, err := f.db.Certificates(ctx, station.CertificateFilter{})
+	if err != nil || total != 3 {
+		t.Fatalf("the register holds %d certificates (%v), want the 3 printed", total, err)
+	}
+	var serials []string
+	for _, c := range list {
+		serials = append(serials, c.Serial)
+	}
+	slices.Sort(serials)
+	if !slices.Equal(serials, []string{"ZM20261124-0001", "ZM20261124-0002", "ZM20261124-0003"}) {
+		t.Fatalf("register: %v", serials)
+	}
+	docs := f.printer.Documents()
+	if len(docs) != 3 || !strings.HasSuffix(docs[0].Name, "ZM20261124-0001") {
+		t.Fatalf("printed jobs: %+v", docs)
 	}
 }
 
@@ -249,8 +329,9 @@ func TestIssueRefusals(t *testing.T) {
 	}
 }
 
-// BenchmarkIssue measures one certificate as the kiosk makes it: the precondition check, filling,
-// signing, the PDF, storing it and the command (issue), then the 100-dpi preview the resident sees.
+// BenchmarkIssue measures one certificate as the kiosk previews it: the precondition check, filling,
+// the preview PDF, storing it and the command (issue, unnumbered), then the 100-dpi preview the
+// resident sees. Numbering and signing happen at the print, not here.
 func BenchmarkIssue(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()

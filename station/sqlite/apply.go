@@ -240,7 +240,8 @@ func (a *applier) apply() (effect, error) {
 		err = a.outboxRetry()
 	case station.CmdSyncApply:
 		err = a.syncApply()
-	case station.CmdCertificateIssue, station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
+	case station.CmdCertificateIssue, station.CmdCertificateNumber, station.CmdCertificateSign,
+		station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
 		station.CmdCertificateVoid, station.CmdCertificateRevoke, station.CmdSigningKeyPublish, station.CmdRatingRecord:
 		err = a.certificateCommand()
 	default:
@@ -476,6 +477,15 @@ func (a *applier) intake() error {
 	if err != nil {
 		return err
 	}
+	day := station.DateOf(a.cmd.At)
+	if err := station.CheckIntakeMaterials(checklist, p.Deferral, day); err != nil {
+		return err
+	}
+	deferred, deferReason, deferDue := "[]", "", ""
+	if d := p.Deferral; d != nil {
+		codes, _ := json.Marshal(d.Materials)
+		deferred, deferReason, deferDue = string(codes), strings.TrimSpace(d.Reason), d.DueDate.String()
+	}
 	if ap.ResidentID != "" {
 		var n int
 		if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM residents WHERE id = ?`, ap.ResidentID).Scan(&n); err != nil {
@@ -490,7 +500,6 @@ func (a *applier) intake() error {
 	} else if exists > 0 {
 		return station.Errorf(station.ECONFLICT, "办件已存在")
 	}
-	day := station.DateOf(a.cmd.At)
 	// The day's last number, not a count, so a busy day does not scan all its applications.
 	n := 0
 	var last string
@@ -517,14 +526,17 @@ func (a *applier) intake() error {
 	at := formatTime(a.cmd.At)
 	if err := a.exec(`INSERT INTO applications (id, number, matter_code, matter_name, department, kind, status, resident_id,
 			applicant_id_type, applicant_id_cipher, applicant_id_index, applicant_id_masked, applicant_id_last4, applicant_name, applicant_phone,
-			materials, note, received_at, received_day, received_by, due_date, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			materials, note, received_at, received_day, received_by, due_date, updated_at, deferred_materials, deferral_reason, deferral_due)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ApplicationID, station.ApplicationNumber(day, n+1), m.Code, m.Name, m.Department, string(m.Kind), string(station.StatusReceived), residentID,
 		string(ap.IDNumber.Type), ap.IDNumber.Cipher, ap.IDNumber.Index, ap.IDNumber.Masked, strings.ToUpper(ap.IDLast4), ap.Name, ap.Phone,
-		string(mats), p.Note, at, day.String(), a.cmd.Actor.Username, dateText(due), at); err != nil {
+		string(mats), p.Note, at, day.String(), a.cmd.Actor.Username, dateText(due), at, deferred, deferReason, deferDue); err != nil {
 		return err
 	}
 	a.eff.detail = m.Code
+	if p.Deferral != nil {
+		a.eff.detail += fmt.Sprintf("; 容缺受理 %s due %s: %s", strings.Join(p.Deferral.Materials, ","), deferDue, deferReason)
+	}
 	return a.event(p.ApplicationID, station.ActionIntake, "", station.StatusReceived, "")
 }
 

@@ -26,6 +26,10 @@ func (a *applier) certificateCommand() error {
 	switch a.cmd.Kind {
 	case station.CmdCertificateIssue:
 		return a.certificateIssue()
+	case station.CmdCertificateNumber:
+		return a.certificateNumber()
+	case station.CmdCertificateSign:
+		return a.certificateSign()
 	case station.CmdCertificatePrinted:
 		return a.certificatePrinted()
 	case station.CmdCertificatePrintFailed:
@@ -46,6 +50,10 @@ func (a *applier) certificateCommand() error {
 type certificateState struct {
 	status     station.CertStatus
 	residentID string
+	channel    string
+	serial     string // "" until numbered
+	payload    string // "" until signed
+	issueDate  string
 	pdfSHA     string
 	prints     int
 }
@@ -53,8 +61,9 @@ type certificateState struct {
 func (a *applier) loadCertificate(id string) (certificateState, error) {
 	var c certificateState
 	var status string
-	err := a.tx.QueryRowContext(a.ctx, `SELECT status, resident_id, pdf_sha256, print_count FROM certificates WHERE id = ?`, id).
-		Scan(&status, &c.residentID, &c.pdfSHA, &c.prints)
+	err := a.tx.QueryRowContext(a.ctx, `SELECT status, resident_id, channel, coalesce(serial, ''), coalesce(payload, ''), issue_date,
+			pdf_sha256, print_count FROM certificates WHERE id = ?`, id).
+		Scan(&status, &c.residentID, &c.channel, &c.serial, &c.payload, &c.issueDate, &c.pdfSHA, &c.prints)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, station.Errorf(station.ENOTFOUND, "证明不存在")
 	}
@@ -94,21 +103,11 @@ func (a *applier) certificateIssue() error {
 	} else if n == 0 {
 		return station.Errorf(station.ENOTFOUND, "居民不存在")
 	}
-	var sameID, sameSerial, samePayload int
-	if err := a.tx.QueryRowContext(a.ctx, `SELECT
-			(SELECT count(*) FROM certificates WHERE id = ?),
-			(SELECT count(*) FROM certificates WHERE serial = ?),
-			(SELECT count(*) FROM certificates WHERE payload = ?)`, p.CertificateID, p.Serial, p.Payload).
-		Scan(&sameID, &sameSerial, &samePayload); err != nil {
+	var sameID int
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM certificates WHERE id = ?`, p.CertificateID).Scan(&sameID); err != nil {
 		return err
-	}
-	switch {
-	case sameID > 0:
+	} else if sameID > 0 {
 		return station.Errorf(station.ECONFLICT, "证明已存在")
-	case sameSerial > 0:
-		return station.Errorf(station.ECONFLICT, "证明编号%s已被使用", p.Serial)
-	case samePayload > 0:
-		return station.Errorf(station.ECONFLICT, "二维码内容与已有证明重复")
 	}
 	status := station.CertPendingPrint
 	var appID any
@@ -137,38 +136,140 @@ func (a *applier) certificateIssue() error {
 	text, _ := json.Marshal(p.Filled)
 	inputs, _ := json.Marshal(nonNilMap(p.Inputs))
 	at := formatTime(a.cmd.At)
-	if err := a.exec(`INSERT INTO certificates (id, serial, type_code, type_name, category, template_version, resident_id,
-			subject_name_masked, subject_id_masked, text, inputs, content_hash, payload, pdf_sha256, issue_date, valid_until,
+	if err := a.exec(`INSERT INTO certificates (id, type_code, type_name, category, template_version, resident_id,
+			subject_name_masked, subject_id_masked, text, inputs, content_hash, pdf_sha256, issue_date, valid_until,
 			application_id, channel, status, created_at, created_by, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.CertificateID, p.Serial, p.TypeCode, p.TypeName, p.Category, p.TemplateVersion, p.ResidentID,
-		p.SubjectNameMasked, p.SubjectIDMasked, string(text), string(inputs), p.ContentHash, p.Payload, p.PDFSHA256,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.CertificateID, p.TypeCode, p.TypeName, p.Category, p.TemplateVersion, p.ResidentID,
+		p.SubjectNameMasked, p.SubjectIDMasked, string(text), string(inputs), p.PDFSHA256,
 		p.IssueDate.String(), dateText(p.ValidUntil), appID, p.Channel, string(status), at, a.cmd.Actor.Username, at); err != nil {
 		return err
 	}
-	a.eff.detail = fmt.Sprintf("%s %s %s", p.TypeCode, p.Serial, status)
+	a.eff.detail = fmt.Sprintf("%s unnumbered %s", p.TypeCode, status)
 	return nil
+}
+
+// maxDailySerial is the highest daily sequence a serial can hold (four digits).
+const maxDailySerial = 9999
+
+// requirePrinter checks that the command's actor may print certificate c for the first time: staff,
+// or the resident at the kiosk for a certificate asked for at the kiosk.
+func (a *applier) requirePrinter(c certificateState) error {
+	role := a.cmd.Actor.Role
+	return a.requireRole(station.CanTakeApplications(role) || role == station.RoleResident && c.channel == station.ChannelKiosk)
+}
+
+// certificateNumber gives a certificate its serial: the next of the command's day in the register.
+// Apply is serialized, so reading the day's highest serial and writing the next one cannot race.
+func (a *applier) certificateNumber() error {
+	var p station.CertificateNumber
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	a.eff.object, a.eff.objectID = "certificate:"+p.CertificateID, p.CertificateID
+	c, err := a.loadCertificate(p.CertificateID)
+	if err != nil {
+		return err
+	}
+	if err := a.requirePrinter(c); err != nil {
+		return err
+	}
+	if err := c.status.CanPrint(false); err != nil {
+		return err
+	}
+	if c.serial != "" {
+		return station.Errorf(station.ECONFLICT, "该证明已编号（%s）", c.serial)
+	}
+	day := station.DateOf(a.cmd.At)
+	prefix := station.CertificateSerial(day, 0)
+	prefix = prefix[:len(prefix)-4]
+	var last string
+	n := 0
+	err = a.tx.QueryRowContext(a.ctx, `SELECT serial FROM certificates WHERE serial >= ? AND serial < ? ORDER BY serial DESC LIMIT 1`,
+		prefix, prefix+"~").Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		if _, n, _ = station.ParseCertificateSerial(last); n == 0 {
+			return fmt.Errorf("certificate register: malformed serial %q", last)
+		}
+	}
+	if n >= maxDailySerial {
+		return station.Errorf(station.ECONFLICT, "今日证明编号已用完（每日最多%d份），请明日再开具", maxDailySerial)
+	}
+	serial := station.CertificateSerial(day, n+1)
+	a.eff.detail = serial
+	at := formatTime(a.cmd.At)
+	return a.exec(`UPDATE certificates SET serial = ?, issue_date = ?, numbered_at = ?, updated_at = ? WHERE id = ?`,
+		serial, day.String(), at, at, p.CertificateID)
+}
+
+// certificateSign records the text, signed payload and PDF of a numbered certificate before its first
+// print. It is refused once the certificate is signed: what is printed under a number never changes.
+func (a *applier) certificateSign() error {
+	var p station.CertificateSign
+	if err := a.decode(&p); err != nil {
+		return err
+	}
+	a.eff.object, a.eff.objectID = "certificate:"+p.CertificateID, p.CertificateID
+	c, err := a.loadCertificate(p.CertificateID)
+	if err != nil {
+		return err
+	}
+	if err := a.requirePrinter(c); err != nil {
+		return err
+	}
+	if err := c.status.CanPrint(false); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error { return station.Errorf(station.EINVALID, format, args...) }
+	switch {
+	case c.serial == "":
+		return station.Errorf(station.ECONFLICT, "该证明尚未编号")
+	case c.payload != "":
+		return station.Errorf(station.ECONFLICT, "证明%s已签发，内容不能再改", c.serial)
+	case p.Serial != c.serial || p.IssueDate.String() != c.issueDate:
+		return bad("证明编号或开具日期与登记的%s（%s）不符", c.serial, c.issueDate)
+	case p.TemplateVersion < 1:
+		return bad("证明类型信息不完整")
+	case !isHex(p.ContentHash, 64):
+		return bad("证明内容摘要格式错误")
+	case !strings.HasPrefix(p.Payload, "C1.") || len(p.Payload) > cert.MaxPayloadLen:
+		return bad("证明二维码内容格式错误")
+	case !station.IsSHA256(p.PDFSHA256):
+		return bad("证明PDF文件摘要格式错误")
+	case !p.ValidUntil.IsZero() && p.ValidUntil.Before(p.IssueDate):
+		return bad("有效期无效")
+	case strings.TrimSpace(p.Filled.Title) == "" || len(p.Filled.Body) == 0 || strings.TrimSpace(p.Filled.Seal) == "":
+		return bad("证明内容不完整")
+	}
+	var same int
+	if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM certificates WHERE payload = ?`, p.Payload).Scan(&same); err != nil {
+		return err
+	} else if same > 0 {
+		return station.Errorf(station.ECONFLICT, "二维码内容与已有证明重复")
+	}
+	text, _ := json.Marshal(p.Filled)
+	a.eff.detail = p.Serial
+	return a.exec(`UPDATE certificates SET template_version = ?, text = ?, content_hash = ?, payload = ?, pdf_sha256 = ?,
+			valid_until = ?, updated_at = ? WHERE id = ?`,
+		p.TemplateVersion, string(text), p.ContentHash, p.Payload, p.PDFSHA256, dateText(p.ValidUntil), formatTime(a.cmd.At), p.CertificateID)
 }
 
 // validateIssue checks a certificate.issue payload on its own.
 func validateIssue(p *station.CertificateIssue, role station.Role) error {
 	bad := func(format string, args ...any) error { return station.Errorf(station.EINVALID, format, args...) }
-	day, _, ok := station.ParseCertificateSerial(p.Serial)
 	switch {
 	case p.CertificateID == "" || len(p.CertificateID) > 64:
 		return bad("缺少证明编号")
-	case !ok || day != p.IssueDate:
-		return bad("证明编号%s格式错误或与开具日期不符", p.Serial)
 	case p.TypeCode == "" || len(p.TypeCode) > 16 || strings.TrimSpace(p.TypeName) == "" || p.Category == "" || p.TemplateVersion < 1:
 		return bad("证明类型信息不完整")
 	case p.ResidentID == "":
 		return bad("缺少居民编号")
 	case !strings.Contains(p.SubjectNameMasked, "*") || !strings.Contains(p.SubjectIDMasked, "*"):
 		return bad("证明对象的姓名和证件号码必须隐藏部分字符")
-	case !isHex(p.ContentHash, 64):
-		return bad("证明内容摘要格式错误")
-	case !strings.HasPrefix(p.Payload, "C1.") || len(p.Payload) > cert.MaxPayloadLen:
-		return bad("证明二维码内容格式错误")
 	case !station.IsSHA256(p.PDFSHA256):
 		return bad("证明PDF文件摘要格式错误")
 	case p.IssueDate.IsZero() || (!p.ValidUntil.IsZero() && p.ValidUntil.Before(p.IssueDate)):
@@ -247,13 +348,16 @@ func (a *applier) certificatePrinted() error {
 			return err
 		}
 	} else {
+		if c.payload == "" {
+			return station.Errorf(station.ECONFLICT, "该证明尚未编号签发，不能记为已打印")
+		}
 		if p.PDFSHA256 == "" {
 			p.PDFSHA256 = c.pdfSHA
 		}
 		if p.PDFSHA256 != c.pdfSHA {
 			return station.Errorf(station.EINVALID, "打印的文件不是该证明的PDF")
 		}
-		a.eff.detail = "issued"
+		a.eff.detail = c.serial + " issued"
 		if err := a.exec(`UPDATE certificates SET status = ?, print_count = print_count + 1, issued_at = ?, updated_at = ? WHERE id = ?`,
 			string(station.CertIssued), at, at, p.CertificateID); err != nil {
 			return err
@@ -503,8 +607,8 @@ func (a *applier) certificateChange(c *station.Change) error {
 	return station.Errorf(station.EINVALID, "未知的下行变更类型“%s”", c.Type)
 }
 
-const certificateSelect = `SELECT c.id, c.serial, c.type_code, c.type_name, c.category, c.template_version, c.resident_id,
-	c.subject_name_masked, c.subject_id_masked, c.text, c.inputs, c.content_hash, c.payload, c.pdf_sha256, c.issue_date,
+const certificateSelect = `SELECT c.id, coalesce(c.serial, ''), c.type_code, c.type_name, c.category, c.template_version, c.resident_id,
+	c.subject_name_masked, c.subject_id_masked, c.text, c.inputs, c.content_hash, coalesce(c.payload, ''), c.pdf_sha256, c.issue_date,
 	c.valid_until, coalesce(c.application_id, ''), coalesce(ap.number, ''), c.channel, c.status, c.print_count,
 	c.print_failures, c.reason, c.created_at, c.created_by, c.issued_at, c.updated_at
 	FROM certificates c LEFT JOIN applications ap ON ap.id = c.application_id`
@@ -552,7 +656,8 @@ func (db *DB) Certificate(ctx context.Context, id string) (*station.Certificate,
 
 // Certificates returns the certificates that match f, newest first, and how many match in all.
 func (db *DB) Certificates(ctx context.Context, f station.CertificateFilter) ([]station.Certificate, int, error) {
-	var where []string
+	// Previews never printed are no entries of the register.
+	where := []string{`(c.serial IS NOT NULL OR c.application_id IS NOT NULL OR c.status <> 'pending_print')`}
 	var args []any
 	if f.ResidentID != "" {
 		where = append(where, `c.resident_id = ?`)
@@ -562,10 +667,7 @@ func (db *DB) Certificates(ctx context.Context, f station.CertificateFilter) ([]
 		where = append(where, `c.status = ?`)
 		args = append(args, string(f.Status))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
+	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM certificates c`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count certificates: %w", err)
@@ -592,10 +694,12 @@ func (db *DB) Certificates(ctx context.Context, f station.CertificateFilter) ([]
 }
 
 // IssuedCertificates returns the certificates that count for a resident's no_repeat_days rules: issued,
-// waiting for the printer or waiting for a department (a voided or failed one is no repeat).
+// numbered and waiting for the printer, or waiting for (or approved by) a department. A voided one is
+// no repeat, nor is a preview that was never printed.
 func (db *DB) IssuedCertificates(ctx context.Context, residentID string) ([]cert.Issued, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT type_code, issue_date FROM certificates WHERE resident_id = ? AND status IN (?, ?, ?)`,
-		residentID, string(station.CertIssued), string(station.CertPendingPrint), string(station.CertAwaitingApproval))
+	rows, err := db.read.QueryContext(ctx, `SELECT type_code, issue_date FROM certificates WHERE resident_id = ?
+		AND (status IN (?, ?) OR status = ? AND (serial IS NOT NULL OR application_id IS NOT NULL))`,
+		residentID, string(station.CertIssued), string(station.CertAwaitingApproval), string(station.CertPendingPrint))
 	if err != nil {
 		return nil, fmt.Errorf("issued certificates: %w", err)
 	}
@@ -613,24 +717,6 @@ func (db *DB) IssuedCertificates(ctx context.Context, residentID string) ([]cert
 		out = append(out, cert.Issued{Code: code, Date: d})
 	}
 	return out, rows.Err()
-}
-
-// LastCertificateSerial returns the highest daily sequence used in a serial of day d (0 when none).
-func (db *DB) LastCertificateSerial(ctx context.Context, d station.Date) (int, error) {
-	var last sql.NullString
-	prefix := station.CertificateSerial(d, 0)
-	prefix = prefix[:len(prefix)-4]
-	if err := db.read.QueryRowContext(ctx, `SELECT max(serial) FROM certificates WHERE serial LIKE ?`, prefix+"%").Scan(&last); err != nil {
-		return 0, fmt.Errorf("last certificate serial: %w", err)
-	}
-	if !last.Valid {
-		return 0, nil
-	}
-	_, n, ok := station.ParseCertificateSerial(last.String)
-	if !ok {
-		return 0, fmt.Errorf("last certificate serial: malformed %q", last.String)
-	}
-	return n, nil
 }
 
 // SigningKeys returns the key ring: the station's own keys and those the data center distributed.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,9 +36,9 @@ func (f *fixture) resident(seq int, registered station.Date, tags ...string) str
 	return res.ObjectID
 }
 
-// issue records a certificate of type code for the resident, with the serial's sequence seq, and
-// returns the command's error.
-func (f *fixture) issue(actor station.Actor, id, residentID, code string, seq int, appID string) error {
+// issue records an unnumbered certificate of type code for the resident (a preview) and returns the
+// command's error.
+func (f *fixture) issue(actor station.Actor, id, residentID, code string, appID string) error {
 	f.t.Helper()
 	today := station.DateOf(f.now)
 	channel := station.ChannelCounter
@@ -44,15 +46,43 @@ func (f *fixture) issue(actor station.Actor, id, residentID, code string, seq in
 		channel = station.ChannelKiosk
 	}
 	_, err := f.submit(station.CmdCertificateIssue, actor, station.CertificateIssue{
-		CertificateID: id, Serial: station.CertificateSerial(today, seq), TypeCode: code, TypeName: "居住证明",
+		CertificateID: id, TypeCode: code, TypeName: "居住证明",
 		Category: "livelihood", TemplateVersion: 1, ResidentID: residentID, SubjectNameMasked: "王**",
 		SubjectIDMasked: "2201**********0012", Filled: station.CertificateText{Code: code, Version: 1, Title: "居住证明",
 			Body: []string{"兹证明王桂芬居住于幸福小区。"}, Seal: "幸福社区居民委员会（盖章）"},
-		Inputs: map[string]string{"purpose": "办理居住证"}, ContentHash: strings.Repeat("ab", 32),
-		Payload: "C1." + id, PDFSHA256: strings.Repeat("cd", 32), IssueDate: today, ValidUntil: today.AddDays(29),
-		ApplicationID: appID, Channel: channel,
+		Inputs: map[string]string{"purpose": "办理居住证"}, PDFSHA256: strings.Repeat("cd", 32), IssueDate: today,
+		ValidUntil: today.AddDays(29), ApplicationID: appID, Channel: channel,
 	})
 	return err
+}
+
+// number numbers a certificate and signs it, as the issuing service does before its first print, and
+// returns the serial the register gave it.
+func (f *fixture) number(actor station.Actor, id string) (string, error) {
+	f.t.Helper()
+	if _, err := f.submit(station.CmdCertificateNumber, actor, station.CertificateNumber{CertificateID: id}); err != nil {
+		return "", err
+	}
+	c := f.certificate(id)
+	_, err := f.submit(station.CmdCertificateSign, actor, f.signing(c))
+	return c.Serial, err
+}
+
+// signing is a valid certificate.sign of a numbered certificate.
+func (f *fixture) signing(c *station.Certificate) station.CertificateSign {
+	return station.CertificateSign{CertificateID: c.ID, Serial: c.Serial, TemplateVersion: 1,
+		Filled: station.CertificateText{Code: c.TypeCode, Version: 1, Title: "居住证明", Body: []string{"兹证明王桂芬居住于幸福小区。"},
+			Seal: "幸福社区居民委员会（盖章）"}, ContentHash: strings.Repeat("ab", 32), Payload: "C1." + c.ID,
+		PDFSHA256: strings.Repeat("cd", 32), IssueDate: c.IssueDate, ValidUntil: c.IssueDate.AddDays(29)}
+}
+
+func (f *fixture) mustNumber(actor station.Actor, id string) string {
+	f.t.Helper()
+	serial, err := f.number(actor, id)
+	if err != nil {
+		f.t.Fatalf("number %s: %v", id, err)
+	}
+	return serial
 }
 
 func (f *fixture) certificate(id string) *station.Certificate {
@@ -76,13 +106,19 @@ func (f *fixture) audit(object string) []station.AuditEntry {
 func TestACertificateIsIssuedOnlyWhenThePrinterConfirms(t *testing.T) {
 	f := newFixture(t)
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
-	if err := f.issue(kiosk, "cert-1", r, "MS-001", 1, ""); err != nil {
+	if err := f.issue(kiosk, "cert-1", r, "MS-001", ""); err != nil {
 		t.Fatal(err)
 	}
 	c := f.certificate("cert-1")
-	if c.Status != station.CertPendingPrint || c.PrintCount != 0 || c.IssuedAt != nil || c.Serial != "ZM20261124-0001" ||
+	if c.Status != station.CertPendingPrint || c.PrintCount != 0 || c.IssuedAt != nil || c.Serial != "" || c.Payload != "" ||
 		c.Inputs["purpose"] != "办理居住证" || c.Text.Title != "居住证明" || c.Channel != station.ChannelKiosk {
 		t.Fatalf("after issue: %+v", c)
+	}
+	if _, err := f.submit(station.CmdCertificatePrinted, kiosk, station.CertificatePrinted{CertificateID: "cert-1", Printer: "A4"}); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("an unnumbered certificate recorded as printed: %v", err)
+	}
+	if serial := f.mustNumber(kiosk, "cert-1"); serial != "ZM20261124-0001" {
+		t.Fatalf("serial %s", serial)
 	}
 
 	f.mustSubmit(station.CmdCertificatePrintFailed, kiosk, station.CertificatePrintFailed{CertificateID: "cert-1", Code: "paper_out", Reason: "打印机缺纸"})
@@ -113,8 +149,11 @@ func TestReprintVoidAndRevoke(t *testing.T) {
 	f := newFixture(t)
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
 	for i, id := range []string{"c1", "c2", "c3"} {
-		if err := f.issue(staff, id, r, "MS-001", i+1, ""); err != nil {
+		if err := f.issue(staff, id, r, "MS-001", ""); err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			f.mustNumber(staff, id)
 		}
 	}
 	reprint := station.CertificatePrinted{CertificateID: "c1", Reprint: true, PDFSHA256: strings.Repeat("ef", 32)}
@@ -178,34 +217,143 @@ func TestReprintVoidAndRevoke(t *testing.T) {
 	}
 }
 
-func TestSerialsAreUniqueAndCountUpWithinADay(t *testing.T) {
+func TestSerialsAreGivenAtPrintGapFreeAndPerDay(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
-	today := station.DateOf(f.now)
-	if n, err := f.db.LastCertificateSerial(ctx, today); err != nil || n != 0 {
-		t.Fatalf("an empty day: %d %v", n, err)
+	// Five previews, of which the second and the fourth are abandoned and the third fails at the printer.
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if err := f.issue(staff, id, r, "MS-001", ""); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := f.issue(staff, "a", r, "MS-001", 1, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.issue(staff, "b", r, "MS-001", 1, ""); station.ErrorCode(err) != station.ECONFLICT || !strings.Contains(station.ErrorMessage(err), "ZM20261124-0001") {
-		t.Fatalf("a serial used twice: %v", err)
-	}
-	if err := f.issue(staff, "a", r, "MS-001", 2, ""); station.ErrorCode(err) != station.ECONFLICT {
+	if err := f.issue(staff, "a", r, "MS-001", ""); station.ErrorCode(err) != station.ECONFLICT {
 		t.Fatalf("an id used twice: %v", err)
 	}
-	if err := f.issue(staff, "c", r, "MS-001", 12, ""); err != nil {
+	if list, total, _ := f.db.Certificates(context.Background(), station.CertificateFilter{}); total != 0 || len(list) != 0 {
+		t.Fatalf("previews are listed in the register: %d", total)
+	}
+	want := map[string]string{"a": "ZM20261124-0001", "c": "ZM20261124-0002", "e": "ZM20261124-0003"}
+	for _, id := range []string{"a", "c", "e"} {
+		if serial := f.mustNumber(staff, id); serial != want[id] {
+			t.Fatalf("%s numbered %s, want %s", id, serial, want[id])
+		}
+		if id == "c" {
+			f.mustSubmit(station.CmdCertificatePrintFailed, staff, station.CertificatePrintFailed{CertificateID: id, Code: "paper_out", Reason: "打印机缺纸"})
+		}
+		f.mustSubmit(station.CmdCertificatePrinted, staff, station.CertificatePrinted{CertificateID: id, Printer: "A4"})
+	}
+	if _, err := f.submit(station.CmdCertificateNumber, staff, station.CertificateNumber{CertificateID: "a"}); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("an issued certificate numbered again: %v", err)
+	}
+	f.mustSubmit(station.CmdCertificateNumber, staff, station.CertificateNumber{CertificateID: "b"})
+	if _, err := f.submit(station.CmdCertificateNumber, staff, station.CertificateNumber{CertificateID: "b"}); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("a numbered certificate numbered again: %v", err)
+	}
+	if c := f.certificate("b"); c.Serial != "ZM20261124-0004" {
+		t.Fatalf("b: %s", c.Serial)
+	}
+	// The next day starts again at 0001, and its issue date is the day it was numbered.
+	f.now = f.now.Add(24 * time.Hour)
+	if serial := f.mustNumber(staff, "d"); serial != "ZM20261125-0001" {
+		t.Fatalf("the next day: %s", serial)
+	}
+	if c := f.certificate("d"); c.IssueDate != (station.Date{Year: 2026, Month: 11, Day: 25}) {
+		t.Fatalf("issue date %s", c.IssueDate)
+	}
+	list, total, err := f.db.Certificates(context.Background(), station.CertificateFilter{})
+	if err != nil || total != 5 || len(list) != 5 {
+		t.Fatalf("register: %d %v", total, err)
+	}
+	if e := f.audit("certificate:b")[1]; e.Action != string(station.CmdCertificateNumber) || e.Detail != "ZM20261124-0004" {
+		t.Fatalf("numbering is not audited: %+v", e)
+	}
+}
+
+func TestConcurrentNumberingIsUniqueAndGapFree(t *testing.T) {
+	f := newFixture(t)
+	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
+	const n = 20
+	for i := range n {
+		if err := f.issue(staff, fmt.Sprintf("c%02d", i), r, "MS-001", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd, _ := station.NewCommand(fmt.Sprintf("number-%02d", i), station.CmdCertificateNumber, f.now, staff,
+				station.CertificateNumber{CertificateID: fmt.Sprintf("c%02d", i)})
+			_, err := f.db.Submit(context.Background(), cmd)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	for i := range n {
+		seen[f.certificate(fmt.Sprintf("c%02d", i)).Serial] = true
+	}
+	for i := 1; i <= n; i++ {
+		if !seen[station.CertificateSerial(station.DateOf(f.now), i)] {
+			t.Fatalf("serial %d missing: %v", i, seen)
+		}
+	}
+}
+
+func TestSigningANumberedCertificate(t *testing.T) {
+	f := newFixture(t)
+	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
+	if err := f.issue(kiosk, "k", r, "MS-001", ""); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := f.db.LastCertificateSerial(ctx, today); err != nil || n != 12 {
-		t.Fatalf("last serial of the day: %d %v", n, err)
+	if err := f.issue(staff, "s", r, "MS-001", ""); err != nil {
+		t.Fatal(err)
 	}
-	if n, _ := f.db.LastCertificateSerial(ctx, today.AddDays(1)); n != 0 {
-		t.Fatalf("the next day starts at %d", n)
+	if _, err := f.submit(station.CmdCertificateSign, kiosk, f.signing(f.certificate("k"))); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("signed before numbering: %v", err)
 	}
-	if err := f.issue(kiosk, "d", r, "MS-001", 0, ""); station.ErrorCode(err) != station.EINVALID {
-		t.Fatalf("serial 0000: %v", err)
+	if _, err := f.submit(station.CmdCertificateNumber, kiosk, station.CertificateNumber{CertificateID: "s"}); station.ErrorCode(err) != station.EFORBIDDEN {
+		t.Fatalf("a resident numbered a counter certificate: %v", err)
+	}
+	if _, err := f.submit(station.CmdCertificateNumber, tech, station.CertificateNumber{CertificateID: "k"}); station.ErrorCode(err) != station.EFORBIDDEN {
+		t.Fatalf("a technician numbered a certificate: %v", err)
+	}
+	f.mustSubmit(station.CmdCertificateNumber, kiosk, station.CertificateNumber{CertificateID: "k"})
+	c := f.certificate("k")
+	tests := []struct {
+		name   string
+		change func(*station.CertificateSign)
+		code   string
+	}{
+		{"another serial", func(p *station.CertificateSign) { p.Serial = station.CertificateSerial(c.IssueDate, 2) }, station.EINVALID},
+		{"another day", func(p *station.CertificateSign) { p.IssueDate = c.IssueDate.AddDays(1) }, station.EINVALID},
+		{"a payload that is not one", func(p *station.CertificateSign) { p.Payload = "x" }, station.EINVALID},
+		{"a hash that is not one", func(p *station.CertificateSign) { p.ContentHash = "ab" }, station.EINVALID},
+		{"no text", func(p *station.CertificateSign) { p.Filled.Body = nil }, station.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := f.signing(c)
+			tt.change(&p)
+			if _, err := f.submit(station.CmdCertificateSign, kiosk, p); station.ErrorCode(err) != tt.code {
+				t.Fatalf("error %v, want %s", err, tt.code)
+			}
+		})
+	}
+	f.mustSubmit(station.CmdCertificateSign, kiosk, f.signing(c))
+	if c := f.certificate("k"); c.Payload != "C1.k" || c.ContentHash != strings.Repeat("ab", 32) {
+		t.Fatalf("after signing: %+v", c)
+	}
+	if _, err := f.submit(station.CmdCertificateSign, kiosk, f.signing(c)); station.ErrorCode(err) != station.ECONFLICT {
+		t.Fatalf("signed twice: %v", err)
 	}
 }
 
@@ -213,10 +361,10 @@ func TestIssueRefusesMalformedCommands(t *testing.T) {
 	f := newFixture(t)
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
 	today := station.DateOf(f.now)
-	good := station.CertificateIssue{CertificateID: "x", Serial: station.CertificateSerial(today, 1), TypeCode: "MS-001", TypeName: "居住证明",
+	good := station.CertificateIssue{CertificateID: "x", TypeCode: "MS-001", TypeName: "居住证明",
 		Category: "livelihood", TemplateVersion: 1, ResidentID: r, SubjectNameMasked: "王**", SubjectIDMasked: "2201**0012",
-		Filled: station.CertificateText{Title: "居住证明", Body: []string{"兹证明"}, Seal: "居委会"}, ContentHash: strings.Repeat("ab", 32),
-		Payload: "C1.x", PDFSHA256: strings.Repeat("cd", 32), IssueDate: today, Channel: station.ChannelCounter}
+		Filled:    station.CertificateText{Title: "居住证明", Body: []string{"兹证明"}, Seal: "居委会"},
+		PDFSHA256: strings.Repeat("cd", 32), IssueDate: today, Channel: station.ChannelCounter}
 	tests := []struct {
 		name   string
 		actor  station.Actor
@@ -224,7 +372,7 @@ func TestIssueRefusesMalformedCommands(t *testing.T) {
 		code   string
 	}{
 		{"a name in clear", staff, func(p *station.CertificateIssue) { p.SubjectNameMasked = "王桂芬" }, station.EINVALID},
-		{"a serial of another day", staff, func(p *station.CertificateIssue) { p.Serial = station.CertificateSerial(today.AddDays(-1), 1) }, station.EINVALID},
+		{"no issue date", staff, func(p *station.CertificateIssue) { p.IssueDate = station.Date{} }, station.EINVALID},
 		{"a kiosk certificate by staff", staff, func(p *station.CertificateIssue) { p.Channel = station.ChannelKiosk }, station.EINVALID},
 		{"a counter certificate by a resident", kiosk, func(*station.CertificateIssue) {}, station.EINVALID},
 		{"a technician", tech, func(*station.CertificateIssue) {}, station.EFORBIDDEN},
@@ -269,9 +417,13 @@ func TestNoRepeatDaysReadsTheHistory(t *testing.T) {
 	if !check(today).Allowed {
 		t.Fatalf("no history: %s", check(today).Message())
 	}
-	if err := f.issue(staff, "first", r, "JS-002", 1, ""); err != nil {
+	if err := f.issue(staff, "first", r, "JS-002", ""); err != nil {
 		t.Fatal(err)
 	}
+	if !check(today).Allowed {
+		t.Fatal("a preview that was never printed counts as a repeat")
+	}
+	f.mustNumber(staff, "first")
 	if res := check(today.AddDays(364)); res.Allowed || !strings.Contains(res.Message(), "365天内不能重复开具") {
 		t.Fatalf("a repeat within 365 days: %+v", res)
 	}
@@ -304,7 +456,7 @@ func TestACertificateWaitingForItsDepartmentIsPrintableOnceApproved(t *testing.T
 	if err := intake("app-1", kiosk, verificationMatter.Code); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.issue(kiosk, "waits", r, "MS-004", 1, "app-1"); err != nil {
+	if err := f.issue(kiosk, "waits", r, "MS-004", "app-1"); err != nil {
 		t.Fatal(err)
 	}
 	c := f.certificate("waits")
@@ -331,13 +483,14 @@ func TestACertificateWaitingForItsDepartmentIsPrintableOnceApproved(t *testing.T
 	if e := f.audit("sync")[0]; !strings.Contains(e.Detail, "0 refused") {
 		t.Fatalf("sync apply: %+v", e)
 	}
+	f.mustNumber(kiosk, "waits")
 	f.mustSubmit(station.CmdCertificatePrinted, kiosk, station.CertificatePrinted{CertificateID: "waits"})
 
 	// A rejected verification voids the certificate waiting for it, in the same transaction.
 	if err := intake("app-2", staff, verificationMatter.Code); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.issue(staff, "rejected", r, "MS-004", 2, "app-2"); err != nil {
+	if err := f.issue(staff, "rejected", r, "MS-004", "app-2"); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []station.Action{station.ActionPreReview, station.ActionForward} {
@@ -351,7 +504,7 @@ func TestACertificateWaitingForItsDepartmentIsPrintableOnceApproved(t *testing.T
 	if c := f.certificate("rejected"); c.Status != station.CertVoided || !strings.Contains(c.Reason, "年龄不符") {
 		t.Fatalf("after rejection: %+v", c)
 	}
-	if err := f.issue(staff, "late", r, "MS-004", 3, "app-2"); station.ErrorCode(err) != station.ECONFLICT {
+	if err := f.issue(staff, "late", r, "MS-004", "app-2"); station.ErrorCode(err) != station.ECONFLICT {
 		t.Fatalf("a certificate for a rejected verification: %v", err)
 	}
 }
@@ -362,8 +515,9 @@ func TestTheApprovalAndTheCertificateCommitTogether(t *testing.T) {
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
 	sealed, _ := f.key.Seal(station.IDResident, validNumber(1))
 	f.mustSubmit(station.CmdApplicationIntake, staff, station.ApplicationIntake{ApplicationID: "app", MatterCode: verificationMatter.Code,
-		Applicant: station.Applicant{ResidentID: r, IDNumber: sealed, IDLast4: "0012", Name: "王桂芬"}})
-	if err := f.issue(staff, "waits", r, "MS-004", 1, "app"); err != nil {
+		Applicant: station.Applicant{ResidentID: r, IDNumber: sealed, IDLast4: "0012", Name: "王桂芬"},
+		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}}})
+	if err := f.issue(staff, "waits", r, "MS-004", "app"); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range []station.Action{station.ActionPreReview, station.ActionForward} {
@@ -411,9 +565,10 @@ func TestDownlinkKeysRevocationsAndTemplates(t *testing.T) {
 	}
 	f.mustSubmit(station.CmdSigningKeyPublish, system, station.SigningKeyPublish{PublicKey: ownJSON, StationName: "幸福社区服务站"})
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
-	if err := f.issue(staff, "mine", r, "MS-001", 1, ""); err != nil {
+	if err := f.issue(staff, "mine", r, "MS-001", ""); err != nil {
 		t.Fatal(err)
 	}
+	f.mustNumber(staff, "mine")
 	f.mustSubmit(station.CmdCertificatePrinted, staff, station.CertificatePrinted{CertificateID: "mine"})
 
 	withdrawn := mustTemplate(t, "MS-002")
@@ -488,7 +643,7 @@ func mustTemplate(t *testing.T, code string) cert.Template {
 func TestRatings(t *testing.T) {
 	f := newFixture(t)
 	r := f.resident(1, station.Date{Year: 2020, Month: 1, Day: 1})
-	if err := f.issue(kiosk, "c", r, "MS-001", 1, ""); err != nil {
+	if err := f.issue(kiosk, "c", r, "MS-001", ""); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

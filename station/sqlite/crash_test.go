@@ -50,6 +50,7 @@ func TestCrashChild(t *testing.T) {
 		cmd, _ := station.NewCommand(id, station.CmdApplicationIntake, time.Now(), staff, station.ApplicationIntake{
 			ApplicationID: id, MatterCode: "MZ-001",
 			Applicant: station.Applicant{IDNumber: sealed, IDLast4: station.IDLast4(number), Name: "测试"},
+			Materials: providedAll("MZ-001"),
 		})
 		if _, err := db.Submit(ctx, cmd); err != nil {
 			fmt.Fprintln(out, "ERR", err)

@@ -221,16 +221,29 @@ func (db *DB) ResidentByIndex(ctx context.Context, index string) (*station.Resid
 
 const applicationSelect = `SELECT id, number, matter_code, matter_name, department, kind, status, coalesce(resident_id, ''),
 	applicant_id_type, applicant_id_cipher, applicant_id_index, applicant_id_masked, applicant_id_last4, applicant_name,
-	applicant_phone, materials, note, received_at, received_by, due_date, closed_at, updated_at FROM applications`
+	applicant_phone, materials, note, received_at, received_by, due_date, closed_at, updated_at,
+	deferred_materials, deferral_reason, deferral_due FROM applications`
 
 func scanApplication(r rowScanner) (*station.Application, error) {
 	var a station.Application
-	var kind, status, idType, mats, received, due, updated string
+	var kind, status, idType, mats, received, due, updated, deferred, deferReason, deferDue string
 	var closed sql.NullString
 	if err := r.Scan(&a.ID, &a.Number, &a.MatterCode, &a.MatterName, &a.Department, &kind, &status, &a.Applicant.ResidentID,
 		&idType, &a.Applicant.IDNumber.Cipher, &a.Applicant.IDNumber.Index, &a.Applicant.IDNumber.Masked, &a.Applicant.IDLast4,
-		&a.Applicant.Name, &a.Applicant.Phone, &mats, &a.Note, &received, &a.ReceivedBy, &due, &closed, &updated); err != nil {
+		&a.Applicant.Name, &a.Applicant.Phone, &mats, &a.Note, &received, &a.ReceivedBy, &due, &closed, &updated,
+		&deferred, &deferReason, &deferDue); err != nil {
 		return nil, err
+	}
+	if deferDue != "" {
+		d := &station.Deferral{Reason: deferReason}
+		if err := json.Unmarshal([]byte(deferred), &d.Materials); err != nil {
+			return nil, fmt.Errorf("application %s deferred materials: %w", a.ID, err)
+		}
+		var err error
+		if d.DueDate, err = station.ParseDate(deferDue); err != nil {
+			return nil, fmt.Errorf("application %s deferral due date: %w", a.ID, err)
+		}
+		a.Deferral = d
 	}
 	a.Kind, a.Status, a.Applicant.IDNumber.Type = station.MatterKind(kind), station.Status(status), station.IDType(idType)
 	var err error

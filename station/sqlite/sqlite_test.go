@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,6 +90,22 @@ func validNumber(seq int) string {
 	return first + string(station.CheckDigit(first))
 }
 
+// providedAll is a checklist of a test matter with every required material provided.
+func providedAll(matter string) []station.MaterialCheck {
+	var out []station.MaterialCheck
+	for _, m := range testMatters() {
+		if m.Code != matter {
+			continue
+		}
+		for _, mat := range m.Materials {
+			if mat.Required {
+				out = append(out, station.MaterialCheck{Code: mat.Code, Provided: true})
+			}
+		}
+	}
+	return out
+}
+
 func (f *fixture) intake(matter, number string) string {
 	f.t.Helper()
 	sealed, err := f.key.Seal(station.IDResident, number)
@@ -99,7 +116,7 @@ func (f *fixture) intake(matter, number string) string {
 	f.mustSubmit(station.CmdApplicationIntake, staff, station.ApplicationIntake{
 		ApplicationID: id, MatterCode: matter,
 		Applicant: station.Applicant{IDNumber: sealed, IDLast4: station.IDLast4(number), Name: "王小明", Phone: "13800001111"},
-		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}},
+		Materials: providedAll(matter),
 	})
 	return id
 }
@@ -209,7 +226,8 @@ func TestCommitmentApplicationGoesThroughTheWholeFlow(t *testing.T) {
 	if a.DueDate.String() != "2026-12-22" { // 20 working days after Tuesday 2026-11-24
 		t.Fatalf("due date = %s", a.DueDate)
 	}
-	if len(a.Materials) != 3 || !a.Materials[0].Provided || a.Materials[1].Provided || !a.Materials[1].Required {
+	if len(a.Materials) != 3 || !a.Materials[0].Provided || !a.Materials[1].Provided || !a.Materials[1].Required ||
+		a.Materials[2].Provided || a.Materials[2].Required || a.Deferral != nil {
 		t.Fatalf("materials = %+v", a.Materials)
 	}
 	steps := []struct {
@@ -318,7 +336,7 @@ func TestIntakeRefusals(t *testing.T) {
 	f := newFixture(t)
 	sealed, _ := f.key.Seal(station.IDResident, validNumber(5))
 	good := station.ApplicationIntake{ApplicationID: "a1", MatterCode: "MZ-001",
-		Applicant: station.Applicant{IDNumber: sealed, IDLast4: "1234", Name: "李四"}}
+		Applicant: station.Applicant{IDNumber: sealed, IDLast4: "1234", Name: "李四"}, Materials: providedAll("MZ-001")}
 	cases := []struct {
 		name   string
 		actor  station.Actor
@@ -333,6 +351,11 @@ func TestIntakeRefusals(t *testing.T) {
 		}, station.EINVALID},
 		{"an unsealed number is invalid", staff, func(p *station.ApplicationIntake) { p.Applicant.IDNumber.Cipher = "" }, station.EINVALID},
 		{"a technician may not take applications", tech, func(*station.ApplicationIntake) {}, station.EFORBIDDEN},
+		{"required materials missing without 容缺 are refused", staff, func(p *station.ApplicationIntake) { p.Materials = nil }, station.EINVALID},
+		{"a 容缺 due today is refused", staff, func(p *station.ApplicationIntake) {
+			p.Materials = []station.MaterialCheck{{Code: "M1", Provided: true}}
+			p.Deferral = &station.Deferral{Materials: []string{"M2"}, Reason: "单位未开具", DueDate: station.DateOf(f.now)}
+		}, station.EINVALID},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -355,7 +378,8 @@ func TestSubmittingTheSameCommandTwiceAppliesItOnce(t *testing.T) {
 	ctx := context.Background()
 	sealed, _ := f.key.Seal(station.IDResident, validNumber(6))
 	cmd, _ := station.NewCommand("same-id", station.CmdApplicationIntake, f.now, staff, station.ApplicationIntake{
-		ApplicationID: "app-x", MatterCode: "RS-002", Applicant: station.Applicant{IDNumber: sealed, IDLast4: "0000", Name: "赵六"}})
+		ApplicationID: "app-x", MatterCode: "RS-002", Applicant: station.Applicant{IDNumber: sealed, IDLast4: "0000", Name: "赵六"},
+		Materials: providedAll("RS-002")})
 	r1, err1 := f.db.Submit(ctx, cmd)
 	r2, err2 := f.db.Submit(ctx, cmd)
 	if err1 != nil || err2 != nil || r1 != r2 {
@@ -584,5 +608,49 @@ func TestApplicationNumbersCountUpWithinADayAndRestartTheNext(t *testing.T) {
 	want := "[SQ20261124-0001 SQ20261124-0002 SQ20261124-0003 SQ20261125-0001]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("numbers %v, want %s", got, want)
+	}
+}
+
+func TestADeferredIntakeIsRecordedAuditedAndSent(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sealed, _ := f.key.Seal(station.IDResident, validNumber(7))
+	due := station.DateOf(f.now).AddDays(7)
+	f.mustSubmit(station.CmdApplicationIntake, staff, station.ApplicationIntake{ApplicationID: "app-d", MatterCode: "MZ-001",
+		Applicant: station.Applicant{IDNumber: sealed, IDLast4: "0000", Name: "孙七"},
+		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}},
+		Deferral:  &station.Deferral{Materials: []string{"M2"}, Reason: " 单位尚未开具收入证明 ", DueDate: due}})
+	a, err := f.db.Application(ctx, "app-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := a.Deferral; d == nil || len(d.Materials) != 1 || d.Materials[0] != "M2" || d.Reason != "单位尚未开具收入证明" || d.DueDate != due {
+		t.Fatalf("deferral: %+v", a.Deferral)
+	}
+	if e := f.audit("application:app-d")[0]; !strings.Contains(e.Detail, "容缺受理 M2 due "+due.String()) {
+		t.Fatalf("the 容缺 is not audited: %+v", e)
+	}
+	pending, err := f.db.PendingOutbox(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent *station.ApplicationIntake
+	for _, r := range pending {
+		if r.Kind == string(station.CmdApplicationIntake) {
+			var p station.ApplicationIntake
+			if err := json.Unmarshal(r.Payload, &p); err == nil && p.ApplicationID == "app-d" {
+				sent = &p
+			}
+		}
+	}
+	if sent == nil || sent.Deferral == nil || sent.Deferral.DueDate != due || sent.Deferral.Materials[0] != "M2" {
+		t.Fatalf("the data center's record does not carry the 容缺: %+v", sent)
+	}
+	// Bringing the material later leaves the record of the 容缺 and clears what is outstanding.
+	f.mustSubmit(station.CmdApplicationMaterials, staff, station.ApplicationMaterials{ApplicationID: "app-d",
+		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}, {Code: "M2", Provided: true}}})
+	a, _ = f.db.Application(ctx, "app-d")
+	if a.Deferral == nil || len(a.Deferral.Outstanding(a.Materials)) != 0 {
+		t.Fatalf("after the material was brought: %+v", a.Deferral)
 	}
 }
