@@ -22,7 +22,10 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/pelletier/go-toml/v2 v2.4.3 // indirect
+require (
+	github.com/kardianos/service v1.2.4 // indirect
+	github.com/pelletier/go-toml/v2 v2.4.3 // indirect
+)
 
 require (
 	github.com/andybalholm/brotli v1.1.0 // indirect
