@@ -138,9 +138,13 @@ func configCommand(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
+// exampleConfig writes the example configuration file for fset, leaving out skip (and --config).
+func exampleConfig(w io.Writer, fset *flag.FlagSet, skip ...string) error {
+	return flagconf.Example(w, fset, envPrefix, exampleHeader, append(skip, "config")...)
+}
+
 func configExample(stdout, stderr io.Writer) int {
-	fset := runFlags(NewMain(), io.Discard)
-	if err := flagconf.Example(stdout, fset, envPrefix, exampleHeader, "config"); err != nil {
+	if err := exampleConfig(stdout, runFlags(NewMain(), io.Discard)); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

@@ -22,6 +22,7 @@ func main() {
 
 const usage = `用法：
   station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站（参数也可写在 /etc/station/station.toml）
+  station service install|uninstall|start|stop|restart|status  安装为系统服务（systemd / Windows 服务）及启停
   station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "service":
+		return serviceCommand(args[1:], stdout, stderr)
 	case "config":
 		return configCommand(args[1:], stdout, stderr)
 	case "user":

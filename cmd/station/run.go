@@ -18,6 +18,7 @@ import (
 	"github.com/civic-station/station/devices/idcard"
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/devices/rig"
+	"github.com/civic-station/station/internal/sdnotify"
 	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
@@ -276,7 +277,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		_ = m.Close()
 		return 1
 	}
+	stopping := notifySystemd(ctx, sdnotify.New(), m.DB.Ready, m.Logger)
 	<-ctx.Done()
+	stopping()
 	m.Logger.Info("stopping")
 	if err := m.Close(); err != nil {
 		m.Logger.Error("stop", "err", err)
