@@ -29,8 +29,10 @@ const header = "station-datakey-v1\n"
 
 // Key is a loaded data key. It is safe for concurrent use.
 type Key struct {
-	aead     cipher.AEAD
-	indexKey []byte
+	aead        cipher.AEAD
+	indexKey    []byte
+	backupRoot  []byte // the root of backup archive keys (BackupKey)
+	fingerprint string
 }
 
 var _ station.Sealer = (*Key)(nil)
@@ -82,6 +84,14 @@ func New(master []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	backupRoot, err := hkdf.Key(sha256.New, master, nil, "station backup archive v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := hkdf.Key(sha256.New, master, nil, "station data key fingerprint v1", 8)
+	if err != nil {
+		return nil, err
+	}
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, err
@@ -90,7 +100,17 @@ func New(master []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{aead: aead, indexKey: indexKey}, nil
+	return &Key{aead: aead, indexKey: indexKey, backupRoot: backupRoot, fingerprint: hex.EncodeToString(fp)}, nil
+}
+
+// Fingerprint names the key without revealing it (16 hex digits), so that a backup can say which key
+// it needs and a technician can tell two key files apart.
+func (k *Key) Fingerprint() string { return k.fingerprint }
+
+// BackupKey is the 32-byte key of one backup archive, derived from the data key and the archive's
+// random salt, so that every archive has a key of its own.
+func (k *Key) BackupKey(salt []byte) ([]byte, error) {
+	return hkdf.Key(sha256.New, k.backupRoot, salt, "station backup archive key", 32)
 }
 
 func create(path string) error {
