@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
 	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/station/backup"
 	"github.com/civic-station/station/station/datakey"
@@ -56,9 +59,29 @@ func loadExistingKey(path string) (*datakey.Key, error) {
 	return datakey.Load(path)
 }
 
-// progressPrinter reports progress on w: a line at each tenth, so logs and terminals both read well.
-func progressPrinter(w io.Writer, verb string) func(backup.Progress) {
+// progressReporter reports progress on w: a bar with bytes, rate and time left when w is a terminal,
+// else a plain line at each tenth so that logs read well. done ends the bar.
+func progressReporter(w io.Writer, verb string) (report func(backup.Progress), done func()) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		var bar *progressbar.ProgressBar
+		return func(p backup.Progress) {
+				if bar == nil && p.Total > 0 {
+					bar = progressbar.NewOptions64(p.Total, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(verb),
+						progressbar.OptionShowBytes(true), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
+						progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionFullWidth())
+				}
+				if bar != nil {
+					_ = bar.Set64(p.Done)
+				}
+			}, func() {
+				if bar != nil {
+					_ = bar.Finish()
+					fmt.Fprintln(w)
+				}
+			}
+	}
 	next := int64(0)
+	started := time.Now()
 	return func(p backup.Progress) {
 		if p.Total <= 0 {
 			return
@@ -67,9 +90,26 @@ func progressPrinter(w io.Writer, verb string) func(backup.Progress) {
 		if pct < next && p.Done != p.Total {
 			return
 		}
-		fmt.Fprintf(w, "%s %3d%%  %s / %s\n", verb, pct, bytesize.Format(p.Done), bytesize.Format(p.Total))
+		rate := float64(p.Done) / max(time.Since(started).Seconds(), 0.001)
+		fmt.Fprintf(w, "%s %3d%%  %s / %s  %s/s\n", verb, pct, bytesize.Format(p.Done), bytesize.Format(p.Total), bytesize.Format(int64(rate)))
 		next = pct/10*10 + 10
+	}, func() {}
+}
+
+// readPassphrase reads a passphrase from a file ("-" for standard input): its first line.
+func readPassphrase(path string, stdin io.Reader) ([]byte, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(stdin, 4096))
+	} else {
+		b, err = os.ReadFile(path)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("读取口令失败：%w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return []byte(strings.TrimRight(line, "\r")), nil
 }
 
 // dataDirFromConfig is the data directory `station run` would use, for the tools whose --data
@@ -84,11 +124,15 @@ func dataDirFromConfig() string {
 	return m.DataDir
 }
 
-func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func backupCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "verify" {
+		return backupVerifyCommand(ctx, args[1:], stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("station backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data", dataDirFromConfig(), "数据目录（默认取配置文件中的 data）")
-	out := fs.String("out", "", "备份文件，如 /media/usb/station-20261207.stationbak（不可已存在）")
+	out := fs.String("to", "", "备份文件，如 /media/usb/station-20261207.stationbak（不可已存在）")
+	passFile := fs.String("passphrase-file", "", "口令文件（- 为标准输入）：备份中附带用此口令加密的数据密钥；不给则备份不含密钥")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -96,13 +140,24 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 2
 	}
 	if *out == "" {
-		fmt.Fprintln(stderr, "用法：station backup [--data DIR] --out FILE")
+		fmt.Fprintln(stderr, "用法：station backup [--data DIR] --to FILE [--passphrase-file F]；station backup verify FILE")
 		return 2
 	}
 	key, err := loadExistingKey(filepath.Join(*dir, "datakey"))
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	var wrapped []byte
+	if *passFile != "" {
+		pass, err := readPassphrase(*passFile, stdin)
+		if err == nil {
+			wrapped, err = key.Wrap(pass)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
 	db, err := openStationDB(ctx, *dir, sqlite.ReadOnly())
 	if err != nil {
@@ -130,7 +185,9 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return 1
 	}
 	started := time.Now()
-	man, err := backup.Write(ctx, f, key, src, progressPrinter(stderr, "备份"))
+	report, finish := progressReporter(stderr, "备份")
+	man, err := backup.Write(ctx, f, key, wrapped, src, report)
+	finish()
 	if err == nil {
 		err = f.Sync()
 	}
@@ -147,17 +204,22 @@ func backupCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	syncDir(filepath.Dir(*out))
 	fi, _ := os.Stat(*out)
-	fmt.Fprintf(stdout, "已备份到 %s：%d 个文件，%s，用时 %s；需用数据密钥（指纹 %s）恢复，请另行保管密钥\n",
-		*out, len(man.Files), bytesize.Format(fi.Size()), time.Since(started).Round(10*time.Millisecond), man.Key)
+	keyNote := fmt.Sprintf("不含数据密钥：恢复时需要数据密钥文件（指纹 %s），请另行保管", man.Key)
+	if man.KeyIncluded {
+		keyNote = "附带用口令加密的数据密钥：凭口令或数据密钥文件均可恢复"
+	}
+	fmt.Fprintf(stdout, "已备份到 %s：%d 个文件，%s，用时 %s；%s\n",
+		*out, len(man.Files), bytesize.Format(fi.Size()), time.Since(started).Round(10*time.Millisecond), keyNote)
 	return 0
 }
 
-func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func restoreCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("station restore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data", dataDirFromConfig(), "要恢复到的数据目录（默认取配置文件中的 data）")
 	from := fs.String("from", "", "备份文件")
-	keyFile := fs.String("key", "", "数据密钥文件（默认为数据目录中的 datakey；新机器上须指定）")
+	keyFile := fs.String("key", "", "数据密钥文件（默认为数据目录中的 datakey）")
+	passFile := fs.String("passphrase-file", "", "口令文件（- 为标准输入）：用备份中附带的数据密钥恢复")
 	replace := fs.Bool("replace", false, "数据目录已有数据时，先把它改名保留（DIR.before-restore-时间），再恢复")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -174,15 +236,21 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if *keyFile == "" {
-		*keyFile = filepath.Join(target, "datakey")
-	}
-	key, err := loadExistingKey(*keyFile)
+	in, err := os.Open(*from)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	keyBytes, err := os.ReadFile(*keyFile)
+	defer in.Close()
+	ar, err := backup.Open(in)
+	if err != nil {
+		fmt.Fprintf(stderr, "备份文件已损坏或不完整，未做任何改动：%v\n", err)
+		return 1
+	}
+	if *keyFile == "" && *passFile == "" {
+		*keyFile = filepath.Join(target, "datakey")
+	}
+	key, keyBytes, err := archiveKey(ar, *keyFile, *passFile, stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -199,29 +267,18 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 			return 1
 		}
 	}
-	in, err := os.Open(*from)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	defer in.Close()
 	// Extract beside the target, check, then swap: the target is never half restored.
 	staging := target + ".restoring"
 	if err := os.RemoveAll(staging); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	man, err := backup.Extract(ctx, in, key, staging, progressPrinter(stderr, "恢复"))
+	report, finish := progressReporter(stderr, "恢复")
+	man, err := ar.Extract(ctx, key, staging, report)
+	finish()
 	if err != nil {
 		os.RemoveAll(staging)
-		switch {
-		case errors.Is(err, backup.ErrWrongKey):
-			fmt.Fprintf(stderr, "数据密钥不对：这份备份需要另一把数据密钥（%v）\n", err)
-		case errors.Is(err, backup.ErrCorrupt):
-			fmt.Fprintf(stderr, "备份文件已损坏或不完整，未做任何改动：%v\n", err)
-		default:
-			fmt.Fprintf(stderr, "恢复失败，未做任何改动：%v\n", err)
-		}
+		fmt.Fprintln(stderr, archiveError(err, "恢复失败，未做任何改动"))
 		return 1
 	}
 	if err := os.WriteFile(filepath.Join(staging, "datakey"), keyBytes, 0o600); err != nil {
@@ -260,6 +317,100 @@ func restoreCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "；原数据保留在 %s", kept)
 	}
 	fmt.Fprintln(stdout, "。启动：station service start")
+	return 0
+}
+
+// archiveKey finds the data key an archive needs: the key file, or the key the archive carries sealed
+// under the passphrase in passFile. It returns the key and its file's contents.
+func archiveKey(ar *backup.Reader, keyFile, passFile string, stdin io.Reader) (*datakey.Key, []byte, error) {
+	if passFile != "" {
+		if len(ar.WrappedKey) == 0 {
+			return nil, nil, errors.New("这份备份不含数据密钥，请用 --key 指定数据密钥文件")
+		}
+		pass, err := readPassphrase(passFile, stdin)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, file, err := datakey.Unwrap(ar.WrappedKey, pass)
+		if err != nil {
+			return nil, nil, errors.New("口令不对，或备份中的数据密钥已损坏")
+		}
+		return key, file, nil
+	}
+	key, err := loadExistingKey(keyFile)
+	if err != nil {
+		if len(ar.WrappedKey) > 0 {
+			return nil, nil, fmt.Errorf("%v；这份备份附带了加密的数据密钥，可用 --passphrase-file 给出口令", err)
+		}
+		return nil, nil, err
+	}
+	file, err := os.ReadFile(keyFile)
+	return key, file, err
+}
+
+// archiveError says in Chinese what went wrong with an archive.
+func archiveError(err error, what string) string {
+	switch {
+	case errors.Is(err, backup.ErrWrongKey):
+		return fmt.Sprintf("数据密钥不对：这份备份需要另一把数据密钥（%v）", err)
+	case errors.Is(err, backup.ErrCorrupt):
+		return fmt.Sprintf("备份文件已损坏或不完整，%s：%v", strings.TrimPrefix(what, "恢复失败，"), err)
+	}
+	return fmt.Sprintf("%s：%v", what, err)
+}
+
+// backupVerifyCommand is `station backup verify FILE [--key F | --passphrase-file F] [--data DIR]`.
+func backupVerifyCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("station backup verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data", dataDirFromConfig(), "数据目录（其中的 datakey 为默认密钥）")
+	keyFile := fs.String("key", "", "数据密钥文件")
+	passFile := fs.String("passphrase-file", "", "口令文件（- 为标准输入）")
+	file := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	}
+	if file == "" {
+		fmt.Fprintln(stderr, "用法：station backup verify FILE [--key F | --passphrase-file F]")
+		return 2
+	}
+	in, err := os.Open(file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer in.Close()
+	ar, err := backup.Open(in)
+	if err != nil {
+		fmt.Fprintln(stderr, archiveError(err, "校验失败"))
+		return 1
+	}
+	if *keyFile == "" && *passFile == "" {
+		*keyFile = filepath.Join(*dir, "datakey")
+	}
+	key, _, err := archiveKey(ar, *keyFile, *passFile, stdin)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	report, finish := progressReporter(stderr, "校验")
+	man, err := ar.Verify(ctx, key, report)
+	finish()
+	if err != nil {
+		fmt.Fprintln(stderr, archiveError(err, "校验失败"))
+		return 1
+	}
+	fmt.Fprintf(stdout, "备份完好：%d 个文件，%s，备份于 %s（站点 %s，版本 %s）\n", len(man.Files), bytesize.Format(man.Bytes),
+		man.CreatedAt.Local().Format("2006-01-02 15:04:05"), man.Station, man.Version)
 	return 0
 }
 

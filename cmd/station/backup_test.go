@@ -56,7 +56,7 @@ func TestBackupWhileTakingApplicationsAndRestoreOnANewBox(t *testing.T) {
 		}
 	}()
 	out := filepath.Join(t.TempDir(), "station.stationbak")
-	code, stdout, stderr := runCLI(t, "backup", "--data", dir, "--out", out)
+	code, stdout, stderr := runCLI(t, "backup", "--data", dir, "--to", out)
 	close(stop)
 	wg.Wait()
 	if code != 0 {
@@ -137,7 +137,7 @@ func TestRestoreRefusesADamagedArchiveAndChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	startStationIn(t, dir, nil)
 	out := filepath.Join(t.TempDir(), "b.stationbak")
-	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--out", out); code != 0 {
+	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--to", out); code != 0 {
 		t.Fatal(stderr)
 	}
 	b, _ := os.ReadFile(out)
@@ -163,7 +163,67 @@ func TestRestoreRefusesADamagedArchiveAndChangesNothing(t *testing.T) {
 		t.Errorf("another key: exit %d %q", code, stderr)
 	}
 	// The backup file name is never overwritten.
-	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--out", out); code != 1 || !strings.Contains(stderr, "已存在") {
+	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--to", out); code != 1 || !strings.Contains(stderr, "已存在") {
 		t.Errorf("backup over an existing file: exit %d %q", code, stderr)
+	}
+}
+
+// TestABackupWithAPassphraseRestoresWithoutTheKeyFile: the passphrase alone restores on a new box;
+// verify reads the whole archive; a wrong passphrase changes nothing.
+func TestABackupWithAPassphraseRestoresWithoutTheKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	s := startStationIn(t, dir, nil)
+	counter := s.login(t, "counter1")
+	a := s.intake(t, counter, "MZ-001", validID("11010119900307123"))
+	pass := writeConfig(t, "a long passphrase for the box\n") // any file will do
+	out := filepath.Join(t.TempDir(), "p.stationbak")
+	code, stdout, stderr := runCLI(t, "backup", "--data", dir, "--to", out, "--passphrase-file", pass)
+	if code != 0 || !strings.Contains(stdout, "附带用口令加密的数据密钥") {
+		t.Fatalf("backup: %d %q %q", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runCLI(t, "backup", "verify", out, "--passphrase-file", pass); code != 0 || !strings.Contains(stdout, "备份完好") {
+		t.Errorf("verify: %d %q %q", code, stdout, stderr)
+	}
+	wrong := writeConfig(t, "not the passphrase at all\n")
+	newBox := filepath.Join(t.TempDir(), "data")
+	if code, _, stderr := runCLI(t, "restore", "--from", out, "--data", newBox, "--passphrase-file", wrong); code != 1 || !strings.Contains(stderr, "口令不对") {
+		t.Errorf("wrong passphrase: %d %q", code, stderr)
+	}
+	if _, err := os.Stat(newBox); err == nil {
+		t.Error("a refused restore created the data directory")
+	}
+	if code, _, stderr := runCLI(t, "restore", "--from", out, "--data", newBox, "--passphrase-file", pass); code != 0 {
+		t.Fatalf("restore: %d %q", code, stderr)
+	}
+	key, err := datakey.Load(filepath.Join(newBox, "datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStationDB(context.Background(), newBox, sqlite.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	app, err := db.Application(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := key.Open(app.Applicant.IDNumber); err != nil || n != validID("11010119900307123") {
+		t.Errorf("restored ID number %q, %v", n, err)
+	}
+	// Without a passphrase the backup says it holds no key, and restoring by passphrase is refused.
+	plain := filepath.Join(t.TempDir(), "plain.stationbak")
+	code, stdout, _ = runCLI(t, "backup", "--data", dir, "--to", plain)
+	if code != 0 || !strings.Contains(stdout, "不含数据密钥") {
+		t.Errorf("plain backup: %d %q", code, stdout)
+	}
+	if code, _, stderr := runCLI(t, "restore", "--from", plain, "--data", filepath.Join(t.TempDir(), "x"), "--passphrase-file", pass); code != 1 || !strings.Contains(stderr, "不含数据密钥") {
+		t.Errorf("passphrase on a keyless backup: %d %q", code, stderr)
+	}
+	b, _ := os.ReadFile(plain)
+	b[len(b)-30] ^= 4
+	os.WriteFile(plain, b, 0o600)
+	if code, _, stderr := runCLI(t, "backup", "verify", plain, "--key", filepath.Join(dir, "datakey")); code != 1 || !strings.Contains(stderr, "已损坏") {
+		t.Errorf("verify of a flipped byte: %d %q", code, stderr)
 	}
 }

@@ -22,8 +22,8 @@ func main() {
 
 const usage = `用法：
   station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站（参数也可写在 /etc/station/station.toml）
-  station backup [--data DIR] --out FILE                   在线备份（运行中也可）：数据库快照、附件、身份与签名密钥，加密为一个文件
-  station restore --from FILE [--data DIR] [--key FILE] [--replace]  从备份恢复（先停止服务）
+  station backup [--data DIR] --to FILE [--passphrase-file F]  在线备份（运行中也可），加密为一个文件；station backup verify FILE 校验
+  station restore --from FILE [--data DIR] [--key F | --passphrase-file F] [--replace]  从备份恢复（先停止服务）
   station doctor [--config FILE] [--json]                  逐项检查本机：配置、数据目录、密钥、数据库、审计、磁盘、服务、设备、同步
   station service install|uninstall|start|stop|restart|status  安装为系统服务（systemd / Windows 服务）及启停
   station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
@@ -49,9 +49,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
 	case "backup":
-		return backupCommand(ctx, args[1:], stdout, stderr)
+		return backupCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "restore":
-		return restoreCommand(ctx, args[1:], stdout, stderr)
+		return restoreCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "doctor":
 		return doctorCommand(ctx, args[1:], stdout, stderr)
 	case "service":

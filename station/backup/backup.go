@@ -74,8 +74,10 @@ type Manifest struct {
 	Station   string    `json:"station,omitempty"`
 	Version   string    `json:"version,omitempty"`
 	Key       string    `json:"key"` // the data key's fingerprint
-	Files     []File    `json:"files"`
-	Bytes     int64     `json:"bytes"`
+	// KeyIncluded says the header carries the data key sealed under a passphrase.
+	KeyIncluded bool   `json:"key_included"`
+	Files       []File `json:"files"`
+	Bytes       int64  `json:"bytes"`
 }
 
 const (
@@ -92,9 +94,11 @@ var ErrWrongKey = errors.New("backup: the archive was made with another data key
 // ErrCorrupt is returned when an archive is altered, truncated or not an archive.
 var ErrCorrupt = errors.New("backup: the archive is damaged or incomplete")
 
-// Write writes the archive of src to w and returns its manifest. progress, when not nil, is called as
-// files are added.
-func Write(ctx context.Context, w io.Writer, key Keyer, src Source, progress func(Progress)) (*Manifest, error) {
+// Write writes the archive of src to w, sealed under key, and returns its manifest. wrappedKey, when
+// not empty, is the data key sealed under a passphrase (datakey.Key.Wrap), carried in the archive's
+// header so that the passphrase alone can restore it; without it the archive holds no key. progress,
+// when not nil, is called as files are added.
+func Write(ctx context.Context, w io.Writer, key Keyer, wrappedKey []byte, src Source, progress func(Progress)) (*Manifest, error) {
 	if src.Now == nil {
 		src.Now = time.Now
 	}
@@ -171,7 +175,10 @@ func Write(ctx context.Context, w io.Writer, key Keyer, src Source, progress fun
 	if err != nil || len(fp) != 8 {
 		return nil, errors.New("backup: bad key fingerprint")
 	}
-	if _, err := w.Write(append(salt, fp...)); err != nil {
+	var wl [4]byte
+	binary.BigEndian.PutUint32(wl[:], uint32(len(wrappedKey)))
+	head := append(append(append(salt, fp...), wl[:]...), wrappedKey...)
+	if _, err := w.Write(head); err != nil {
 		return nil, err
 	}
 	sw := &sealWriter{w: w, aead: aead, buf: make([]byte, 0, chunkSize)}
@@ -179,7 +186,7 @@ func Write(ctx context.Context, w io.Writer, key Keyer, src Source, progress fun
 	if err := writeJSONEntry(tw, headerName, archiveHeader{Bytes: total, Files: len(entries)}, src.Now()); err != nil {
 		return nil, err
 	}
-	man := &Manifest{Format: 1, CreatedAt: src.Now().UTC(), Station: src.Station, Version: src.Version, Key: key.Fingerprint()}
+	man := &Manifest{Format: 1, CreatedAt: src.Now().UTC(), Station: src.Station, Version: src.Version, Key: key.Fingerprint(), KeyIncluded: len(wrappedKey) > 0}
 	var done int64
 	for _, e := range entries {
 		if err := ctx.Err(); err != nil {
@@ -372,18 +379,53 @@ func (o *openReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Extract reads an archive into dir, which must be empty or not exist, checking every file against
-// the manifest; on any error it removes what it wrote. It returns the manifest.
-func Extract(ctx context.Context, r io.Reader, key Keyer, dir string, progress func(Progress)) (*Manifest, error) {
-	head := make([]byte, len(magic)+saltSize+8)
+// Reader is an archive whose header has been read: it says which data key it needs and may carry
+// that key sealed under a passphrase.
+type Reader struct {
+	r          io.Reader
+	salt       []byte
+	key        string // the data key's fingerprint
+	WrappedKey []byte // the data key sealed under a passphrase, or nil
+}
+
+// Open reads an archive's header from r.
+func Open(r io.Reader) (*Reader, error) {
+	head := make([]byte, len(magic)+saltSize+8+4)
 	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(magic)]) != magic {
 		return nil, fmt.Errorf("%w: not a station backup archive", ErrCorrupt)
 	}
-	salt, fp := head[len(magic):len(magic)+saltSize], hex.EncodeToString(head[len(magic)+saltSize:])
-	if fp != key.Fingerprint() {
-		return nil, fmt.Errorf("%w (archive key %s, this key %s)", ErrWrongKey, fp, key.Fingerprint())
+	off := len(magic)
+	ar := &Reader{r: r, salt: head[off : off+saltSize], key: hex.EncodeToString(head[off+saltSize : off+saltSize+8])}
+	if n := binary.BigEndian.Uint32(head[off+saltSize+8:]); n > 0 {
+		if n > 4096 {
+			return nil, fmt.Errorf("%w: header", ErrCorrupt)
+		}
+		ar.WrappedKey = make([]byte, n)
+		if _, err := io.ReadFull(r, ar.WrappedKey); err != nil {
+			return nil, fmt.Errorf("%w: header", ErrCorrupt)
+		}
 	}
-	aead, err := archiveCipher(key, salt)
+	return ar, nil
+}
+
+// KeyFingerprint is the fingerprint of the data key the archive needs.
+func (ar *Reader) KeyFingerprint() string { return ar.key }
+
+func (ar *Reader) tar(key Keyer) (*tar.Reader, error) {
+	if key.Fingerprint() != ar.key {
+		return nil, fmt.Errorf("%w (archive key %s, this key %s)", ErrWrongKey, ar.key, key.Fingerprint())
+	}
+	aead, err := archiveCipher(key, ar.salt)
+	if err != nil {
+		return nil, err
+	}
+	return tar.NewReader(&openReader{r: ar.r, aead: aead}), nil
+}
+
+// Extract reads the archive into dir, which must be empty or not exist, checking every file against
+// the manifest; on any error it removes what it wrote. It returns the manifest.
+func (ar *Reader) Extract(ctx context.Context, key Keyer, dir string, progress func(Progress)) (*Manifest, error) {
+	tr, err := ar.tar(key)
 	if err != nil {
 		return nil, err
 	}
@@ -393,13 +435,47 @@ func Extract(ctx context.Context, r io.Reader, key Keyer, dir string, progress f
 	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
 		return nil, fmt.Errorf("backup: extract into %s: the directory is not empty", dir)
 	}
-	man, err := extract(ctx, tar.NewReader(&openReader{r: r, aead: aead}), dir, progress)
+	man, err := walk(ctx, tr, func(rel string) (io.WriteCloser, error) {
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		return syncCloser{f}, nil
+	}, progress)
 	if err != nil {
 		cleanDir(dir)
 		return nil, err
 	}
 	return man, nil
 }
+
+// Verify reads the whole archive and checks every file against the manifest, writing nothing.
+func (ar *Reader) Verify(ctx context.Context, key Keyer, progress func(Progress)) (*Manifest, error) {
+	tr, err := ar.tar(key)
+	if err != nil {
+		return nil, err
+	}
+	return walk(ctx, tr, func(string) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil }, progress)
+}
+
+type syncCloser struct{ f *os.File }
+
+func (s syncCloser) Write(b []byte) (int, error) { return s.f.Write(b) }
+func (s syncCloser) Close() error {
+	err := s.f.Sync()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func cleanDir(dir string) {
 	ents, _ := os.ReadDir(dir)
@@ -408,7 +484,9 @@ func cleanDir(dir string) {
 	}
 }
 
-func extract(ctx context.Context, tr *tar.Reader, dir string, progress func(Progress)) (*Manifest, error) {
+// walk reads every entry of the archive's tar into the writer create gives for it, hashing as it goes,
+// and checks the result against the manifest at the end.
+func walk(ctx context.Context, tr *tar.Reader, create func(rel string) (io.WriteCloser, error), progress func(Progress)) (*Manifest, error) {
 	got := map[string]File{}
 	var done int64
 	var head archiveHeader
@@ -450,11 +528,7 @@ func extract(ctx context.Context, tr *tar.Reader, dir string, progress func(Prog
 		if _, dup := got[rel]; dup {
 			return nil, fmt.Errorf("%w: %s twice", ErrCorrupt, rel)
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := create(rel)
 		if err != nil {
 			return nil, err
 		}
@@ -465,9 +539,6 @@ func extract(ctx context.Context, tr *tar.Reader, dir string, progress func(Prog
 				progress(Progress{Done: done, Total: head.Bytes, File: rel})
 			}
 		})), tr)
-		if err == nil {
-			err = f.Sync()
-		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}

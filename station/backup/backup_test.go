@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,7 +79,7 @@ func TestARoundTripRestoresEveryFileAndReportsProgress(t *testing.T) {
 	_, src, files := dataDir(t)
 	var archive bytes.Buffer
 	var last Progress
-	man, err := Write(context.Background(), &archive, key, src, func(p Progress) { last = p })
+	man, err := Write(context.Background(), &archive, key, nil, src, func(p Progress) { last = p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestARoundTripRestoresEveryFileAndReportsProgress(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "restored")
 	var rp Progress
-	got, err := Extract(context.Background(), bytes.NewReader(archive.Bytes()), key, out, func(p Progress) { rp = p })
+	got, err := extract(bytes.NewReader(archive.Bytes()), key, out, func(p Progress) { rp = p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +112,10 @@ func TestARoundTripRestoresEveryFileAndReportsProgress(t *testing.T) {
 func TestAnotherKeyIsRefused(t *testing.T) {
 	_, src, _ := dataDir(t)
 	var archive bytes.Buffer
-	if _, err := Write(context.Background(), &archive, newKey(t), src, nil); err != nil {
+	if _, err := Write(context.Background(), &archive, newKey(t), nil, src, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Extract(context.Background(), &archive, newKey(t), t.TempDir(), nil)
+	_, err := extract(&archive, newKey(t), t.TempDir(), nil)
 	if !errors.Is(err, ErrWrongKey) {
 		t.Errorf("err = %v, want ErrWrongKey", err)
 	}
@@ -126,7 +127,7 @@ func TestADamagedOrTruncatedArchiveRestoresNothing(t *testing.T) {
 	key := newKey(t)
 	_, src, _ := dataDir(t)
 	var archive bytes.Buffer
-	if _, err := Write(context.Background(), &archive, key, src, nil); err != nil {
+	if _, err := Write(context.Background(), &archive, key, nil, src, nil); err != nil {
 		t.Fatal(err)
 	}
 	a := archive.Bytes()
@@ -143,9 +144,16 @@ func TestADamagedOrTruncatedArchiveRestoresNothing(t *testing.T) {
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
 			out := t.TempDir()
-			_, err := Extract(context.Background(), bytes.NewReader(b), key, out, nil)
+			_, err := extract(bytes.NewReader(b), key, out, nil)
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("err = %v, want ErrCorrupt", err)
+			}
+			ar, err := Open(bytes.NewReader(b))
+			if err == nil {
+				_, err = ar.Verify(context.Background(), key, nil)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("verify: err = %v, want ErrCorrupt", err)
 			}
 			if ents, _ := os.ReadDir(out); len(ents) != 0 {
 				t.Errorf("%d entries left in the target", len(ents))
@@ -174,15 +182,48 @@ func TestExtractRefusesANonEmptyDirectory(t *testing.T) {
 	key := newKey(t)
 	_, src, _ := dataDir(t)
 	var archive bytes.Buffer
-	if _, err := Write(context.Background(), &archive, key, src, nil); err != nil {
+	if _, err := Write(context.Background(), &archive, key, nil, src, nil); err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
 	write(t, out, "station.db", []byte("today's data"))
-	if _, err := Extract(context.Background(), &archive, key, out, nil); err == nil {
+	if _, err := extract(&archive, key, out, nil); err == nil {
 		t.Fatal("extracted over an existing data directory")
 	}
 	if b, _ := os.ReadFile(filepath.Join(out, "station.db")); string(b) != "today's data" {
 		t.Error("the existing file was touched")
+	}
+}
+
+// extract opens and extracts an archive.
+func extract(r io.Reader, key Keyer, dir string, progress func(Progress)) (*Manifest, error) {
+	ar, err := Open(r)
+	if err != nil {
+		return nil, err
+	}
+	return ar.Extract(context.Background(), key, dir, progress)
+}
+
+func TestVerifyReadsEverythingAndWritesNothing(t *testing.T) {
+	key := newKey(t)
+	_, src, files := dataDir(t)
+	var archive bytes.Buffer
+	wrapped, err := key.Wrap([]byte("a passphrase for the key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(context.Background(), &archive, key, wrapped, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := Open(bytes.NewReader(archive.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ar.WrappedKey, wrapped) || ar.KeyFingerprint() != key.Fingerprint() {
+		t.Fatal("the header does not carry the wrapped key and the fingerprint")
+	}
+	man, err := ar.Verify(context.Background(), key, nil)
+	if err != nil || len(man.Files) != len(files) || !man.KeyIncluded {
+		t.Errorf("Verify = %+v, %v", man, err)
 	}
 }
