@@ -10,7 +10,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui test test-go test-ui fmt-check vet lint bench bench-sync clean
+.PHONY: help run build ui test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,7 +28,7 @@ kiosk-ui/node_modules: kiosk-ui/package.json kiosk-ui/package-lock.json
 ui: kiosk-ui/node_modules ## Build the kiosk, counter and setup UIs into kiosk-ui/dist
 	cd kiosk-ui && npm run build
 
-test: fmt-check vet test-go test-ui ## Everything CI runs: gofmt, go vet, go test -race, browser tests
+test: fmt-check vet test-go test-ui test-package ## Everything CI runs: gofmt, go vet, go test -race, browser tests, the .deb
 
 test-go: ## Go tests with the race detector (works without node)
 	go test -race -count=1 ./...
@@ -57,6 +57,32 @@ bench-sync: ## Sync benchmarks (~15 min): catch-up through 10 Mbit/s, hub ingest
 	go test -run '^$$' -bench CatchUpSlowLink -benchtime 1x -timeout 60m ./syncer/
 	go test -run '^$$' -bench HubIngest -benchtime 2000x -timeout 30m ./syncer/hub/
 	go test -run '^$$' -bench HubAdmission -benchtime 1x -timeout 60m ./syncer/hub/
+
+# Packages: the version must start with a digit for dpkg and rpm.
+PKG_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+NFPM        := go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DIST        := bin/dist
+# GOARCH → what it is built with: cgo and go-fitz's bundled MuPDF where it has one, else nomupdf.
+DIST_CC_amd64   := gcc
+DIST_CC_arm64   := aarch64-linux-gnu-gcc
+
+dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF) and loong64 (no MuPDF) and package each as .deb and .rpm in bin/dist
+	@mkdir -p $(DIST)
+	CGO_ENABLED=1 CC=$(DIST_CC_amd64) GOOS=linux GOARCH=amd64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/station ./cmd/station
+	CGO_ENABLED=1 CC=$(DIST_CC_arm64) GOOS=linux GOARCH=arm64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-arm64/station ./cmd/station
+	CGO_ENABLED=0 GOOS=linux GOARCH=loong64 go build -tags '$(GOTAGS) nomupdf' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-loong64/station ./cmd/station
+	for arch in amd64 arm64 loong64; do \
+	  mkdir -p $(DIST)/package && cp $(DIST)/linux-$$arch/station $(DIST)/package/station || exit 1; \
+	  for fmt in deb rpm; do \
+	    GOARCH=$$arch VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/ || exit 1; \
+	  done; \
+	done
+	@ls -l $(DIST)/*.deb $(DIST)/*.rpm
+
+test-package: build ## Package bin/station as a .deb, lintian it, and install/check/remove/purge it with dpkg (root with CI=true only)
+	@mkdir -p $(DIST)/package && cp $(BIN) $(DIST)/package/station
+	GOARCH=$(shell go env GOARCH) VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
+	packaging/test-deb.sh $(DIST)/station_$(PKG_VERSION)-1_$(shell go env GOARCH).deb
 
 clean: ## Remove build output (not the data directory)
 	rm -rf bin kiosk-ui/dist

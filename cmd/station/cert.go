@@ -40,7 +40,7 @@ const (
 // registerCertFlags adds the certificate flags of `station run`.
 func (m *Main) registerCertFlags(fs *flag.FlagSet) {
 	fs.StringVar(&m.Community, "community", "", "本站所在社区（打印在证明的落款和印章上，如 幸福社区）")
-	fs.StringVar(&m.CertAlgorithm, "cert-algorithm", "", "证明二维码签名算法：ed25519（默认）或 sm2")
+	fs.Var(checkedString{&m.CertAlgorithm, func(v string) error { _, err := cert.ParseAlgorithm(v); return err }}, "cert-algorithm", "证明二维码签名算法：ed25519（默认）或 sm2")
 }
 
 // certStation returns what certificates print about the station: the name it enrolled under (the

@@ -237,6 +237,8 @@ func TestHelpExitsZeroForEverySubcommand(t *testing.T) {
 		"cert", "cert list", "cert verify", "cert revoke", "cert key", "hub", "hub token", "hub token create",
 		"hub publish", "hub publish catalog", "hub revoke", "hub user", "hub user add", "hub users", "hub audit",
 		"hub audit verify", "hub stations", "hub records", "hub conflicts", "hub decide",
+		"config", "config example", "config check", "config show", "service", "service install", "service start",
+		"service stop", "service status", "service uninstall", "doctor", "backup", "backup verify", "restore",
 	}
 	for _, cmd := range commands {
 		for _, flag := range []string{"--help", "-h"} {

@@ -23,7 +23,12 @@ func main() {
 }
 
 const usage = `用法：
-  station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站
+  station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站（参数也可写在 /etc/station/station.toml）
+  station backup [--data DIR] --to FILE [--passphrase-file F]  在线备份（运行中也可），加密为一个文件；station backup verify FILE 校验
+  station restore --from FILE [--data DIR] [--key F | --passphrase-file F] [--replace]  从备份恢复（先停止服务）
+  station doctor [--config FILE] [--json]                  逐项检查本机：配置、数据目录、密钥、数据库、审计、磁盘、服务、设备、同步
+  station service install|uninstall|start|stop|restart|status  安装为系统服务（systemd / Windows 服务）及启停
+  station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
@@ -45,6 +50,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "run":
 		return runCommand(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "doctor":
+		return doctorCommand(ctx, args[1:], stdout, stderr)
+	case "service":
+		return serviceCommand(args[1:], stdout, stderr)
+	case "config":
+		return configCommand(args[1:], stdout, stderr)
 	case "user":
 		return userCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "devices":

@@ -18,6 +18,7 @@ import (
 	"github.com/civic-station/station/devices/idcard"
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/devices/rig"
+	"github.com/civic-station/station/internal/sdnotify"
 	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
@@ -257,22 +258,14 @@ func (m *Main) Close() error {
 
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	m := NewMain()
-	fs := flag.NewFlagSet("station run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&m.DataDir, "data", m.DataDir, "数据目录")
-	fs.StringVar(&m.Listen, "listen", m.Listen, "监听地址 HOST:PORT")
-	fs.BoolVar(&m.Demo, "demo", false, "演示模式：导入示例事项、居民和演示账号，使用模拟设备")
-	fs.StringVar(&m.IDReader, "idreader", "", "身份证读卡器串口（如 /dev/ttyUSB0，auto 为自动查找）")
-	fs.StringVar(&m.PhotoDecoder, "photo-decoder", "", "证件照片解码命令（WLT 转 BMP，可选）")
-	fs.StringVar(&m.TicketPrinter, "ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
-	fs.StringVar(&m.DocumentPrinter, "document-printer", "", "A4打印机（ipp://HOST/…）")
-	fs.StringVar(&m.Camera, "camera", "", "高拍仪（如 /dev/video0）")
-	m.DemoHub = true
-	fs.StringVar(&m.HubConsole, "hub-console", defaultHubConsole, "演示模式：内置数据中心的部门审批台监听地址（端口0为自动选择）")
-	m.registerSyncFlags(fs)
-	m.registerCertFlags(fs)
+	fs := runFlags(m, stderr)
+	applyConfig := configFlag(fs, os.LookupEnv)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
+	}
+	if path, _, err := applyConfig(); err != nil {
+		fmt.Fprintf(stderr, "配置错误（%s）：\n%v\n", path, err)
+		return 2
 	}
 	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	m.Stdout = stdout
@@ -281,13 +274,36 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		_ = m.Close()
 		return 1
 	}
+	stopping := notifySystemd(ctx, sdnotify.New(), m.DB.Ready, m.Logger)
 	<-ctx.Done()
+	stopping()
 	m.Logger.Info("stopping")
 	if err := m.Close(); err != nil {
 		m.Logger.Error("stop", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// runFlags is the flag set of `station run`, bound to m; `station config` reads the same set, so every
+// flag is a key of the configuration file.
+func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("station run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&m.DataDir, "data", m.DataDir, "数据目录")
+	fs.Var(checkedString{&m.Listen, checkHostPort}, "listen", "监听地址 HOST:PORT")
+	fs.BoolVar(&m.Demo, "demo", false, "演示模式：导入示例事项、居民和演示账号，使用模拟设备")
+	fs.StringVar(&m.IDReader, "idreader", "", "身份证读卡器串口（如 /dev/ttyUSB0，auto 为自动查找）")
+	fs.StringVar(&m.PhotoDecoder, "photo-decoder", "", "证件照片解码命令（WLT 转 BMP，可选）")
+	fs.StringVar(&m.TicketPrinter, "ticket-printer", "", "小票打印机（tcp://HOST:9100 或 serial:///dev/ttyUSB0）")
+	fs.StringVar(&m.DocumentPrinter, "document-printer", "", "A4打印机（ipp://HOST/…）")
+	fs.StringVar(&m.Camera, "camera", "", "高拍仪（如 /dev/video0）")
+	m.DemoHub = true
+	m.HubConsole = defaultHubConsole
+	fs.Var(checkedString{&m.HubConsole, checkHostPort}, "hub-console", "演示模式：内置数据中心的部门审批台监听地址（端口0为自动选择）")
+	m.registerSyncFlags(fs)
+	m.registerCertFlags(fs)
+	return fs
 }
 
 // systemActor is the actor of commands the station issues itself.

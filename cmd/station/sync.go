@@ -137,7 +137,7 @@ func (b byteSize) Set(s string) error {
 
 // registerSyncFlags adds the flags of `station run` about the sync and the disk reserve.
 func (m *Main) registerSyncFlags(fs *flag.FlagSet) {
-	fs.StringVar(&m.SyncBandwidth, "sync-bandwidth", m.SyncBandwidth,
+	fs.Var(checkedString{&m.SyncBandwidth, func(v string) error { _, err := syncer.ParseSchedule(v); return err }}, "sync-bandwidth",
 		"与数据中心同步的限速（中国时间），如 08:00-18:00=256KiB/s,18:00-08:00=0；0 或不填为不限速")
 	fs.Var(byteSize{&m.DiskReserve}, "disk-reserve", "数据目录所在磁盘的保留空间，低于此值时暂停受理新业务（如 512MiB）")
 }

@@ -7,6 +7,7 @@
 package datakey
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -14,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -22,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/argon2"
+
 	"github.com/civic-station/station/station"
 )
 
@@ -29,8 +33,11 @@ const header = "station-datakey-v1\n"
 
 // Key is a loaded data key. It is safe for concurrent use.
 type Key struct {
-	aead     cipher.AEAD
-	indexKey []byte
+	aead        cipher.AEAD
+	indexKey    []byte
+	backupRoot  []byte // the root of backup archive keys (BackupKey)
+	master      []byte // kept for Wrap
+	fingerprint string
 }
 
 var _ station.Sealer = (*Key)(nil)
@@ -82,6 +89,14 @@ func New(master []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	backupRoot, err := hkdf.Key(sha256.New, master, nil, "station backup archive v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := hkdf.Key(sha256.New, master, nil, "station data key fingerprint v1", 8)
+	if err != nil {
+		return nil, err
+	}
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
 		return nil, err
@@ -90,7 +105,17 @@ func New(master []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{aead: aead, indexKey: indexKey}, nil
+	return &Key{aead: aead, indexKey: indexKey, backupRoot: backupRoot, master: bytes.Clone(master), fingerprint: hex.EncodeToString(fp)}, nil
+}
+
+// Fingerprint names the key without revealing it (16 hex digits), so that a backup can say which key
+// it needs and a technician can tell two key files apart.
+func (k *Key) Fingerprint() string { return k.fingerprint }
+
+// BackupKey is the 32-byte key of one backup archive, derived from the data key and the archive's
+// random salt, so that every archive has a key of its own.
+func (k *Key) BackupKey(salt []byte) ([]byte, error) {
+	return hkdf.Key(sha256.New, k.backupRoot, salt, "station backup archive key", 32)
 }
 
 func create(path string) error {
@@ -128,6 +153,77 @@ func create(path string) error {
 		d.Close()
 	}
 	return nil
+}
+
+// wrapHeader starts a data key sealed under a passphrase.
+const wrapHeader = "station-datakey-wrapped-v1\x00"
+
+// wrapParams are the argon2id costs of a wrapped key: an archive may be attacked offline for as long
+// as it exists, so they are well above the login hash's (64 MiB, 3 passes).
+var wrapParams = struct{ memory, time uint32 }{64 * 1024, 3}
+
+// ErrPassphrase is returned by Unwrap for a wrong passphrase or a damaged wrapped key.
+var ErrPassphrase = errors.New("datakey: wrong passphrase, or the wrapped key is damaged")
+
+// Wrap seals the key under a passphrase (argon2id, then AES-256-GCM) for a backup archive to carry.
+func (k *Key) Wrap(passphrase []byte) ([]byte, error) {
+	if len(passphrase) < 12 {
+		return nil, errors.New("datakey: the passphrase must be at least 12 characters")
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	aead, err := passphraseCipher(passphrase, salt, wrapParams.memory, wrapParams.time)
+	if err != nil {
+		return nil, err
+	}
+	out := []byte(wrapHeader)
+	out = append(out, salt...)
+	out = binary.BigEndian.AppendUint32(out, wrapParams.memory)
+	out = binary.BigEndian.AppendUint32(out, wrapParams.time)
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, k.master, []byte(wrapHeader)), nil
+}
+
+// Unwrap opens a key Wrap sealed and returns it with the contents of its key file.
+func Unwrap(wrapped, passphrase []byte) (*Key, []byte, error) {
+	n := len(wrapHeader) + 16 + 8 + 12
+	if len(wrapped) < n+32 || string(wrapped[:len(wrapHeader)]) != wrapHeader {
+		return nil, nil, ErrPassphrase
+	}
+	salt := wrapped[len(wrapHeader) : len(wrapHeader)+16]
+	mem := binary.BigEndian.Uint32(wrapped[len(wrapHeader)+16:])
+	t := binary.BigEndian.Uint32(wrapped[len(wrapHeader)+20:])
+	if mem > 1<<20 || t > 16 { // refuse costs a damaged header could make enormous
+		return nil, nil, ErrPassphrase
+	}
+	aead, err := passphraseCipher(passphrase, salt, mem, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	master, err := aead.Open(nil, wrapped[n-12:n], wrapped[n:], []byte(wrapHeader))
+	if err != nil {
+		return nil, nil, ErrPassphrase
+	}
+	k, err := New(master)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, []byte(header + base64.StdEncoding.EncodeToString(master) + "\n"), nil
+}
+
+func passphraseCipher(passphrase, salt []byte, memory, time uint32) (cipher.AEAD, error) {
+	kek := argon2.IDKey(passphrase, salt, time, memory, 1, 32)
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // Seal encrypts a document number. The document type is bound to the ciphertext as associated data.

@@ -1,6 +1,7 @@
 package datakey_test
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -118,5 +119,46 @@ func TestLoadRefusesAFileThatIsNotAKey(t *testing.T) {
 	os.WriteFile(path, []byte("hello"), 0o600)
 	if _, err := datakey.Load(path); err == nil {
 		t.Fatal("Load accepted garbage")
+	}
+}
+
+func TestWrapUnwrapWithAPassphrase(t *testing.T) {
+	k, err := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapped, err := k.Wrap([]byte("correct horse battery"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, file, err := datakey.Unwrap(wrapped, []byte("correct horse battery"))
+	if err != nil || got.Fingerprint() != k.Fingerprint() {
+		t.Fatalf("Unwrap = %v, %v", got, err)
+	}
+	sealed, _ := k.Seal(station.IDResident, "110101199003074518")
+	if n, err := got.Open(sealed); err != nil || n != "110101199003074518" {
+		t.Errorf("the unwrapped key does not open what the key sealed: %q %v", n, err)
+	}
+	p := filepath.Join(t.TempDir(), "restored")
+	if err := os.WriteFile(p, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := datakey.Load(p); err != nil || again.Fingerprint() != k.Fingerprint() {
+		t.Errorf("the key file Unwrap returns does not load as the same key: %v", err)
+	}
+	if _, _, err := datakey.Unwrap(wrapped, []byte("correct horse battery!")); !errors.Is(err, datakey.ErrPassphrase) {
+		t.Errorf("a wrong passphrase: %v", err)
+	}
+	bad := bytes.Clone(wrapped)
+	bad[len(bad)-1] ^= 1
+	if _, _, err := datakey.Unwrap(bad, []byte("correct horse battery")); !errors.Is(err, datakey.ErrPassphrase) {
+		t.Errorf("a damaged wrapped key: %v", err)
+	}
+	if _, err := k.Wrap([]byte("short")); err == nil {
+		t.Error("a short passphrase was accepted")
+	}
+	other, _ := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
+	if other.Fingerprint() == k.Fingerprint() {
+		t.Error("two keys share a fingerprint")
 	}
 }

@@ -181,6 +181,27 @@ func (db *DB) Ready(ctx context.Context) error {
 	return nil
 }
 
+// SnapshotTo writes a consistent copy of the whole database to path, which must not exist, while
+// writers go on (VACUUM INTO in one read transaction: WAL readers do not block the writer). The copy is
+// compacted, has no WAL, and is fsynced by the caller when it needs to be durable.
+func (db *DB) SnapshotTo(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("snapshot to %s: file exists", path)
+	}
+	// The reader pool is query_only, which refuses VACUUM INTO; a connection opened with mode=ro takes
+	// it, and cannot change the database whoever runs it.
+	conn, err := sql.Open("sqlite", dsn(db.path, []string{"busy_timeout(10000)"}, "mode=ro"))
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", db.path, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("snapshot %s to %s: %w", db.path, path, err)
+	}
+	return nil
+}
+
 // IntegrityCheck runs PRAGMA integrity_check and returns its findings ("ok" when sound).
 func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 	rows, err := db.read.QueryContext(ctx, `PRAGMA integrity_check`)

@@ -2,17 +2,17 @@
 // bundled static MuPDF; MuPDF is AGPL-3.0, see the README's licence section). It is the one place the
 // program renders PDFs: certificate previews on screen, 300-dpi rasters for printers that need pixels,
 // and the department console's preview of scanned materials.
+//
+// Built with the nomupdf tag (targets go-fitz has no MuPDF for, such as linux/loong64) it renders
+// nothing: Available is false and Open returns ErrUnavailable, so callers fall back or say so.
 package raster
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
 	"image/jpeg"
 	"image/png"
-
-	fitz "github.com/gen2brain/go-fitz"
 )
 
 // Limits on what Render accepts, so that a hostile or broken file cannot take the memory of the box.
@@ -26,51 +26,19 @@ const (
 // ErrNotPDF reports input that MuPDF cannot open as a document.
 var ErrNotPDF = errors.New("raster: not a readable PDF")
 
-// Document is an open PDF. It is not safe for concurrent use.
-type Document struct {
-	doc *fitz.Document
-}
+// ErrUnavailable reports a binary built without MuPDF (the nomupdf tag, for targets go-fitz has no
+// build of, such as linux/loong64): it cannot render PDFs.
+var ErrUnavailable = errors.New("raster: this build has no PDF renderer (built without MuPDF)")
 
-// Open parses a PDF held in memory.
-func Open(pdf []byte) (*Document, error) {
+// checkInput applies the limits every renderer shares.
+func checkInput(pdf []byte) error {
 	if len(pdf) == 0 || len(pdf) > MaxInput {
-		return nil, fmt.Errorf("%w: %d bytes (1 to %d allowed)", ErrNotPDF, len(pdf), MaxInput)
+		return fmt.Errorf("%w: %d bytes (1 to %d allowed)", ErrNotPDF, len(pdf), MaxInput)
 	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
-		return nil, fmt.Errorf("%w: no %%PDF- header", ErrNotPDF)
+		return fmt.Errorf("%w: no %%PDF- header", ErrNotPDF)
 	}
-	doc, err := fitz.NewFromMemory(pdf)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotPDF, err)
-	}
-	return &Document{doc: doc}, nil
-}
-
-// Pages returns the number of pages.
-func (d *Document) Pages() int { return d.doc.NumPage() }
-
-// Image renders page n (0-based) at dpi dots per inch.
-func (d *Document) Image(n int, dpi float64) (*image.RGBA, error) {
-	if n < 0 || n >= d.doc.NumPage() {
-		return nil, fmt.Errorf("raster: page %d of %d", n+1, d.doc.NumPage())
-	}
-	if dpi <= 0 || dpi > MaxDPI {
-		return nil, fmt.Errorf("raster: %v dpi (1 to %d allowed)", dpi, MaxDPI)
-	}
-	b, err := d.doc.Bound(n)
-	if err != nil {
-		return nil, fmt.Errorf("raster: page %d: %w", n+1, err)
-	}
-	// Bound is in points (1/72 inch).
-	w, h := float64(b.Dx())*dpi/72, float64(b.Dy())*dpi/72
-	if w*h > MaxPixels {
-		return nil, fmt.Errorf("raster: page %d at %v dpi is %.0f×%.0f pixels, over the limit", n+1, dpi, w, h)
-	}
-	img, err := d.doc.ImageDPI(n, dpi)
-	if err != nil {
-		return nil, fmt.Errorf("raster: page %d: %w", n+1, err)
-	}
-	return img, nil
+	return nil
 }
 
 // PNG renders page n (0-based) at dpi as a PNG file.
@@ -86,9 +54,6 @@ func (d *Document) PNG(n int, dpi float64) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// Close releases MuPDF's memory for the document.
-func (d *Document) Close() error { return d.doc.Close() }
 
 // PagePNG opens pdf, renders page n (0-based) at dpi as PNG, and closes it.
 func PagePNG(pdf []byte, n int, dpi float64) ([]byte, error) {

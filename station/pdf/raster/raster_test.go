@@ -1,3 +1,5 @@
+//go:build !nomupdf
+
 package raster_test
 
 import (

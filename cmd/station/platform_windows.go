@@ -1,0 +1,9 @@
+package main
+
+import "os"
+
+const syscallNonblock = 0
+
+func ownerOf(os.FileInfo) string { return "" }
+
+func copyOwner(ref, dir string) error { return nil }

@@ -1,0 +1,573 @@
+// Package backup writes and restores a station's backup archive: a consistent snapshot of the
+// database, the blobs (scanned pages, certificate PDFs), and the station's identity and signing keys,
+// as one file encrypted with a key derived from the station's data key.
+//
+// The archive is a tar stream cut into 64 KiB chunks, each sealed with AES-256-GCM under a key of its
+// own (the data key's BackupKey with the archive's random salt); a chunk's number and a last-chunk flag
+// are bound to it, so a reordered, altered or truncated archive is refused rather than half restored.
+// The tar ends with a manifest of every file's size and SHA-256, which a restore checks before anything
+// replaces the data directory. The data key itself is never in the archive: keep it apart.
+package backup
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Keyer is the data key as the archive uses it (datakey.Key).
+type Keyer interface {
+	BackupKey(salt []byte) ([]byte, error)
+	Fingerprint() string
+}
+
+// Source is what a backup takes from a data directory.
+type Source struct {
+	Dir string // the data directory
+	// Snapshot writes a consistent copy of the database to a path that does not exist
+	// (sqlite.DB.SnapshotTo), while the station goes on writing.
+	Snapshot func(ctx context.Context, path string) error
+	Database string   // the database's name in the archive and the directory, e.g. "station.db"
+	Files    []string // other files to include, relative to Dir, when they exist
+	Trees    []string // directories to include whole, relative to Dir (e.g. "blobs")
+	Skip     []string // relative paths inside Trees to leave out (e.g. "blobs/tmp")
+	Station  string   // the station's ID or name, recorded in the manifest
+	Version  string   // the binary's version, recorded in the manifest
+	Now      func() time.Time
+}
+
+// Progress is reported as the archive is written or read.
+type Progress struct {
+	Done  int64  // bytes of files handled so far
+	Total int64  // bytes of files in all (an estimate until the database snapshot is taken)
+	File  string // the file being handled
+}
+
+// File is one file of the manifest.
+type File struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+	Mode   uint32 `json:"mode"`
+}
+
+// Manifest describes an archive; it is the last entry of the tar.
+type Manifest struct {
+	Format    int       `json:"format"`
+	CreatedAt time.Time `json:"created_at"`
+	Station   string    `json:"station,omitempty"`
+	Version   string    `json:"version,omitempty"`
+	Key       string    `json:"key"` // the data key's fingerprint
+	// KeyIncluded says the header carries the data key sealed under a passphrase.
+	KeyIncluded bool   `json:"key_included"`
+	Files       []File `json:"files"`
+	Bytes       int64  `json:"bytes"`
+}
+
+const (
+	magic        = "STATION-BACKUP-1\n"
+	manifestName = "MANIFEST.json"
+	headerName   = "BACKUP.json" // the first entry: the size to expect, for a restore's progress
+	chunkSize    = 64 << 10
+	saltSize     = 32
+)
+
+// ErrWrongKey is returned when an archive was made with another data key.
+var ErrWrongKey = errors.New("backup: the archive was made with another data key")
+
+// ErrCorrupt is returned when an archive is altered, truncated or not an archive.
+var ErrCorrupt = errors.New("backup: the archive is damaged or incomplete")
+
+// Write writes the archive of src to w, sealed under key, and returns its manifest. wrappedKey, when
+// not empty, is the data key sealed under a passphrase (datakey.Key.Wrap), carried in the archive's
+// header so that the passphrase alone can restore it; without it the archive holds no key. progress,
+// when not nil, is called as files are added.
+func Write(ctx context.Context, w io.Writer, key Keyer, wrappedKey []byte, src Source, progress func(Progress)) (*Manifest, error) {
+	if src.Now == nil {
+		src.Now = time.Now
+	}
+	tmp, err := os.MkdirTemp(src.Dir, ".backup-")
+	if err != nil {
+		tmp, err = os.MkdirTemp("", "station-backup-")
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
+	defer os.RemoveAll(tmp)
+	snap := filepath.Join(tmp, src.Database)
+	if err := src.Snapshot(ctx, snap); err != nil {
+		return nil, fmt.Errorf("backup: snapshot the database: %w", err)
+	}
+	type entry struct{ rel, abs string }
+	entries := []entry{{src.Database, snap}}
+	for _, f := range src.Files {
+		abs := filepath.Join(src.Dir, f)
+		if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() {
+			entries = append(entries, entry{filepath.ToSlash(f), abs})
+		}
+	}
+	skip := map[string]bool{}
+	for _, s := range src.Skip {
+		skip[filepath.ToSlash(s)] = true
+	}
+	for _, t := range src.Trees {
+		root := filepath.Join(src.Dir, t)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return fs.SkipDir
+			}
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(src.Dir, p)
+			rel = filepath.ToSlash(rel)
+			if skip[rel] {
+				if d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				entries = append(entries, entry{rel, p})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("backup: list %s: %w", t, err)
+		}
+	}
+	sort.SliceStable(entries[1:], func(i, j int) bool { return entries[1+i].rel < entries[1+j].rel })
+	var total int64
+	for _, e := range entries {
+		if fi, err := os.Stat(e.abs); err == nil {
+			total += fi.Size()
+		}
+	}
+
+	salt := make([]byte, saltSize)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	aead, err := archiveCipher(key, salt)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.WriteString(w, magic); err != nil {
+		return nil, err
+	}
+	fp, err := hex.DecodeString(key.Fingerprint())
+	if err != nil || len(fp) != 8 {
+		return nil, errors.New("backup: bad key fingerprint")
+	}
+	var wl [4]byte
+	binary.BigEndian.PutUint32(wl[:], uint32(len(wrappedKey)))
+	head := append(append(append(salt, fp...), wl[:]...), wrappedKey...)
+	if _, err := w.Write(head); err != nil {
+		return nil, err
+	}
+	sw := &sealWriter{w: w, aead: aead, buf: make([]byte, 0, chunkSize)}
+	tw := tar.NewWriter(sw)
+	if err := writeJSONEntry(tw, headerName, archiveHeader{Bytes: total, Files: len(entries)}, src.Now()); err != nil {
+		return nil, err
+	}
+	man := &Manifest{Format: 1, CreatedAt: src.Now().UTC(), Station: src.Station, Version: src.Version, Key: key.Fingerprint(), KeyIncluded: len(wrappedKey) > 0}
+	var done int64
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		f, err := addFile(tw, e.rel, e.abs, func(n int64) {
+			done += n
+			if progress != nil {
+				progress(Progress{Done: done, Total: total, File: e.rel})
+			}
+		})
+		if errors.Is(err, fs.ErrNotExist) && e.rel != src.Database {
+			continue // a blob pruned between the listing and now
+		}
+		if err != nil {
+			return nil, fmt.Errorf("backup: %s: %w", e.rel, err)
+		}
+		man.Files = append(man.Files, f)
+		man.Bytes += f.Size
+	}
+	if err := writeJSONEntry(tw, manifestName, man, man.CreatedAt); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := sw.Close(); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
+
+// archiveHeader is the archive's first entry.
+type archiveHeader struct {
+	Bytes int64 `json:"bytes"`
+	Files int   `json:"files"`
+}
+
+func writeJSONEntry(tw *tar.Writer, name string, v any, mod time.Time) error {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(body)), ModTime: mod, Format: tar.FormatPAX}); err != nil {
+		return err
+	}
+	_, err = tw.Write(body)
+	return err
+}
+
+// addFile copies one file into the tar, hashing it as it goes.
+func addFile(tw *tar.Writer, rel, abs string, progress func(int64)) (File, error) {
+	f, err := os.Open(abs)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return File{}, err
+	}
+	hdr := &tar.Header{Name: rel, Mode: int64(fi.Mode().Perm()), Size: fi.Size(), ModTime: fi.ModTime(), Format: tar.FormatPAX}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return File{}, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tw, h, progressWriter(progress)), io.LimitReader(f, fi.Size()))
+	if err != nil {
+		return File{}, err
+	}
+	if n != fi.Size() {
+		return File{}, fmt.Errorf("file shrank while it was copied (%d of %d bytes)", n, fi.Size())
+	}
+	return File{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)), Mode: uint32(fi.Mode().Perm())}, nil
+}
+
+type progressWriter func(int64)
+
+func (p progressWriter) Write(b []byte) (int, error) { p(int64(len(b))); return len(b), nil }
+
+func archiveCipher(key Keyer, salt []byte) (cipher.AEAD, error) {
+	k, err := key.BackupKey(salt)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// chunkNonce is the nonce of chunk i; the key is unique to the archive, so a counter is safe.
+func chunkNonce(i uint64) []byte {
+	n := make([]byte, 12)
+	binary.BigEndian.PutUint64(n[4:], i)
+	return n
+}
+
+func chunkAD(i uint64, last bool) []byte {
+	ad := make([]byte, 9)
+	binary.BigEndian.PutUint64(ad, i)
+	if last {
+		ad[8] = 1
+	}
+	return ad
+}
+
+// sealWriter cuts what is written into chunks and seals each one: a 4-byte length, then the sealed
+// chunk. Close seals the last chunk (possibly empty) with the last-chunk flag.
+type sealWriter struct {
+	w    io.Writer
+	aead cipher.AEAD
+	buf  []byte
+	n    uint64
+}
+
+func (s *sealWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		k := min(chunkSize-len(s.buf), len(p))
+		s.buf = append(s.buf, p[:k]...)
+		p, written = p[k:], written+k
+		if len(s.buf) == chunkSize {
+			if err := s.flush(false); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+func (s *sealWriter) flush(last bool) error {
+	ct := s.aead.Seal(nil, chunkNonce(s.n), s.buf, chunkAD(s.n, last))
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(ct)))
+	if _, err := s.w.Write(l[:]); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(ct); err != nil {
+		return err
+	}
+	s.n++
+	s.buf = s.buf[:0]
+	return nil
+}
+
+func (s *sealWriter) Close() error { return s.flush(true) }
+
+// openReader reads and opens the chunks sealWriter wrote; it returns ErrCorrupt for anything altered
+// and for an archive that ends before its last chunk.
+type openReader struct {
+	r    io.Reader
+	aead cipher.AEAD
+	buf  []byte
+	n    uint64
+	done bool
+}
+
+func (o *openReader) Read(p []byte) (int, error) {
+	for len(o.buf) == 0 {
+		if o.done {
+			return 0, io.EOF
+		}
+		var l [4]byte
+		if _, err := io.ReadFull(o.r, l[:]); err != nil {
+			return 0, ErrCorrupt
+		}
+		size := binary.BigEndian.Uint32(l[:])
+		if size < uint32(o.aead.Overhead()) || size > chunkSize+uint32(o.aead.Overhead()) {
+			return 0, ErrCorrupt
+		}
+		ct := make([]byte, size)
+		if _, err := io.ReadFull(o.r, ct); err != nil {
+			return 0, ErrCorrupt
+		}
+		pt, err := o.aead.Open(nil, chunkNonce(o.n), ct, chunkAD(o.n, false))
+		if err != nil {
+			pt, err = o.aead.Open(nil, chunkNonce(o.n), ct, chunkAD(o.n, true))
+			if err != nil {
+				return 0, ErrCorrupt
+			}
+			o.done = true
+		}
+		o.n++
+		o.buf = pt
+	}
+	n := copy(p, o.buf)
+	o.buf = o.buf[n:]
+	return n, nil
+}
+
+// Reader is an archive whose header has been read: it says which data key it needs and may carry
+// that key sealed under a passphrase.
+type Reader struct {
+	r          io.Reader
+	salt       []byte
+	key        string // the data key's fingerprint
+	WrappedKey []byte // the data key sealed under a passphrase, or nil
+}
+
+// Open reads an archive's header from r.
+func Open(r io.Reader) (*Reader, error) {
+	head := make([]byte, len(magic)+saltSize+8+4)
+	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(magic)]) != magic {
+		return nil, fmt.Errorf("%w: not a station backup archive", ErrCorrupt)
+	}
+	off := len(magic)
+	ar := &Reader{r: r, salt: head[off : off+saltSize], key: hex.EncodeToString(head[off+saltSize : off+saltSize+8])}
+	if n := binary.BigEndian.Uint32(head[off+saltSize+8:]); n > 0 {
+		if n > 4096 {
+			return nil, fmt.Errorf("%w: header", ErrCorrupt)
+		}
+		ar.WrappedKey = make([]byte, n)
+		if _, err := io.ReadFull(r, ar.WrappedKey); err != nil {
+			return nil, fmt.Errorf("%w: header", ErrCorrupt)
+		}
+	}
+	return ar, nil
+}
+
+// KeyFingerprint is the fingerprint of the data key the archive needs.
+func (ar *Reader) KeyFingerprint() string { return ar.key }
+
+func (ar *Reader) tar(key Keyer) (*tar.Reader, error) {
+	if key.Fingerprint() != ar.key {
+		return nil, fmt.Errorf("%w (archive key %s, this key %s)", ErrWrongKey, ar.key, key.Fingerprint())
+	}
+	aead, err := archiveCipher(key, ar.salt)
+	if err != nil {
+		return nil, err
+	}
+	return tar.NewReader(&openReader{r: ar.r, aead: aead}), nil
+}
+
+// Extract reads the archive into dir, which must be empty or not exist, checking every file against
+// the manifest; on any error it removes what it wrote. It returns the manifest.
+func (ar *Reader) Extract(ctx context.Context, key Keyer, dir string, progress func(Progress)) (*Manifest, error) {
+	tr, err := ar.tar(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+		return nil, fmt.Errorf("backup: extract into %s: the directory is not empty", dir)
+	}
+	man, err := walk(ctx, tr, func(rel string) (io.WriteCloser, error) {
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		return syncCloser{f}, nil
+	}, progress)
+	if err != nil {
+		cleanDir(dir)
+		return nil, err
+	}
+	return man, nil
+}
+
+// Verify reads the whole archive and checks every file against the manifest, writing nothing.
+func (ar *Reader) Verify(ctx context.Context, key Keyer, progress func(Progress)) (*Manifest, error) {
+	tr, err := ar.tar(key)
+	if err != nil {
+		return nil, err
+	}
+	return walk(ctx, tr, func(string) (io.WriteCloser, error) { return nopCloser{io.Discard}, nil }, progress)
+}
+
+type syncCloser struct{ f *os.File }
+
+func (s syncCloser) Write(b []byte) (int, error) { return s.f.Write(b) }
+func (s syncCloser) Close() error {
+	err := s.f.Sync()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func cleanDir(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+// walk reads every entry of the archive's tar into the writer create gives for it, hashing as it goes,
+// and checks the result against the manifest at the end.
+func walk(ctx context.Context, tr *tar.Reader, create func(rel string) (io.WriteCloser, error), progress func(Progress)) (*Manifest, error) {
+	got := map[string]File{}
+	var done int64
+	var head archiveHeader
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != headerName {
+		return nil, fmt.Errorf("%w: no archive header", ErrCorrupt)
+	}
+	if err := json.NewDecoder(io.LimitReader(tr, 1<<20)).Decode(&head); err != nil {
+		return nil, fmt.Errorf("%w: archive header: %v", ErrCorrupt, err)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: no manifest", ErrCorrupt)
+		}
+		if err != nil {
+			return nil, corrupt(err)
+		}
+		if hdr.Name == manifestName {
+			var man Manifest
+			if err := json.NewDecoder(io.LimitReader(tr, 64<<20)).Decode(&man); err != nil {
+				return nil, fmt.Errorf("%w: manifest: %v", ErrCorrupt, err)
+			}
+			if _, err := tr.Next(); err != io.EOF {
+				return nil, fmt.Errorf("%w: entries after the manifest", ErrCorrupt)
+			}
+			if err := checkManifest(&man, got); err != nil {
+				return nil, err
+			}
+			return &man, nil
+		}
+		rel := path.Clean(hdr.Name)
+		if hdr.Typeflag != tar.TypeReg || rel != hdr.Name || rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) || rel == headerName {
+			return nil, fmt.Errorf("%w: unexpected entry %q", ErrCorrupt, hdr.Name)
+		}
+		if _, dup := got[rel]; dup {
+			return nil, fmt.Errorf("%w: %s twice", ErrCorrupt, rel)
+		}
+		f, err := create(rel)
+		if err != nil {
+			return nil, err
+		}
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(f, h, progressWriter(func(n int64) {
+			done += n
+			if progress != nil {
+				progress(Progress{Done: done, Total: head.Bytes, File: rel})
+			}
+		})), tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, corrupt(err)
+		}
+		got[rel] = File{Path: rel, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	}
+}
+
+func corrupt(err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrCorrupt, err)
+}
+
+func checkManifest(man *Manifest, got map[string]File) error {
+	if man.Format != 1 {
+		return fmt.Errorf("backup: archive format %d is newer than this station understands", man.Format)
+	}
+	if len(man.Files) != len(got) {
+		return fmt.Errorf("%w: the manifest lists %d files, the archive holds %d", ErrCorrupt, len(man.Files), len(got))
+	}
+	for _, f := range man.Files {
+		g, ok := got[f.Path]
+		if !ok || g.Size != f.Size || g.SHA256 != f.SHA256 {
+			return fmt.Errorf("%w: %s does not match the manifest", ErrCorrupt, f.Path)
+		}
+	}
+	return nil
+}
