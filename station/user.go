@@ -58,6 +58,12 @@ const (
 	MinPasswordLen  = 10
 )
 
+// ErrLastAdmin is the answer to demoting or disabling the station's last enabled administrator:
+// ECONFLICT, with what to do instead.
+func ErrLastAdmin() *Error {
+	return Errorf(ECONFLICT, "这是本站最后一个可用的站点管理员账号，不能降级或停用。请先把另一位工作人员设为站点管理员。")
+}
+
 // LockedError is what a login into an account locked until until is told at now: ELOCKED, with the
 // minutes left rounded up (at least one).
 func LockedError(until, now time.Time) error {

@@ -231,7 +231,7 @@ func TestTextFieldsRefuseControlCharactersAndBadPhones(t *testing.T) {
 
 func TestHelpExitsZeroForEverySubcommand(t *testing.T) {
 	commands := []string{
-		"--help", "help", "run", "user", "user add", "devices", "devices list", "devices test", "devices test printer",
+		"--help", "help", "run", "user", "user add", "user update", "user unlock", "devices", "devices list", "devices test", "devices test printer",
 		"devices test idreader", "devices test camera", "simulate", "simulate idreader", "simulate printer", "simulate ipp",
 		"enroll", "sync", "sync status", "sync dead-letters", "sync retry", "sync export", "audit", "audit verify",
 		"cert", "cert list", "cert verify", "cert revoke", "cert key", "hub", "hub token", "hub token create",

@@ -12,14 +12,23 @@ import (
 	"github.com/civic-station/station/station/sqlite"
 )
 
-// userCommand runs `station user add`: it creates a staff account from the box's shell, which is how
-// a real station gets its first administrator. The password is read from standard input (one line) so
-// it appears in no process list or shell history. It works while the station runs.
+// userCommand runs `station user add|update|unlock`. Add creates a staff account from the box's shell,
+// which is how a real station gets its first administrator; the password is read from standard input
+// (one line) so it appears in no process list or shell history. Update changes an account's role or
+// disables it, and unlock lifts a lockout; each is a command on the write path, audited, with the same
+// rules as the API (the last station administrator stays). All work while the station runs.
 func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	const usage = "用法：station user add --data DIR --username NAME --role staff|reviewer|station_admin|technician [--display-name 名称] < 密码\n"
+	const usage = `用法：
+  station user add --data DIR --username NAME --role staff|reviewer|station_admin|technician [--display-name 名称] < 密码
+  station user update --data DIR --username NAME [--role ROLE] [--disable | --enable]
+  station user unlock --data DIR --username NAME
+`
 	if isHelp(args) {
 		fmt.Fprint(stdout, usage)
 		return 0
+	}
+	if len(args) > 0 && (args[0] == "update" || args[0] == "unlock") {
+		return userUpdateCommand(ctx, args[0], args[1:], stdout, stderr, usage)
 	}
 	if len(args) == 0 || args[0] != "add" {
 		fmt.Fprint(stderr, usage)
@@ -67,5 +76,42 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	fmt.Fprintf(stdout, "已创建账号 %s（%s）。\n", *username, station.Role(*role).Label())
+	return 0
+}
+
+// userUpdateCommand is `station user update` and `station user unlock`.
+func userUpdateCommand(ctx context.Context, what string, args []string, stdout, stderr io.Writer, usage string) int {
+	fs, dir := dataFlags("station user "+what, stderr, nil)
+	username := fs.String("username", "", "用户名")
+	role := fs.String("role", "", "新角色")
+	disable := fs.Bool("disable", false, "停用账号")
+	enable := fs.Bool("enable", false, "启用账号")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	u := station.UserUpdate{Username: *username, Unlock: what == "unlock"}
+	if *role != "" {
+		r := station.Role(*role)
+		u.Role = &r
+	}
+	if *disable || *enable {
+		d := *disable
+		u.Disabled = &d
+	}
+	if *username == "" || (*disable && *enable) || (what == "update" && u.Role == nil && u.Disabled == nil) {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	db, err := openStationDB(ctx, *dir)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	if err := consoleSubmit(ctx, db, station.CmdUserUpdate, u); err != nil {
+		fmt.Fprintf(stderr, "修改账号失败：%s\n", station.ErrorMessage(err))
+		return 1
+	}
+	fmt.Fprintf(stdout, "已修改账号 %s。\n", *username)
 	return 0
 }

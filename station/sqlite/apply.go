@@ -681,6 +681,14 @@ func (a *applier) userCreate() error {
 		p.Username, p.DisplayName, string(p.Role), p.PasswordHash, formatTime(a.cmd.At))
 }
 
+// activeAdmin reports whether username is an enabled station administrator.
+func (a *applier) activeAdmin(username string) (bool, error) {
+	var n int
+	err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM users WHERE username = ? AND role = ? AND disabled = 0`,
+		username, string(station.RoleStationAdmin)).Scan(&n)
+	return n > 0, err
+}
+
 func (a *applier) userUpdate() error {
 	if err := a.requireRole(station.CanManageUsers(a.cmd.Actor.Role)); err != nil {
 		return err
@@ -695,6 +703,10 @@ func (a *applier) userUpdate() error {
 		return err
 	} else if n == 0 {
 		return station.Errorf(station.ENOTFOUND, "用户%s不存在", p.Username)
+	}
+	wasAdmin, err := a.activeAdmin(p.Username)
+	if err != nil {
+		return err
 	}
 	var changed []string
 	if p.DisplayName != nil {
@@ -735,6 +747,17 @@ func (a *applier) userUpdate() error {
 			return err
 		}
 		changed = append(changed, "unlock")
+	}
+	if wasAdmin && (p.Role != nil || p.Disabled != nil) {
+		// The station must keep an administrator: without one nobody can manage accounts, read the
+		// audit or revoke a certificate over the API.
+		var admins int
+		if err := a.tx.QueryRowContext(a.ctx, `SELECT count(*) FROM users WHERE role = ? AND disabled = 0`, string(station.RoleStationAdmin)).Scan(&admins); err != nil {
+			return err
+		}
+		if admins == 0 {
+			return station.ErrLastAdmin()
+		}
 	}
 	if p.Disabled != nil && *p.Disabled || p.PasswordHash != nil || p.Role != nil {
 		// A disabled account, a new password or a new role ends the account's sessions.
