@@ -31,6 +31,8 @@ type HubMain struct {
 	DB      string   // "" for the embedded SQLite store in DataDir; postgres://… for PostgreSQL
 	Hosts   []string // names and addresses for the server certificate
 	Console string   // the department console's address (plain HTTP); "" for none
+	// MetricsToken lets a scraper elsewhere read /metrics with a bearer token; "" loopback only.
+	MetricsToken string
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -93,7 +95,7 @@ func (m *HubMain) Run(ctx context.Context) error {
 			hosts = append(hosts, h)
 		}
 	}
-	m.Server = hub.New(hub.Config{Store: m.Store, Blobs: m.Blobs, CA: m.CA, Now: m.Now, Logger: m.Logger, Hosts: hosts})
+	m.Server = hub.New(hub.Config{Store: m.Store, Blobs: m.Blobs, CA: m.CA, Now: m.Now, Logger: m.Logger, Hosts: hosts, MetricsToken: m.MetricsToken})
 	if err := m.Server.Open(m.Listen); err != nil {
 		return err
 	}
@@ -180,6 +182,7 @@ func hubCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.StringVar(&m.Listen, "listen", m.Listen, "监听地址 HOST:PORT")
 	fs.StringVar(&m.DB, "db", "", "PostgreSQL 连接串（为空则使用内置 SQLite）")
 	hosts := fs.String("host", "", "服务器证书中的主机名或地址，逗号分隔")
+	fs.StringVar(&m.MetricsToken, "metrics-token", os.Getenv("STATION_HUB_METRICS_TOKEN"), "远程采集 /metrics 的令牌（Authorization: Bearer 令牌；也可用环境变量 STATION_HUB_METRICS_TOKEN）；不设置时只对本机开放")
 	fs.StringVar(&m.Console, "console", defaultConsole, "部门审批台监听地址（HTTP，默认仅本机；生产环境请在前面加 TLS 反向代理；为空则不启动）")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)

@@ -52,6 +52,8 @@ type Main struct {
 	DemoHub    bool
 	HubConsole string
 
+	MetricsToken string // lets a scraper on the LAN read /metrics with a bearer token; "" loopback only
+
 	SyncBandwidth string // bandwidth cap by time of day for the sync (syncer.ParseSchedule); "" unlimited
 	DiskReserve   int64  // free space below which new input is refused, in bytes
 
@@ -177,6 +179,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Disk:      m.Disk,
 
 		Certificates: m.Certs,
+		MetricsToken: m.MetricsToken,
 	})
 	var accounts []demoUser
 	if m.Demo {
@@ -301,6 +304,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	m.DemoHub = true
 	m.HubConsole = defaultHubConsole
 	fs.Var(checkedString{&m.HubConsole, checkHostPort}, "hub-console", "演示模式：内置数据中心的部门审批台监听地址（端口0为自动选择）")
+	fs.StringVar(&m.MetricsToken, "metrics-token", "", "远程采集 /metrics 的令牌（Authorization: Bearer 令牌）；不设置时只对本机开放")
 	m.registerSyncFlags(fs)
 	m.registerCertFlags(fs)
 	return fs

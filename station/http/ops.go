@@ -1,8 +1,11 @@
 package http
 
 import (
+	"crypto/subtle"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+	"net"
+	"strings"
 
 	"github.com/civic-station/station/station"
 )
@@ -21,7 +24,16 @@ func (s *Server) handleReadyz(c *fiber.Ctx) error {
 	return c.SendString("ok")
 }
 
+// handleMetrics serves the Prometheus metrics to the box itself, and to a scraper elsewhere only with
+// the configured bearer token: the figures name no person, but they show the station's activity.
 func (s *Server) handleMetrics(c *fiber.Ctx) error {
+	if ip := net.ParseIP(c.IP()); ip == nil || !ip.IsLoopback() {
+		auth := c.Get(fiber.HeaderAuthorization)
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if s.metricsToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.metricsToken)) != 1 {
+			return station.Errorf(station.EFORBIDDEN, "指标只对本机开放；远程采集需配置 metrics-token 并携带令牌")
+		}
+	}
 	return s.metricsHandler(c)
 }
 

@@ -77,6 +77,9 @@ type Config struct {
 	// Certificates issues, prints and verifies certificates; nil answers the certificate routes with
 	// EUNAVAILABLE.
 	Certificates Certificates
+	// MetricsToken lets a scraper on the LAN read /metrics with "Authorization: Bearer TOKEN"; without
+	// it /metrics answers only the box itself (loopback).
+	MetricsToken string
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -103,6 +106,8 @@ type Server struct {
 	syncMon   SyncMonitor
 	disk      DiskMonitor
 	certs     Certificates // nil without the certificate service
+	// metricsToken admits a remote scraper to /metrics ("" admits none)
+	metricsToken string
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	closeOnce sync.Once
@@ -142,10 +147,11 @@ func NewServer(cfg Config) *Server {
 		idle:     newIdleTracker(),
 		guesses:  newGuessLimiter(),
 
-		syncStore: cfg.SyncStore,
-		syncMon:   cfg.Sync,
-		disk:      cfg.Disk,
-		certs:     cfg.Certificates,
+		syncStore:    cfg.SyncStore,
+		syncMon:      cfg.Sync,
+		disk:         cfg.Disk,
+		certs:        cfg.Certificates,
+		metricsToken: cfg.MetricsToken,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
@@ -36,7 +37,10 @@ type Config struct {
 	Logger *slog.Logger     // discard by default
 	NewID  func() string    // station IDs; UUIDv7 by default
 
-	MaxActive     int           // concurrent sync requests before 503 (default 64)
+	MaxActive int // concurrent sync requests before 503 (default 64)
+	// MetricsToken lets a scraper elsewhere read /metrics with "Authorization: Bearer TOKEN"; without
+	// it /metrics answers loopback clients only.
+	MetricsToken  string
 	RetryAfter    time.Duration // what a 503 or 429 asks the station to wait (default 5s)
 	MaxBatchBytes int64         // largest record batch, decompressed (default 1 MiB)
 	MaxChunkBytes int64         // largest blob chunk (default 1 MiB)
@@ -113,6 +117,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+protocol.PathChanges, s.admit(s.station(s.changes)))
 	mux.HandleFunc("GET "+protocol.PathMetrics, s.serveMetrics)
 	return mux
+}
+
+// metricsAllowed admits a loopback client, or one that sends the configured token.
+func (s *Server) metricsAllowed(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+		return true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return s.cfg.MetricsToken != "" && ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MetricsToken)) == 1
 }
 
 // TLSConfig returns the server's TLS configuration: its certificate from the CA, and client
@@ -595,6 +609,10 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, st Station) {
 }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if !s.metricsAllowed(r) {
+		http.Error(w, "metrics: loopback only, or the configured bearer token", http.StatusForbidden)
+		return
+	}
 	var b bytes.Buffer
 	m := &s.metrics
 	for _, c := range []struct {
