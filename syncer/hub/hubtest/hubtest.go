@@ -168,6 +168,14 @@ func testFeed(t *testing.T, s hub.Store) {
 	if !(p1 < p2 && p2 < p3 && p3 < p4) {
 		t.Fatalf("positions do not grow: %d %d %d %d", p1, p2, p3, p4)
 	}
+	// Publishing a key's latest change again (a station resending its signing key, a repeated
+	// decision) appends nothing: the answer is the position it already has.
+	if again := publish("", matterChange("M1", 2)); again != p4 {
+		t.Errorf("the same change published again is at %d, want %d (no new entry)", again, p4)
+	}
+	if again := publish(a.ID, station.Change{Key: "decision:app-1", Version: "approve", Type: station.ChangeDecision, Decision: &d}); again != p3 {
+		t.Errorf("the same decision published again is at %d, want %d", again, p3)
+	}
 
 	page, err := s.Changes(ctx, a.ID, 0, 2)
 	if err != nil {

@@ -349,13 +349,23 @@ func (s *Store) Publish(ctx context.Context, stationID string, c station.Change,
 	return seq, err
 }
 
-// publish appends a change (encoded as body) to the feed in tx, after taking the publish lock.
+// publish appends a change (encoded as body) to the feed in tx, after taking the publish lock, unless
+// it is the same as the key's latest change for that audience: then it returns that change's position.
 func publish(ctx context.Context, tx pgx.Tx, stationID, key, version string, body []byte, at time.Time) (int64, error) {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, publishLock); err != nil {
 		return 0, err
 	}
 	var seq int64
-	err := tx.QueryRow(ctx, `INSERT INTO hub_feed (station_id, key, version, body, published_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
+	var latest string
+	err := tx.QueryRow(ctx, `SELECT seq, body FROM hub_feed WHERE station_id = $1 AND key = $2 ORDER BY seq DESC LIMIT 1`,
+		stationID, key).Scan(&seq, &latest)
+	switch {
+	case err == nil && latest == string(body):
+		return seq, nil
+	case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		return 0, err
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO hub_feed (station_id, key, version, body, published_at) VALUES ($1, $2, $3, $4, $5) RETURNING seq`,
 		stationID, key, version, string(body), at.UTC()).Scan(&seq)
 	return seq, err
 }

@@ -349,13 +349,25 @@ func (s *Store) Publish(ctx context.Context, stationID string, c station.Change,
 	return publish(ctx, s.write, stationID, c, at)
 }
 
-// publish appends a change to the feed with q (the database, or a transaction).
+// publish appends a change to the feed with q (the database, or a transaction), unless it is the same
+// as the key's latest change for that audience: then it returns that change's position.
 func publish(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, stationID string, c station.Change, at time.Time) (int64, error) {
 	body, err := json.Marshal(c)
 	if err != nil {
 		return 0, err
+	}
+	var seq int64
+	var latest string
+	err = q.QueryRowContext(ctx, `SELECT seq, body FROM feed WHERE station_id = ? AND key = ? ORDER BY seq DESC LIMIT 1`,
+		stationID, c.Key).Scan(&seq, &latest)
+	switch {
+	case err == nil && latest == string(body):
+		return seq, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("publish %s: %w", c.Key, err)
 	}
 	res, err := q.ExecContext(ctx, `INSERT INTO feed (station_id, key, version, body, published_at) VALUES (?, ?, ?, ?, ?)`,
 		stationID, c.Key, c.Version, string(body), formatTime(at))
