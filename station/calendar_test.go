@@ -141,3 +141,26 @@ func TestCompletedOnTime(t *testing.T) {
 		t.Fatal("completed the next day is late")
 	}
 }
+
+func TestNationalCalendar(t *testing.T) {
+	days, years := NationalCalendar()
+	if !years[2026] {
+		t.Error("2026 is not official")
+	}
+	if official, ok := years[2027]; !ok || official {
+		t.Errorf("2027: listed %v, official %v; want listed and provisional", ok, official)
+	}
+	cal, err := NewCalendar(days)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-02-14 is a Saturday made a working day for the Spring Festival; 2027-01-01 is New Year.
+	if !cal.IsWorkingDay(Date{2026, 2, 14}) || cal.IsWorkingDay(Date{2027, 1, 1}) || cal.IsWorkingDay(Date{2026, 10, 1}) {
+		t.Error("the national calendar misses a make-up day or a holiday")
+	}
+	for _, d := range days {
+		if _, ok := years[d.Date.Year]; !ok {
+			t.Errorf("%s is in a year the calendar does not list", d.Date)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -652,5 +654,24 @@ func TestADeferredIntakeIsRecordedAuditedAndSent(t *testing.T) {
 	a, _ = f.db.Application(ctx, "app-d")
 	if a.Deferral == nil || len(a.Deferral.Outstanding(a.Materials)) != 0 {
 		t.Fatalf("after the material was brought: %+v", a.Deferral)
+	}
+}
+
+// TestANewStationHoldsTheNationalCalendar: the calendar a new database is seeded with is the one the
+// data center also holds (station.NationalCalendar), day for day.
+func TestANewStationHoldsTheNationalCalendar(t *testing.T) {
+	f := newFixture(t)
+	want, years := station.NationalCalendar()
+	var got []station.CalendarDay
+	for y := range years {
+		days, err := f.db.CalendarDays(context.Background(), y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, days...)
+	}
+	sort.Slice(got, func(i, j int) bool { return got[i].Date.Before(got[j].Date) })
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the seeded calendar (%d days) differs from the national calendar (%d days)", len(got), len(want))
 	}
 }

@@ -217,17 +217,29 @@ func (cat *catalog) calendar(stationID string) (*station.Calendar, map[int]bool)
 	if sc.cal != nil {
 		return sc.cal, sc.known
 	}
+	// The national calendar every station starts from, then what the hub published, then the
+	// station's own imports: each replaces a year's days. A year known only provisionally (the
+	// statutory holidays before the State Council's notice) gives estimated due dates.
+	national, official := station.NationalCalendar()
 	years := map[int][]station.CalendarDay{}
+	sc.known = map[int]bool{}
+	for y, ok := range official {
+		years[y] = []station.CalendarDay{}
+		sc.known[y] = ok
+	}
+	for _, d := range national {
+		years[d.Date.Year] = append(years[d.Date.Year], d)
+	}
 	for y, d := range cat.days {
 		years[y] = d
+		sc.known[y] = true
 	}
 	for y, d := range sc.days {
 		years[y] = d
+		sc.known[y] = true
 	}
 	var days []station.CalendarDay
-	sc.known = map[int]bool{}
-	for y, d := range years {
-		sc.known[y] = true
+	for _, d := range years {
 		days = append(days, d...)
 	}
 	cal, err := station.NewCalendar(days)

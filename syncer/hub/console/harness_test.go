@@ -180,9 +180,13 @@ func (e *env) intake(matter, name string) string {
 		e.t.Fatal(err)
 	}
 	id := fmt.Sprintf("app-%06d", e.n.Add(1))
+	materials := []station.MaterialCheck{{Code: "M1", Provided: true}}
+	if matter == "MZ-001" {
+		materials = append(materials, station.MaterialCheck{Code: "M2", Provided: true})
+	}
 	e.submit(station.CmdApplicationIntake, staffActor, station.ApplicationIntake{ApplicationID: id, MatterCode: matter,
 		Applicant: station.Applicant{IDNumber: sealed, IDLast4: station.IDLast4(number), Name: name, Phone: "13800001111"},
-		Materials: []station.MaterialCheck{{Code: "M1", Provided: true}}})
+		Materials: materials})
 	return id
 }
 
