@@ -171,12 +171,18 @@ type Notice struct {
 	ID          string    `json:"id"`
 	Title       string    `json:"title"`
 	Body        string    `json:"body"`
-	PublishedAt time.Time `json:"published_at"`
+	PublishedAt time.Time `json:"published_at"`        // shown from this moment
+	ExpiresAt   time.Time `json:"expires_at,omitzero"` // shown until this moment; zero: until withdrawn
 	Withdrawn   bool      `json:"withdrawn,omitempty"`
 }
 
+// ShownAt reports whether the notice is on the kiosk at now: published, not expired, not withdrawn.
+func (n *Notice) ShownAt(now time.Time) bool {
+	return !n.Withdrawn && !now.Before(n.PublishedAt) && (n.ExpiresAt.IsZero() || now.Before(n.ExpiresAt))
+}
+
 // Validate checks a notice: an ID of at most 64 characters without spaces, a title of at most 100
-// characters and a body of at most 5000.
+// characters, a body of at most 5000, and an expiry (when given) after the publication.
 func (n *Notice) Validate() error {
 	id := strings.TrimSpace(n.ID)
 	switch {
@@ -188,6 +194,8 @@ func (n *Notice) Validate() error {
 		return Errorf(EINVALID, "通知%s：标题不能超过100个字符", n.ID)
 	case utf8.RuneCountInString(strings.TrimSpace(n.Body)) > 5000:
 		return Errorf(EINVALID, "通知%s：内容不能超过5000个字符", n.ID)
+	case !n.ExpiresAt.IsZero() && !n.ExpiresAt.After(n.PublishedAt):
+		return Errorf(EINVALID, "通知%s：截止时间应晚于发布时间", n.ID)
 	}
 	return nil
 }

@@ -490,7 +490,7 @@ func TestDriftForcesAFullResyncThatConverges(t *testing.T) {
 	if st.Drift || st.Resyncs != 1 {
 		t.Errorf("status after resync = %+v", st)
 	}
-	if n, _ := s.db.Notices(ctx); len(n) != 1 {
+	if n, _ := s.db.Notices(ctx, time.Now()); len(n) != 1 {
 		t.Errorf("notices = %+v", n)
 	}
 }

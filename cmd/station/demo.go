@@ -19,6 +19,8 @@ import (
 var (
 	//go:embed demo/catalog.json
 	demoCatalog []byte
+	//go:embed demo/notices.json
+	demoNoticesJSON []byte
 	//go:embed demo/residents.json
 	demoResidents []byte
 )

@@ -105,6 +105,9 @@ func (m *Main) startDemoHub(ctx context.Context) error {
 	if err := seedHubUsers(ctx, h, users); err != nil {
 		return err
 	}
+	if err := publishDemoNotices(ctx, h, h.Now()); err != nil {
+		return err
+	}
 	id, err := syncer.LoadIdentity(m.DataDir)
 	if errors.Is(err, syncer.ErrNotEnrolled) {
 		token, err := hub.CreateToken(ctx, h.Store, h.CA, demoStationName, time.Hour, h.Now())
@@ -124,6 +127,47 @@ func (m *Main) startDemoHub(ctx context.Context) error {
 			"use a fresh data directory for the demo", id.StationID, h.DataDir)
 	} else if err != nil {
 		return err
+	}
+	return nil
+}
+
+// demoNotice is a notice of demo/notices.json: its dates are days from today (China time), so that
+// the demo always has one notice on the kiosk, one expired and one not yet published.
+type demoNotice struct {
+	ID        string `json:"id"`
+	Title     string `json:"title"`
+	Body      string `json:"body"`
+	FromDays  int    `json:"from_days"`
+	UntilDays int    `json:"until_days"`
+}
+
+// demoNotices are the demo's notices dated from the day of now.
+func demoNotices(now time.Time) ([]station.Notice, error) {
+	var list []demoNotice
+	if err := decodeStrict(demoNoticesJSON, &list); err != nil {
+		return nil, fmt.Errorf("demo/notices.json: %w", err)
+	}
+	d := now.In(station.ChinaTime)
+	today := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, station.ChinaTime)
+	out := make([]station.Notice, len(list))
+	for i, n := range list {
+		out[i] = station.Notice{ID: n.ID, Title: n.Title, Body: n.Body,
+			PublishedAt: today.AddDate(0, 0, n.FromDays).UTC(), ExpiresAt: today.AddDate(0, 0, n.UntilDays).UTC()}
+	}
+	return out, nil
+}
+
+// publishDemoNotices publishes the demo's notices from its data center, as `station hub publish
+// notice` does; on a restart the same day nothing changes (publishing the same change appends nothing).
+func publishDemoNotices(ctx context.Context, h *HubMain, now time.Time) error {
+	list, err := demoNotices(now)
+	if err != nil {
+		return err
+	}
+	for _, n := range list {
+		if _, err := hub.PublishNotice(ctx, h.Store, "", n, now); err != nil {
+			return fmt.Errorf("demo notice %s: %w", n.ID, err)
+		}
 	}
 	return nil
 }

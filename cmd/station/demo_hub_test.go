@@ -207,3 +207,20 @@ func TestDemoHubAccounts(t *testing.T) {
 		t.Errorf("%d clerks for %d departments", len(users)-1, len(clerks))
 	}
 }
+
+// TestTheDemoSeedsNotices: the demo's data center publishes three notices — current, expired and not
+// yet published — and the kiosk shows only the current one once the station has synced.
+func TestTheDemoSeedsNotices(t *testing.T) {
+	s := startDemoWithConsole(t, t.TempDir())
+	// The station's clock is the test's (2026-11-24); the hub dates the notices from the real day, so
+	// the station is moved to the real time to judge what shows.
+	s.clock.Advance(time.Until(s.clock.Now()) * -1)
+	var list struct{ Items []station.Notice }
+	eventually(t, "the demo's notices reach the kiosk", func() bool {
+		s.do(t, "GET", "/api/v1/notices", "", nil).json(t, &list)
+		return len(list.Items) > 0
+	})
+	if len(list.Items) != 1 || list.Items[0].ID != "demo-winter-hours" || list.Items[0].ExpiresAt.IsZero() {
+		t.Errorf("the kiosk shows %+v, want only the current notice with its expiry", list.Items)
+	}
+}

@@ -186,7 +186,7 @@ func TestTextFieldsRefuseControlCharactersAndBadPhones(t *testing.T) {
 		b, err := json.Marshal(map[string]any{
 			"matter_code": "MZ-001",
 			"applicant":   map[string]string{"id_type": "resident", "id_number": validID("22010219800101002"), "name": name, "phone": phone},
-			"materials":   []map[string]any{{"code": "M1", "provided": true}},
+			"materials":   s.requiredMaterials(t, "MZ-001"),
 		})
 		if err != nil {
 			t.Fatal(err)

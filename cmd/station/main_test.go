@@ -188,6 +188,22 @@ type application struct {
 
 // intake takes an application with material M1 provided; the matter's other required materials are
 // accepted as missing (容缺受理), due in a week, so that tests can scan or tick them later.
+// requiredMaterials is a checklist with every required material of a matter provided.
+func (s *testStation) requiredMaterials(t *testing.T, matter string) []map[string]any {
+	t.Helper()
+	m, err := s.DB.Matter(context.Background(), matter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, mat := range m.Materials {
+		if mat.Required {
+			out = append(out, map[string]any{"code": mat.Code, "provided": true})
+		}
+	}
+	return out
+}
+
 func (s *testStation) intake(t *testing.T, token, matter, idNumber string) application {
 	t.Helper()
 	body := map[string]any{

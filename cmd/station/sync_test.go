@@ -303,7 +303,7 @@ func TestSyncCommandLine(t *testing.T) {
 func TestRunRefusesABadBandwidthSchedule(t *testing.T) {
 	var out, errb bytes.Buffer
 	code := runCommand(context.Background(), []string{"--data", t.TempDir(), "--listen", "127.0.0.1:0", "--sync-bandwidth", "08:00-18:00=fast"}, &out, &errb)
-	if code != 1 || !strings.Contains(errb.String(), "速率") {
+	if code != 2 || !strings.Contains(errb.String(), "速率") { // refused as the flag is parsed, like a config file's bad value
 		t.Errorf("run with a bad schedule: %d %s", code, errb.String())
 	}
 	code = runCommand(context.Background(), []string{"--data", t.TempDir(), "--disk-reserve", "lots"}, &out, &errb)

@@ -20,7 +20,7 @@ type SyncStore interface {
 	// DeadLetterRecords returns the dead letters with their payloads, for export.
 	DeadLetterRecords(ctx context.Context) ([]station.DeadLetterRecord, error)
 	// Notices returns the data center's notices that are not withdrawn, newest first.
-	Notices(ctx context.Context) ([]station.Notice, error)
+	Notices(ctx context.Context, now time.Time) ([]station.Notice, error) // those shown at now
 }
 
 // SyncMonitor reports on the station's sync with the data center, enrolled or not (cmd/station wires
@@ -193,7 +193,7 @@ func (s *Server) handleNotices(c *fiber.Ctx) error {
 	items := []station.Notice{}
 	if s.syncStore != nil {
 		var err error
-		if items, err = s.syncStore.Notices(c.UserContext()); err != nil {
+		if items, err = s.syncStore.Notices(c.UserContext(), s.now()); err != nil {
 			return err
 		}
 	}

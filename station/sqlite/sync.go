@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/civic-station/station/station"
 )
@@ -293,9 +294,17 @@ func (a *applier) applyChange(c *station.Change) error {
 		if err := station.CheckLongText("通知内容", n.Body, 5000, false); err != nil {
 			return err
 		}
-		return a.exec(`INSERT INTO notices (id, title, body, published_at, withdrawn) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, published_at = excluded.published_at, withdrawn = excluded.withdrawn`,
-			n.ID, n.Title, n.Body, formatTime(n.PublishedAt), boolInt(n.Withdrawn))
+		if err := n.Validate(); err != nil {
+			return err
+		}
+		var expires any
+		if !n.ExpiresAt.IsZero() {
+			expires = formatTime(n.ExpiresAt)
+		}
+		return a.exec(`INSERT INTO notices (id, title, body, published_at, expires_at, withdrawn) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, published_at = excluded.published_at,
+			expires_at = excluded.expires_at, withdrawn = excluded.withdrawn`,
+			n.ID, n.Title, n.Body, formatTime(n.PublishedAt), expires, boolInt(n.Withdrawn))
 	case station.ChangeSigningKey, station.ChangeRevocation, station.ChangeTemplate:
 		return a.certificateChange(c)
 	}
@@ -467,9 +476,10 @@ func (db *DB) SyncStateHash(ctx context.Context) (string, error) {
 	return station.StateHash(items), nil
 }
 
-// Notices returns the notices published by the data center and not withdrawn, newest first.
-func (db *DB) Notices(ctx context.Context) ([]station.Notice, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, title, body, published_at FROM notices WHERE withdrawn = 0 ORDER BY published_at DESC, id`)
+// Notices returns the notices the data center published that are shown at now (published, not expired,
+// not withdrawn), newest first.
+func (db *DB) Notices(ctx context.Context, now time.Time) ([]station.Notice, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, title, body, published_at, coalesce(expires_at, '') FROM notices WHERE withdrawn = 0 ORDER BY published_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("notices: %w", err)
 	}
@@ -477,12 +487,17 @@ func (db *DB) Notices(ctx context.Context) ([]station.Notice, error) {
 	out := []station.Notice{}
 	for rows.Next() {
 		var n station.Notice
-		var at string
-		if err := rows.Scan(&n.ID, &n.Title, &n.Body, &at); err != nil {
+		var at, expires string
+		if err := rows.Scan(&n.ID, &n.Title, &n.Body, &at, &expires); err != nil {
 			return nil, err
 		}
 		n.PublishedAt, _ = parseTime(at)
-		out = append(out, n)
+		if expires != "" {
+			n.ExpiresAt, _ = parseTime(expires)
+		}
+		if n.ShownAt(now) {
+			out = append(out, n)
+		}
 	}
 	return out, rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/datakey"
@@ -193,7 +194,7 @@ func TestShortOfSpaceTheStoreRefusesInputAndKeepsSyncing(t *testing.T) {
 		f.mustSubmit(station.CmdSyncApply, system, station.SyncApply{FromCursor: "", Cursor: "1", Changes: []station.Change{{
 			Key: "notice:n1", Version: "v1", Type: station.ChangeNotice,
 			Notice: &station.Notice{ID: "n1", Title: "停电通知", Body: "周六上午停电", PublishedAt: f.now}}}})
-		if n, _ := db.Notices(ctx); len(n) != 1 {
+		if n, _ := db.Notices(ctx, f.now); len(n) != 1 {
 			t.Errorf("notices = %+v", n)
 		}
 		if st, _ := db.OutboxStats(ctx); st.Pending != 1 || st.Acked != 0 { // the access record waits; the rest was acked and pruned
@@ -208,5 +209,51 @@ func TestShortOfSpaceTheStoreRefusesInputAndKeepsSyncing(t *testing.T) {
 	}
 	if rep, err := db.VerifyAudit(ctx); err != nil || !rep.OK {
 		t.Fatalf("audit chain = %+v, %v", rep, err)
+	}
+}
+
+// TestNoticesShowBetweenPublicationAndExpiry: a kiosk shows a notice from its publication until its
+// expiry; an expired one and one published for later are held but not shown.
+func TestNoticesShowBetweenPublicationAndExpiry(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	notice := func(id string, from, until time.Duration) station.Change {
+		n := &station.Notice{ID: id, Title: "通知" + id, Body: "内容", PublishedAt: f.now.Add(from)}
+		if until != 0 {
+			n.ExpiresAt = f.now.Add(until)
+		}
+		return station.Change{Key: "notice:" + id, Version: "v1", Type: station.ChangeNotice, Notice: n}
+	}
+	f.mustSubmit(station.CmdSyncApply, system, station.SyncApply{FromCursor: "", Cursor: "1", Changes: []station.Change{
+		notice("current", -day, 30*day), notice("expired", -40*day, -10*day), notice("future", 7*day, 0), notice("open", -2*day, 0),
+	}})
+	ids := func(at time.Time) string {
+		ns, err := f.db.Notices(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := ids(f.now); got != "current,open" {
+		t.Errorf("shown now: %s, want current,open", got)
+	}
+	if got := ids(f.now.Add(8 * day)); got != "future,current,open" {
+		t.Errorf("shown in 8 days: %s, want future,current,open", got)
+	}
+	if got := ids(f.now.Add(31 * day)); got != "future,open" {
+		t.Errorf("shown in 31 days: %s, want future,open", got)
+	}
+	// A notice that expires before it is published is refused (the page goes on; the change is
+	// recorded as refused, and an update of a held notice to such a range leaves the held one).
+	bad := notice("current", -day, -2*day)
+	bad.Version = "v2"
+	f.mustSubmit(station.CmdSyncApply, system, station.SyncApply{FromCursor: "1", Cursor: "2", Changes: []station.Change{bad}})
+	if got := ids(f.now); got != "current,open" {
+		t.Errorf("after a refused update: %s, want current,open", got)
 	}
 }

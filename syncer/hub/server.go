@@ -271,6 +271,9 @@ func PublishNotice(ctx context.Context, st Store, stationID string, n station.No
 	if n.PublishedAt.IsZero() {
 		n.PublishedAt = now
 	}
+	if err := n.Validate(); err != nil {
+		return 0, err
+	}
 	b, _ := json.Marshal(n)
 	h := sha256.Sum256(b)
 	c := station.Change{Key: "notice:" + n.ID, Version: hex.EncodeToString(h[:8]), Type: station.ChangeNotice, Notice: &n}
