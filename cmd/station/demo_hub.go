@@ -89,6 +89,7 @@ type demoHub struct {
 func (m *Main) startDemoHub(ctx context.Context) error {
 	h := NewHubMain()
 	h.DataDir, h.Listen, h.Console = filepath.Join(m.DataDir, "hub"), "127.0.0.1:0", m.HubConsole
+	h.ConsoleListener, m.consoleLn = m.consoleLn, nil // bound by Run before anything else
 	h.Hasher, h.UI, h.Logger = m.Hasher, m.UI, m.Logger.With("component", "hub")
 	// The hub's clock is the real one whatever the station's: it signs certificates that TLS checks
 	// against the real time.

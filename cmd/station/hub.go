@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,9 @@ type HubMain struct {
 	DB      string   // "" for the embedded SQLite store in DataDir; postgres://… for PostgreSQL
 	Hosts   []string // names and addresses for the server certificate
 	Console string   // the department console's address (plain HTTP); "" for none
+	// ConsoleListener, when not nil, is the console's socket, bound by the caller before anything
+	// else started (the demo binds its ports first); Console is then only its name.
+	ConsoleListener net.Listener
 	// MetricsToken lets a scraper elsewhere read /metrics with a bearer token; "" loopback only.
 	MetricsToken string
 
@@ -103,7 +107,10 @@ func (m *HubMain) Run(ctx context.Context) error {
 	if m.Console != "" {
 		m.ConsoleServer = console.New(console.Config{Store: m.Store, Blobs: m.Blobs, Hasher: m.Hasher, Decisions: m.Server,
 			UI: m.UI, Now: m.Now, Logger: m.Logger.With("component", "console")})
-		if err := m.ConsoleServer.Open(m.Console); err != nil {
+		if m.ConsoleListener != nil {
+			m.ConsoleServer.Start(m.ConsoleListener)
+			m.ConsoleListener = nil
+		} else if err := m.ConsoleServer.Open(m.Console); err != nil {
 			return err
 		}
 		m.Logger.Info("department console started", "addr", m.ConsoleServer.Addr().String())

@@ -8,10 +8,12 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/civic-station/station/devices/escpos"
@@ -78,6 +80,9 @@ type Main struct {
 	limiter *syncer.Limiter  // the sync's bandwidth cap; nil when unlimited
 	syncMon *syncMonitor     // the sync status the HTTP server reports
 
+	httpLn    net.Listener // bound by Run before anything else, until the HTTP server takes it
+	consoleLn net.Listener // the demo hub console's, likewise
+
 	stopSync func()             // stops the syncer; nil before Run
 	demoDev  *demoDevices       // the demo's simulators
 	demoHub  *demoHub           // the demo's in-process data center
@@ -107,6 +112,17 @@ func NewMain() *Main {
 // Run opens the data directory and the store, seeds the demo data in demo mode, and starts the HTTP
 // server. It returns once the server listens; Close stops everything.
 func (m *Main) Run(ctx context.Context) error {
+	// Bind the ports before anything touches the data directory: a port someone else holds stops the
+	// start with nothing seeded, created or enrolled.
+	var err error
+	if m.httpLn, err = bindAddr(m.Listen, "--listen"); err != nil {
+		return err
+	}
+	if m.Demo && m.DemoHub && m.HubConsole != "" {
+		if m.consoleLn, err = bindAddr(m.HubConsole, "--hub-console"); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -203,9 +219,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), m.demoHubSync()); err != nil {
 		return fmt.Errorf("start syncer: %w", err)
 	}
-	if err := m.HTTP.Open(m.Listen); err != nil {
-		return err
-	}
+	m.HTTP.Start(m.httpLn)
+	m.httpLn = nil // the server owns it now
 	m.Logger.Info("station started", "version", m.Version, "addr", m.HTTP.Addr().String(), "data", m.DataDir, "demo", m.Demo)
 	return m.banner(ctx, accounts)
 }
@@ -241,6 +256,12 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 // Close stops the HTTP server and closes the store.
 func (m *Main) Close() error {
 	var errs []error
+	for _, ln := range []net.Listener{m.httpLn, m.consoleLn} { // bound, not yet served: a failed start
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	m.httpLn, m.consoleLn = nil, nil
 	if m.HTTP != nil {
 		errs = append(errs, m.HTTP.Close())
 	}
@@ -273,7 +294,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	m.Stdout = stdout
 	if err := m.Run(ctx); err != nil {
-		m.Logger.Error("start failed", "err", err)
+		var be *bindError
+		if errors.As(err, &be) {
+			fmt.Fprintln(stderr, be.Error())
+		} else {
+			m.Logger.Error("start failed", "err", err)
+		}
 		_ = m.Close()
 		return 1
 	}
@@ -286,6 +312,35 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// bindError is a port the station could not listen on: what it says names the address and the flag
+// that changes it, in Chinese and in English.
+type bindError struct {
+	addr, flag string
+	err        error
+}
+
+func (e *bindError) Error() string {
+	why, whyEn := "无法监听", "cannot listen"
+	if errors.Is(e.err, syscall.EADDRINUSE) {
+		why, whyEn = "地址已被占用", "address already in use"
+	} else if errors.Is(e.err, syscall.EACCES) {
+		why, whyEn = "没有权限使用该端口", "permission denied"
+	}
+	return fmt.Sprintf("无法启动：%s %s（%v）。请用 %s 换一个地址，例如 %s 127.0.0.1:0（自动选择端口）。\n"+
+		"cannot start: %s: %s; choose another address with %s", e.addr, why, e.err, e.flag, e.flag, e.addr, whyEn, e.flag)
+}
+
+func (e *bindError) Unwrap() error { return e.err }
+
+// bindAddr listens on addr, or returns a bindError naming flag.
+func bindAddr(addr, flag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &bindError{addr: addr, flag: flag, err: err}
+	}
+	return ln, nil
 }
 
 // runFlags is the flag set of `station run`, bound to m; `station config` reads the same set, so every

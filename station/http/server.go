@@ -188,12 +188,17 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
+	s.Start(ln)
+	return nil
+}
+
+// Start serves on ln, which the caller has bound, in the background until Close.
+func (s *Server) Start(ln net.Listener) {
 	done := make(chan error, 1)
 	s.mu.Lock()
 	s.ln, s.done = ln, done
 	s.mu.Unlock()
 	go func() { done <- s.serve(ln) }()
-	return nil
 }
 
 // Serve serves on ln and blocks until Close is called or the listener fails.

@@ -333,6 +333,12 @@ func (s *Server) Open(addr string) error {
 	if err != nil {
 		return fmt.Errorf("console listen %s: %w", addr, err)
 	}
+	s.Start(ln)
+	return nil
+}
+
+// Start serves on ln, which the caller has bound, in the background until Close.
+func (s *Server) Start(ln net.Listener) {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -349,7 +355,6 @@ func (s *Server) Open(addr string) error {
 			s.cfg.Logger.Error("console serve", "err", err)
 		}
 	}()
-	return nil
 }
 
 // Addr returns the address the console listens on, or nil before Open.
