@@ -124,6 +124,43 @@ func TestWatchReportsPlacedAndRemovedCards(t *testing.T) {
 	}
 }
 
+// TestSwappingCardsIsReportedAsTheOldCardRemovedAndTheNewOnePlaced: a card placed while another
+// is on the reader, or placed right after the other was removed, must reach the driver as the old
+// card gone and the new one read, never as the old resident still there.
+func TestSwappingCardsIsReportedAsTheOldCardRemovedAndTheNewOnePlaced(t *testing.T) {
+	cards := samsim.SampleCards()
+	tests := []struct {
+		name       string
+		removeLast bool
+	}{
+		{"placing a card on top of another swaps them", false},
+		{"removing a card and placing another at once swaps them", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := newSim(t, 115200)
+			r := newReader(t, idcard.Config{Port: sim.Link(), Baud: 115200})
+			events := watch(t, r)
+			if err := sim.Place(cards[0]); err != nil {
+				t.Fatal(err)
+			}
+			idcardtest.SameCard(t, expect(t, events, devices.CardPlaced).Card, &cards[0].IDCard)
+			if tt.removeLast {
+				sim.Remove()
+			}
+			swapped, err := sim.Swap(cards[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if swapped == tt.removeLast {
+				t.Errorf("Swap reported swapped = %v", swapped)
+			}
+			expect(t, events, devices.CardRemoved)
+			idcardtest.SameCard(t, expect(t, events, devices.CardPlaced).Card, &cards[1].IDCard)
+		})
+	}
+}
+
 func TestFaultsDuringWatch(t *testing.T) {
 	tests := []struct {
 		name  string
