@@ -98,8 +98,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultLiftTime is the default Config.LiftTime: several polls of a driver polling every 100 ms.
-const DefaultLiftTime = 400 * time.Millisecond
+// DefaultLiftTime is the default Config.LiftTime: two polls of a driver polling a reader that holds
+// a card every 300 ms (devices/idcard), with room for a late one.
+const DefaultLiftTime = 700 * time.Millisecond
 
 // samID is the simulated SAM's ID.
 var samID = []byte{0x05, 0x00, 0x01, 0x00, 0x20, 0x21, 0x06, 0x15, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC}
