@@ -15,7 +15,9 @@ import (
 const kioskBudget = 250 * time.Millisecond
 
 // wireTime is how long n bytes take on the line at baud (8N1: 10 bits a byte).
-func wireTime(n, baud int) time.Duration { return time.Duration(n) * 10 * time.Second / time.Duration(baud) }
+func wireTime(n, baud int) time.Duration {
+	return time.Duration(n) * 10 * time.Second / time.Duration(baud)
+}
 
 // TestAnEmptyReaderIsPolledFastAndAHeldCardSlowly checks the watcher's intervals against the
 // simulator: an empty reader is polled every DefaultPollInterval, short enough that the longest
