@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,7 +47,9 @@ func (in *intaker) commands(tb testing.TB, n int) []station.Command {
 	for i := range cmds {
 		in.next++
 		var err error
-		cmds[i], err = station.NewCommand(fmt.Sprintf("bench-%d", in.next), station.CmdApplicationIntake, in.f.now, staff, station.ApplicationIntake{
+		// A day's application numbers have four digits: a new day every 5,000 commands.
+		at := in.f.now.AddDate(0, 0, in.next/5000)
+		cmds[i], err = station.NewCommand(fmt.Sprintf("bench-%d", in.next), station.CmdApplicationIntake, at, staff, station.ApplicationIntake{
 			ApplicationID: fmt.Sprintf("app-%d", in.next), MatterCode: "MZ-001",
 			Applicant: station.Applicant{IDNumber: in.sealed, IDLast4: "0000", Name: "测试"},
 			Materials: []station.MaterialCheck{{Code: "M1", Provided: true}}})
@@ -142,13 +145,25 @@ const intakeRounds = 7
 
 // round is one round of BenchmarkIntakeVsRaw: n raw inserts and n intakes, taking turns.
 type round struct {
-	rawFirst     bool
-	raw, intake  time.Duration // total time of the n operations
-	n            int
-	rawLat, iLat []time.Duration
+	rawFirst          bool
+	raw, intake       time.Duration // total time of the n operations
+	rawCPU, intakeCPU time.Duration // the process's CPU time (user + system) during them
+	n                 int
+	rawLat, iLat      []time.Duration
 }
 
 func (r round) ratio() float64 { return float64(r.intake) / float64(r.raw) }
+
+func (r round) cpuRatio() float64 { return float64(r.intakeCPU) / float64(r.rawCPU) }
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // intakeBlock is how many operations of one side run before the other side's turn within a round.
 const intakeBlock = 50
@@ -171,13 +186,15 @@ func measureIntakeVsRaw(tb testing.TB, rounds, n int, started, stopped func()) [
 		for done := 0; done < n; done += intakeBlock {
 			k := min(intakeBlock, n-done)
 			for pass := range 2 {
-				start := time.Now()
+				start, cpu := time.Now(), cpuTime(tb)
 				if (pass == 0) == r.rawFirst {
 					r.rawLat = raw.run(tb, k, r.rawLat)
 					r.raw += time.Since(start)
+					r.rawCPU += cpuTime(tb) - cpu
 				} else {
 					r.iLat = in.run(tb, cmds[done:done+k], r.iLat)
 					r.intake += time.Since(start)
+					r.intakeCPU += cpuTime(tb) - cpu
 				}
 			}
 		}
@@ -193,6 +210,8 @@ type intakeSummary struct {
 	ratioMedian, ratioMin, ratioMax float64
 	ratioQ1, ratioQ3                float64 // quartiles (interpolated)
 	intakeUS, rawUS                 []float64
+	cpuRatios                       []float64 // CPU time intake ÷ raw, per round
+	intakeCPUUS, rawCPUUS           []float64 // CPU µs per op, per round
 }
 
 // median returns the median of sorted values.
@@ -218,7 +237,15 @@ func summarize(rounds []round) intakeSummary {
 		ratios = append(ratios, r.ratio())
 		s.intakeUS = append(s.intakeUS, float64(r.intake.Nanoseconds())/1e3/float64(r.n))
 		s.rawUS = append(s.rawUS, float64(r.raw.Nanoseconds())/1e3/float64(r.n))
+		if r.rawCPU > 0 {
+			s.cpuRatios = append(s.cpuRatios, r.cpuRatio())
+		}
+		s.intakeCPUUS = append(s.intakeCPUUS, float64(r.intakeCPU.Nanoseconds())/1e3/float64(r.n))
+		s.rawCPUUS = append(s.rawCPUUS, float64(r.rawCPU.Nanoseconds())/1e3/float64(r.n))
 	}
+	slices.Sort(s.cpuRatios)
+	slices.Sort(s.intakeCPUUS)
+	slices.Sort(s.rawCPUUS)
 	slices.Sort(ratios)
 	slices.Sort(s.intakeUS)
 	slices.Sort(s.rawUS)
@@ -235,7 +262,10 @@ func summarize(rounds []round) intakeSummary {
 // the ratio intake ÷ raw per round: its median, min and max, and the absolute µs/op of each side
 // (median over the rounds; ns/op is the intake's) with the p50 and p99 latencies pooled over all
 // rounds. A burst of load from elsewhere slows both sides of a round alike, so the ratio holds where
-// the absolute figures do not. A table of the rounds is logged after the result line.
+// the absolute figures do not. It also reports the process's CPU time per op of each side and their
+// ratio (cpu-*): when the disk is what others load, both sides wait on fsync and the wall-clock
+// ratio drifts towards 1, while the CPU work per command does not. A table of the rounds is logged
+// after the result line.
 func BenchmarkIntakeVsRaw(b *testing.B) {
 	b.StopTimer()
 	rounds := measureIntakeVsRaw(b, intakeRounds, b.N, b.StartTimer, b.StopTimer)
@@ -246,6 +276,9 @@ func BenchmarkIntakeVsRaw(b *testing.B) {
 	b.ReportMetric(s.ratioMax, "ratio-max")
 	b.ReportMetric(median(s.intakeUS), "intake-µs/op")
 	b.ReportMetric(median(s.rawUS), "raw-µs/op")
+	b.ReportMetric(median(s.cpuRatios), "cpu-ratio-median")
+	b.ReportMetric(median(s.intakeCPUUS), "intake-cpu-µs/op")
+	b.ReportMetric(median(s.rawCPUUS), "raw-cpu-µs/op")
 	var iLat, rLat []time.Duration
 	for _, r := range rounds {
 		iLat, rLat = append(iLat, r.iLat...), append(rLat, r.rawLat...)
@@ -262,13 +295,17 @@ func BenchmarkIntakeVsRaw(b *testing.B) {
 		if r.rawFirst {
 			first = "raw"
 		}
-		fmt.Fprintf(&t, "  round %d (%s first): raw %7.1f µs/op, intake %7.1f µs/op, ratio %.2f\n", i+1, first,
-			float64(r.raw.Nanoseconds())/1e3/float64(r.n), float64(r.intake.Nanoseconds())/1e3/float64(r.n), r.ratio())
+		fmt.Fprintf(&t, "  round %d (%s first): raw %7.1f µs/op, intake %7.1f µs/op, ratio %.2f; CPU raw %5.1f, intake %5.1f µs/op, ratio %.2f\n", i+1, first,
+			float64(r.raw.Nanoseconds())/1e3/float64(r.n), float64(r.intake.Nanoseconds())/1e3/float64(r.n), r.ratio(),
+			float64(r.rawCPU.Nanoseconds())/1e3/float64(r.n), float64(r.intakeCPU.Nanoseconds())/1e3/float64(r.n), r.cpuRatio())
 	}
 	fmt.Fprintf(&t, "  ratio median %.2f (IQR %.2f–%.2f, min–max %.2f–%.2f); intake %.0f µs/op ≈ %.0f/s (rounds %.0f–%.0f), raw %.0f µs/op ≈ %.0f/s (rounds %.0f–%.0f)",
 		s.ratioMedian, s.ratioQ1, s.ratioQ3, s.ratioMin, s.ratioMax,
 		median(s.intakeUS), 1e6/median(s.intakeUS), s.intakeUS[0], s.intakeUS[len(s.intakeUS)-1],
 		median(s.rawUS), 1e6/median(s.rawUS), s.rawUS[0], s.rawUS[len(s.rawUS)-1])
+	if len(s.cpuRatios) > 0 {
+		fmt.Fprintf(&t, "; CPU ratio median %.2f (min–max %.2f–%.2f)", median(s.cpuRatios), s.cpuRatios[0], s.cpuRatios[len(s.cpuRatios)-1])
+	}
 	b.Log(t.String())
 }
 
