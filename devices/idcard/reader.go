@@ -44,8 +44,9 @@ const (
 	// find-card reply, so a poll never comes sooner than a slow reader may take to answer one.
 	MinPollInterval = 100 * time.Millisecond
 	// PresentPollInterval is how often a reader holding a card (read, or given up on) is asked
-	// whether it is still there: the reference's "no faster than every 300 ms" applies while the
-	// field is powering a card, and a removal need not be noticed faster.
+	// whether it is still there: the reference's "no faster than every 300 ms" is kept there, where
+	// a removal need not be noticed faster. (For an empty reader the driver departs from it; see
+	// docs/BENCHMARKS.md.)
 	PresentPollInterval = 300 * time.Millisecond
 	// DefaultReadTimeout bounds a card read reply (reference: 2 s), on top of its time on the wire.
 	DefaultReadTimeout = 2 * time.Second
@@ -513,7 +514,11 @@ func (r *Reader) Watch(ctx context.Context, events chan<- devices.CardEvent) err
 			return nil
 		case <-t.C:
 		}
-		t.Reset(w.poll(ctx))
+		wait := w.poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		t.Reset(wait)
 	}
 }
 
