@@ -58,8 +58,9 @@ lint: fmt-check vet ## gofmt, go vet and staticcheck
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: ## Benchmarks: intake throughput and latency vs raw SQLite, cold start, RSS, binary size
-	go test -run '^$$' -bench . -benchtime 3000x ./station/sqlite/
-	go test -run '^$$' -bench . -benchtime 20x ./devices/idcard/
+	go test -run '^$$' -bench IntakeVsRaw -benchtime 3000x ./station/sqlite/
+	go test -run '^$$' -bench 'ReadCard|IdlePolling' -benchtime 20x ./devices/idcard/
+	go test -run '^$$' -bench PlacedToEvent -benchtime 100x ./devices/idcard/
 	go test -run '^$$' -bench PrintQueueTicket -benchtime 2000x ./devices/escpos/
 	go test -run '^$$' -bench . -benchtime 5x ./devices/sim/camsim/
 	$(MAKE) build

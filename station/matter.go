@@ -34,9 +34,13 @@ type Material struct {
 
 // Matter is a service in the catalog (事项).
 type Matter struct {
-	Code          string       `json:"code"`
-	Name          string       `json:"name"`
-	Pinyin        string       `json:"pinyin"` // initials of the name, for search (zdshbzsq)
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Pinyin string `json:"pinyin"` // initials of the name, for search (zdshbzsq)
+	// Aliases are the everyday names people use for the matter (低保, 低保申请 for 最低生活保障申请),
+	// searched like the name, with their pinyin initials. At most MaxAliases, each at most
+	// MaxAliasLen characters.
+	Aliases       []string     `json:"aliases"`
 	Department    string       `json:"department"`
 	Category      string       `json:"category"`
 	Kind          MatterKind   `json:"kind"`
@@ -50,6 +54,12 @@ type Matter struct {
 	Status        MatterStatus `json:"status"`
 	Version       int          `json:"version"`
 }
+
+// Limits on a matter's aliases.
+const (
+	MaxAliases  = 10
+	MaxAliasLen = 20
+)
 
 // Validate checks a matter's fields and returns EINVALID naming the matter and the problem.
 func (m *Matter) Validate() error {
@@ -90,6 +100,27 @@ func (m *Matter) Validate() error {
 		if err := CheckText(t.what, t.value, t.max, false); err != nil {
 			return bad("%s", ErrorMessage(err))
 		}
+	}
+	if len(m.Aliases) > MaxAliases {
+		return bad("别名最多%d个，当前%d个", MaxAliases, len(m.Aliases))
+	}
+	aliases := map[string]bool{}
+	for _, a := range m.Aliases {
+		switch {
+		case strings.TrimSpace(a) == "":
+			return bad("别名不能为空")
+		case CheckText("别名", a, 1000, true) != nil:
+			return bad("别名“%s”含有无效字符", a)
+		case strings.TrimSpace(a) != a:
+			return bad("别名“%s”首尾不能有空格", a)
+		case utf8.RuneCountInString(a) > MaxAliasLen:
+			return bad("别名“%s”超过%d个字", a, MaxAliasLen)
+		case a == m.Name:
+			return bad("别名“%s”与事项名称相同", a)
+		case aliases[a]:
+			return bad("别名“%s”重复", a)
+		}
+		aliases[a] = true
 	}
 	seen := map[string]bool{}
 	for _, mat := range m.Materials {

@@ -2,7 +2,7 @@ package station
 
 // MatterFilter selects matters from the catalog.
 type MatterFilter struct {
-	Query            string // matches name, code or pinyin initials
+	Query            string // searches code, name, aliases and their pinyin initials, ranked (see the store)
 	Category         string
 	Department       string
 	IncludeWithdrawn bool

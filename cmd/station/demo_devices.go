@@ -122,12 +122,13 @@ func (d *demoDevices) DemoCards() []shttp.DemoCard {
 	return out
 }
 
-// PlaceCard puts demo card i on the simulated reader.
-func (d *demoDevices) PlaceCard(i int) error {
+// PlaceCard puts demo card i on the simulated reader, swapping it for the card there if there is
+// one (see samsim.Sim.Swap).
+func (d *demoDevices) PlaceCard(i int) (swapped bool, err error) {
 	if i < 0 || i >= len(d.cards) {
-		return station.Errorf(station.EINVALID, "没有第%d张演示证件", i)
+		return false, station.Errorf(station.EINVALID, "没有第%d张演示证件", i)
 	}
-	return d.sam.Place(d.cards[i])
+	return d.sam.Swap(d.cards[i])
 }
 
 // RemoveCard takes the card off the simulated reader.

@@ -254,6 +254,9 @@ func simulateIDReaderControl(ctx context.Context, control, place string, index i
 	if !rep.Plugged {
 		state = "读卡器已拔出"
 	}
+	if rep.Swapped {
+		state += "（已先取走原有的证件）"
+	}
 	fmt.Fprintf(stdout, "已完成。当前：%s\n", state)
 	return 0
 }

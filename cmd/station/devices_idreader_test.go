@@ -153,10 +153,11 @@ func TestDevicesTestIDReader(t *testing.T) {
 	})
 
 	t.Run("a 2023 foreign permanent resident card shows its English name and nationality", func(t *testing.T) {
-		if code, _, stderr := runCmd(t, simulateIDReader, "--control", control, "--place", writeCard(t, foreign)); code != 0 {
-			t.Fatalf("place: %s", stderr)
+		code, stdout, stderr := runCmd(t, simulateIDReader, "--control", control, "--place", writeCard(t, foreign))
+		if code != 0 || !strings.Contains(stdout, "已先取走原有的证件") {
+			t.Fatalf("place on an occupied reader: exit %d, %q, %s; want that the old card was taken away", code, stdout, stderr)
 		}
-		code, stdout, stderr := runCmd(t, devicesTestIDReader, "--port", link, "--json")
+		code, stdout, stderr = runCmd(t, devicesTestIDReader, "--port", link, "--json")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,12 @@ func TestPublishedChangesReachTheStation(t *testing.T) {
 		return list.Items
 	}
 	waitUntil(t, "the first sync", func() bool { return matter().Version == 1 && len(notices()) == 2 })
+	if got := matter().Aliases; !slices.Equal(got, []string{"居住证明", "实际居住证明"}) {
+		t.Errorf("aliases at the station %q; the published catalog's must arrive", got)
+	}
+	if r := s.do(t, "GET", "/api/v1/catalog/matters?q=sjjzzm", "", nil); !strings.Contains(string(r.body), `"JZ-004"`) {
+		t.Errorf("the initials of a published alias do not find the matter: %d %s", r.status, r.body)
+	}
 	if days, err := m.DB.CalendarDays(ctx, 2027); err != nil || len(days) != 9 {
 		t.Errorf("calendar 2027 at the station: %d days, %v", len(days), err)
 	}

@@ -35,8 +35,19 @@ var _ devices.IDReader = (*Reader)(nil)
 
 // Protocol timing.
 const (
-	// MinPollInterval is the fastest the reader may be polled for a card (reference: ≥ 300 ms).
-	MinPollInterval = 300 * time.Millisecond
+	// DefaultPollInterval is how often an empty reader is asked for a card: a find-card command
+	// (10 bytes) and its reply (15 bytes) take 2 ms on the wire at 115200 baud, and the next one is
+	// sent only after the reply came (or timed out). Placed at a random moment, a card waits on
+	// average 50 ms, at most 100 ms, for the poll that finds it; its read then takes about 117 ms.
+	DefaultPollInterval = 100 * time.Millisecond
+	// MinPollInterval is the fastest an empty reader may be polled: the reference's timeout for a
+	// find-card reply, so a poll never comes sooner than a slow reader may take to answer one.
+	MinPollInterval = 100 * time.Millisecond
+	// PresentPollInterval is how often a reader holding a card (read, or given up on) is asked
+	// whether it is still there: the reference's "no faster than every 300 ms" is kept there, where
+	// a removal need not be noticed faster. (For an empty reader the driver departs from it; see
+	// docs/BENCHMARKS.md.)
+	PresentPollInterval = 300 * time.Millisecond
 	// DefaultReadTimeout bounds a card read reply (reference: 2 s), on top of its time on the wire.
 	DefaultReadTimeout = 2 * time.Second
 	// shortTimeout bounds the replies to find, select and SAM status (reference: 100 ms; USB-serial
@@ -72,7 +83,9 @@ type Config struct {
 	Candidates []string
 	// Baud is the line speed; 0 probes ProbeBauds by asking for the SAM status.
 	Baud int
-	// PollInterval is how often to look for a card; never less than MinPollInterval (the default).
+	// PollInterval is how often to look for a card while none is on the reader (default
+	// DefaultPollInterval, never less than MinPollInterval). While a card is on it, the reader is
+	// polled every PresentPollInterval, or PollInterval when that is longer.
 	PollInterval time.Duration
 	// ReadTimeout bounds a card read's reply beyond its time on the wire (default 2 s).
 	ReadTimeout time.Duration
@@ -90,7 +103,8 @@ type Config struct {
 type Reader struct {
 	cfg    Config
 	log    *slog.Logger
-	poll   time.Duration
+	poll   time.Duration // between polls of an empty reader
+	rest   time.Duration // between polls of a reader holding a card
 	retry  time.Duration
 	txMu   sync.Mutex // one exchange at a time; guards port, portName, baud, timeouts
 	port   *serial.Port
@@ -105,9 +119,10 @@ type Reader struct {
 // New returns a Reader for cfg. It does not open the port: Watch and ReadCard do, and reopen it
 // after it goes away.
 func New(cfg Config) *Reader {
-	if cfg.PollInterval < MinPollInterval {
-		cfg.PollInterval = MinPollInterval
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
 	}
+	cfg.PollInterval = max(cfg.PollInterval, MinPollInterval)
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
@@ -121,8 +136,9 @@ func New(cfg Config) *Reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Reader{cfg: cfg, log: log.With("device", "idreader"), poll: cfg.PollInterval,
-		retry: min(cfg.PollInterval, maxReconnectInterval)}
+	rest := max(cfg.PollInterval, PresentPollInterval)
+	r := &Reader{cfg: cfg, log: log.With("device", "idreader"), poll: cfg.PollInterval, rest: rest,
+		retry: min(rest, maxReconnectInterval)}
 	r.status = devices.Status{Kind: devices.KindIDReader, Name: r.displayName(""),
 		State: devices.StateDisconnected, UpdatedAt: time.Now()}
 	return r
@@ -481,20 +497,28 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-// Watch polls the reader every PollInterval until ctx ends, sending CardPlaced when a card was
-// read, CardFailed (with the error) when a card is there but could not be read, and CardRemoved
-// when a card that was there is gone. A card that failed is read again on the next polls, up to
-// three times. When the port goes away the reader is marked disconnected and reopened about every
-// second until it answers again. Watch returns nil when ctx ends.
+// Watch polls the reader until ctx ends, sending CardPlaced when a card was read, CardFailed (with
+// the error) when a card is there but could not be read, and CardRemoved when a card that was there
+// is gone. An empty reader is polled every PollInterval (100 ms by default), one holding a card
+// every PresentPollInterval, each interval counted from the end of the previous poll.
+// A card that failed is read again on the next polls, up to three times. When the port goes away
+// the reader is marked disconnected and reopened about every 300 ms until it answers again. Watch
+// returns nil when ctx ends.
 func (r *Reader) Watch(ctx context.Context, events chan<- devices.CardEvent) error {
 	w := watcher{r: r, events: events}
+	t := time.NewTimer(0)
+	defer t.Stop()
 	for {
-		wait := w.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-time.After(wait):
+		case <-t.C:
 		}
+		wait := w.poll(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		t.Reset(wait)
 	}
 }
 
@@ -506,7 +530,8 @@ type watcher struct {
 	attempts int  // reads tried on the present card
 }
 
-// poll does one round and returns how long to wait before the next.
+// poll does one round and returns how long to wait before the next. The wait runs from the end of
+// the round, so the reader never gets a find-card sooner than that after it answered the last.
 func (w *watcher) poll(ctx context.Context) time.Duration {
 	r := w.r
 	r.txMu.Lock()
@@ -515,6 +540,13 @@ func (w *watcher) poll(ctx context.Context) time.Duration {
 		w.removed(ctx)
 		return r.retry
 	}
+	return w.find(ctx)
+}
+
+// find asks for a card and reads one that is there; the caller holds txMu. It returns the interval
+// to the next poll.
+func (w *watcher) find(ctx context.Context) time.Duration {
+	r := w.r
 	_, err := r.exchange(ctx, sam.CmdFindCard, shortTimeout, 16)
 	switch {
 	case ctx.Err() != nil:
@@ -525,7 +557,7 @@ func (w *watcher) poll(ctx context.Context) time.Duration {
 			w.present, w.read, w.attempts = true, false, 0
 		}
 		if w.read || w.attempts >= readAttempts {
-			return r.poll
+			return r.rest
 		}
 		w.attempts++
 		card, err := r.readPresent(ctx)
@@ -544,6 +576,7 @@ func (w *watcher) poll(ctx context.Context) time.Duration {
 		w.read = true
 		r.log.Info("card read", "card_type", card.Type)
 		w.send(ctx, devices.CardEvent{Kind: devices.CardPlaced, Card: card})
+		return r.rest
 	case errors.Is(err, devices.ErrNoCard):
 		r.tmouts = 0
 		w.removed(ctx)

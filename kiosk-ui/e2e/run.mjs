@@ -478,10 +478,20 @@ async function scenarioKioskCard() {
   assert((await page.getByTestId('tile-mine').count()) === 0, 'no 我的办件 tile without a card')
   await page.getByTestId('sim-toggle').waitFor()
   await page.waitForTimeout(300) // let the event stream connect
-  await api('POST', '/api/v1/demo/idreader/place', { index: 0 })
+  // The page notes when the banner appears (Playwright's waitFor polls with back-off, which would add up to 100 ms).
+  await page.evaluate(() => {
+    new MutationObserver((_, obs) => {
+      if (document.querySelector('[data-testid="kiosk-session"]')) {
+        window.__cardShownAt = Date.now()
+        obs.disconnect()
+      }
+    }).observe(document.body, { childList: true, subtree: true })
+  })
   const t0 = Date.now()
+  await api('POST', '/api/v1/demo/idreader/place', { index: 0 })
   await page.getByTestId('kiosk-session').waitFor({ timeout: 3000 })
-  log(`  card placed → name on the kiosk screen: ${Date.now() - t0} ms (benchmark figure, not asserted)`)
+  const shownAt = await page.evaluate(() => window.__cardShownAt)
+  log(`  card placed → name on the kiosk screen: ${shownAt - t0} ms (benchmark figure, not asserted)`)
   await expectText(page.getByTestId('kiosk-session-name'), card.name, 'banner name')
   const shownId = await expectText(page.getByTestId('kiosk-session-id'), /\*/, 'banner masked id')
   assert(shownId === card.id_number, `banner shows the masked number (${shownId})`)

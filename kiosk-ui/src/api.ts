@@ -16,6 +16,7 @@ export interface Matter {
   code: string
   name: string
   pinyin: string
+  aliases: string[] | null // everyday names (低保), searched like the name
   department: string
   category: string
   kind: 'immediate' | 'commitment'

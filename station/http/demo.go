@@ -12,7 +12,9 @@ import (
 // without hardware. Outside demo mode it is nil and its routes answer ENOTFOUND.
 type DemoDevices interface {
 	DemoCards() []DemoCard
-	PlaceCard(index int) error
+	// PlaceCard puts card index on the reader; a card already there is taken away first, so that
+	// the reader reports it removed before the new one is read, and swapped says so.
+	PlaceCard(index int) (swapped bool, err error)
 	RemoveCard()
 	SetTicketPaper(loaded bool)
 	SetDocumentPaper(loaded bool)
@@ -66,8 +68,12 @@ func (s *Server) handleDemoPlace(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := s.demo.PlaceCard(req.Index); err != nil {
+	swapped, err := s.demo.PlaceCard(req.Index)
+	if err != nil {
 		return err
+	}
+	if swapped {
+		return c.JSON(deviceResult{OK: true, Message: "已取走读卡区原有的证件，换上这张演示证件"})
 	}
 	return c.JSON(deviceResult{OK: true, Message: "已将演示证件放在读卡区"})
 }

@@ -57,7 +57,7 @@ func coreRoutes() []route {
 		{method: "GET", path: "/api/v1/catalog/categories", summary: "事项分类", tag: "catalog", public: true,
 			reply: []station.CategoryCount{}, status: 200, handle: (*Server).handleCategories},
 		{method: "GET", path: "/api/v1/catalog/matters", summary: "搜索事项", tag: "catalog", public: true,
-			query: []queryParam{{"q", "名称、编码或拼音首字母"}, {"category", "分类"}, {"department", "部门"}},
+			query: []queryParam{{"q", "名称、别名（如“低保”）、编码或它们的拼音首字母"}, {"category", "分类"}, {"department", "部门"}},
 			reply: matterList{}, status: 200, handle: (*Server).handleMatters},
 		{method: "GET", path: "/api/v1/catalog/matters/:code", summary: "事项详情", tag: "catalog", public: true,
 			reply: station.Matter{}, status: 200, handle: (*Server).handleMatter},

@@ -312,14 +312,15 @@ func (a *applier) catalogImport() error {
 		}
 		conds, _ := json.Marshal(nonNil(m.Conditions))
 		mats, _ := json.Marshal(nonNilMaterials(m.Materials))
-		if err := a.exec(`INSERT INTO matters (code, name, pinyin, department, category, kind, time_limit_days, fee_cents, fee_note, certificate, location, conditions, materials, status, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (code) DO UPDATE SET name = excluded.name, pinyin = excluded.pinyin, department = excluded.department,
+		aliases, _ := json.Marshal(nonNil(m.Aliases))
+		if err := a.exec(`INSERT INTO matters (code, name, pinyin, aliases, department, category, kind, time_limit_days, fee_cents, fee_note, certificate, location, conditions, materials, status, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (code) DO UPDATE SET name = excluded.name, pinyin = excluded.pinyin, aliases = excluded.aliases, department = excluded.department,
 				category = excluded.category, kind = excluded.kind, time_limit_days = excluded.time_limit_days,
 				fee_cents = excluded.fee_cents, fee_note = excluded.fee_note, certificate = excluded.certificate,
 				location = excluded.location, conditions = excluded.conditions, materials = excluded.materials,
 				status = excluded.status, version = excluded.version`,
-			m.Code, m.Name, pinyinInitials(m.Name), m.Department, m.Category, string(m.Kind), m.TimeLimitDays, m.FeeCents,
+			m.Code, m.Name, pinyinInitials(m.Name), string(aliases), m.Department, m.Category, string(m.Kind), m.TimeLimitDays, m.FeeCents,
 			m.FeeNote, boolInt(m.Certificate), m.Location, string(conds), string(mats), string(m.Status), m.Version); err != nil {
 			return err
 		}

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,16 +25,19 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-const matterSelect = `SELECT code, name, pinyin, department, category, kind, time_limit_days, fee_cents, fee_note,
+const matterSelect = `SELECT code, name, pinyin, aliases, department, category, kind, time_limit_days, fee_cents, fee_note,
 	certificate, location, conditions, materials, status, version FROM matters`
 
 func scanMatter(r rowScanner) (*station.Matter, error) {
 	var m station.Matter
-	var kind, status, conds, mats string
+	var kind, status, aliases, conds, mats string
 	var cert int
-	if err := r.Scan(&m.Code, &m.Name, &m.Pinyin, &m.Department, &m.Category, &kind, &m.TimeLimitDays, &m.FeeCents,
+	if err := r.Scan(&m.Code, &m.Name, &m.Pinyin, &aliases, &m.Department, &m.Category, &kind, &m.TimeLimitDays, &m.FeeCents,
 		&m.FeeNote, &cert, &m.Location, &conds, &mats, &status, &m.Version); err != nil {
 		return nil, err
+	}
+	if err := json.Unmarshal([]byte(aliases), &m.Aliases); err != nil {
+		return nil, fmt.Errorf("matter %s aliases: %w", m.Code, err)
 	}
 	m.Kind, m.Status, m.Certificate = station.MatterKind(kind), station.MatterStatus(status), cert == 1
 	if err := json.Unmarshal([]byte(conds), &m.Conditions); err != nil {
@@ -50,17 +55,13 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
-// Matters returns the matters that match f, ordered by category and code.
+// Matters returns the matters that match f: without a query ordered by category and code, with one
+// the matches of searchMatters, best first.
 func (db *DB) Matters(ctx context.Context, f station.MatterFilter) ([]station.Matter, error) {
 	var where []string
 	var args []any
 	if !f.IncludeWithdrawn {
 		where = append(where, `status = 'active'`)
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		like := "%" + likeEscape(q) + "%"
-		where = append(where, `(name LIKE ? ESCAPE '\' OR code LIKE ? ESCAPE '\' OR pinyin LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, "%"+likeEscape(strings.ToLower(q))+"%")
 	}
 	if f.Category != "" {
 		where = append(where, `category = ?`)
@@ -87,7 +88,102 @@ func (db *DB) Matters(ctx context.Context, f station.MatterFilter) ([]station.Ma
 		}
 		out = append(out, *m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return searchMatters(out, f.Query), nil
+}
+
+// Ranks of a search match, best first.
+const (
+	rankCode              = iota // the code itself (MZ-001)
+	rankName                     // the name or an alias itself (低保)
+	rankPrefix                   // the start of the name, an alias or the code (最低, MZ-)
+	rankSubstring                // a part of the name, an alias or the code (生活保障)
+	rankInitials                 // the pinyin initials of the name or an alias (dbsq)
+	rankInitialsPrefix           // their start (zdsh)
+	rankInitialsSubstring        // a part of them (shbz)
+	noMatch
+)
+
+// searchMatters is the catalog search: it keeps the matters that every word of q (split on spaces)
+// matches and orders them by how well the worst word matches (see the ranks), then by name and
+// code. A word matches the code, the name and the aliases case-insensitively as a whole, a prefix or
+// a part, and, when it is all letters and digits, their pinyin initials likewise. An empty q keeps
+// every matter in its order.
+func searchMatters(ms []station.Matter, q string) []station.Matter {
+	words := strings.Fields(strings.ToLower(q))
+	if len(words) == 0 {
+		return ms
+	}
+	type ranked struct {
+		m    station.Matter
+		rank int
+	}
+	var hits []ranked
+	for _, m := range ms {
+		code := strings.ToLower(m.Code)
+		names := []string{strings.ToLower(m.Name)}
+		for _, a := range m.Aliases {
+			names = append(names, strings.ToLower(a))
+		}
+		var initials []string
+		for _, n := range names {
+			initials = append(initials, pinyinInitials(n))
+		}
+		worst := rankCode
+		for _, w := range words {
+			best := noMatch
+			if w == code {
+				best = rankCode
+			}
+			for _, n := range names {
+				switch {
+				case w == n:
+					best = min(best, rankName)
+				case strings.HasPrefix(n, w):
+					best = min(best, rankPrefix)
+				case strings.Contains(n, w):
+					best = min(best, rankSubstring)
+				}
+			}
+			switch {
+			case strings.HasPrefix(code, w):
+				best = min(best, rankPrefix)
+			case strings.Contains(code, w):
+				best = min(best, rankSubstring)
+			}
+			if best > rankInitials && isInitials(w) {
+				for _, in := range initials {
+					switch {
+					case w == in:
+						best = min(best, rankInitials)
+					case strings.HasPrefix(in, w):
+						best = min(best, rankInitialsPrefix)
+					case strings.Contains(in, w):
+						best = min(best, rankInitialsSubstring)
+					}
+				}
+			}
+			worst = max(worst, best)
+		}
+		if worst < noMatch {
+			hits = append(hits, ranked{m, worst})
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.m.Name, b.m.Name), strings.Compare(a.m.Code, b.m.Code))
+	})
+	out := make([]station.Matter, len(hits))
+	for i, h := range hits {
+		out[i] = h.m
+	}
+	return out
+}
+
+// isInitials reports whether a search word could be pinyin initials: lower-case letters and digits.
+func isInitials(w string) bool {
+	return w != "" && !strings.ContainsFunc(w, func(r rune) bool { return !('a' <= r && r <= 'z') && !('0' <= r && r <= '9') })
 }
 
 // Matter returns one matter by code, or ENOTFOUND.

@@ -204,6 +204,103 @@ func TestCatalogSearch(t *testing.T) {
 	}
 }
 
+// searchCatalog is a small catalog with the everyday names of its matters, for the search tests.
+func searchCatalog() []station.Matter {
+	m := func(code, name string, aliases ...string) station.Matter {
+		return station.Matter{Code: code, Name: name, Aliases: aliases, Department: "区民政局", Category: "社会救助",
+			Kind: station.KindImmediate, Status: station.MatterActive, Version: 1}
+	}
+	return []station.Matter{
+		m("MZ-001", "最低生活保障申请", "低保", "低保申请"),
+		m("MZ-004", "低收入家庭认定申请", "低收入认定"),
+		m("MZ-012", "困难残疾人生活补贴和重度残疾人护理补贴申请", "两项补贴"),
+		m("CL-001", "残疾人证新办", "残疾证", "办残疾证"),
+		m("CL-002", "残疾人证换领", "残疾证换证"),
+		m("WJ-001", "生育登记", "准生证", "生育服务证"),
+		m("WJ-006", "65岁及以上老年人免费健康体检预约", "老年人体检"),
+		m("BZ-DB", "殡葬补贴申请"), // its code is another matter's initials
+	}
+}
+
+func TestCatalogSearchFindsEverydayNamesInitialsAndPartsRanked(t *testing.T) {
+	f := newFixture(t)
+	f.mustSubmit(station.CmdCatalogImport, system, station.CatalogImport{Matters: searchCatalog()})
+	cases := []struct {
+		name  string
+		q     string
+		codes []string // the whole answer, in order
+	}{
+		{"the placeholder's 低保 finds the matter by its everyday name", "低保", []string{"MZ-001"}},
+		{"the placeholder's MZ-001 finds the matter by its code", "MZ-001", []string{"MZ-001"}},
+		{"the placeholder's dbsq finds the matter by the initials of an everyday name", "dbsq", []string{"MZ-001"}},
+		{"a code is found in any case", "mz-001", []string{"MZ-001"}},
+		{"残疾证 finds 残疾人证: the exact alias first, then the alias it begins", "残疾证", []string{"CL-001", "CL-002"}},
+		{"准生证 finds 生育登记", "准生证", []string{"WJ-001"}},
+		{"a part of a word finds the matter", "生活保障", []string{"MZ-001"}},
+		{"prefixes rank above parts, ties by name", "残疾", []string{"CL-002", "CL-001", "MZ-012"}},
+		{"the name's initials are found by their start", "zdshbz", []string{"MZ-001"}},
+		{"upper-case initials too", "ZDSH", []string{"MZ-001"}},
+		{"and by a part", "shbzsq", []string{"MZ-001"}},
+		{"a part of a code ranks above an alias's initials", "db", []string{"BZ-DB", "MZ-001"}},
+		{"a code's start ranks above a part of initials", "bz", []string{"BZ-DB", "MZ-001"}},
+		{"digits in a name are a part of it", "65", []string{"WJ-006"}},
+		{"every word must match", "低保 申请", []string{"MZ-001"}},
+		{"words that match nothing find nothing", "低保 残疾", nil},
+		{"a LIKE wildcard is nothing special", "%", nil},
+		{"spaces alone list everything in catalog order", "  ", []string{"RS-002", "BZ-DB", "CL-001", "CL-002", "MZ-001", "MZ-004", "MZ-012", "WJ-001", "WJ-006"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ms, err := f.db.Matters(context.Background(), station.MatterFilter{Query: c.q})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, m := range ms {
+				got = append(got, m.Code)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.codes) {
+				t.Fatalf("q=%q: got %v, want %v", c.q, got, c.codes)
+			}
+		})
+	}
+	m, err := f.db.Matter(context.Background(), "MZ-001")
+	if err != nil || fmt.Sprint(m.Aliases) != "[低保 低保申请]" {
+		t.Fatalf("aliases stored %v, %v", m.Aliases, err)
+	}
+}
+
+func TestMatterAliasesAreValidated(t *testing.T) {
+	cases := []struct {
+		name    string
+		aliases []string
+		want    string
+	}{
+		{"an empty alias", []string{"低保", " "}, "别名不能为空"},
+		{"an alias that is the name", []string{"最低生活保障申请"}, "与事项名称相同"},
+		{"a repeated alias", []string{"低保", "低保"}, "重复"},
+		{"spaces around an alias", []string{"低保 "}, "首尾不能有空格"},
+		{"a control character", []string{"低\x00保"}, "无效字符"},
+		{"invalid UTF-8", []string{"低\xff"}, "无效字符"},
+		{"a long alias", []string{strings.Repeat("低", station.MaxAliasLen+1)}, "超过20个字"},
+		{"too many aliases", strings.Split("一 二 三 四 五 六 七 八 九 十 百", " "), "别名最多10个"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := searchCatalog()[0]
+			m.Aliases = c.aliases
+			err := m.Validate()
+			if station.ErrorCode(err) != station.EINVALID || !strings.Contains(station.ErrorMessage(err), c.want) {
+				t.Fatalf("got %v, want EINVALID saying %q", err, c.want)
+			}
+		})
+	}
+	m := searchCatalog()[0]
+	if err := m.Validate(); err != nil {
+		t.Fatalf("valid aliases refused: %v", err)
+	}
+}
+
 func TestCatalogImportRefusesAnOlderVersion(t *testing.T) {
 	f := newFixture(t)
 	m := testMatters()[2]

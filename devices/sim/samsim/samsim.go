@@ -9,9 +9,12 @@
 // device again. A command sent at a baud rate other than the simulator's is ignored, as a real
 // reader would see only line noise, so the driver's baud probing is exercised too.
 //
-// Cards are placed with Place and taken away with Remove. Faults are injected with Inject: a bad
-// checksum, garbage before a frame, silence, any SW3 failure status, or the card removed in the
-// middle of a read.
+// Cards are placed with Place and taken away with Remove. Placing a card while another is on the
+// reader swaps them as a hand would: the old card is lifted first, and the new one comes down only
+// once the reader has found the reader empty (or Config.LiftTime has passed), so a polling driver
+// sees the old card go and the new one come; the same holds for a Remove followed at once by a
+// Place. Faults are injected with Inject: a bad checksum, garbage before a frame, silence, any SW3
+// failure status, or the card removed in the middle of a read.
 //
 // # Control from another process
 //
@@ -26,7 +29,7 @@
 //	{"op":"status"}                                                report the state
 //
 // and the reply is {"ok":true,"plugged":true,"card":true,"path":"/dev/pts/7"} or
-// {"ok":false,"error":"…"}. Fault kinds: bad_checksum, garbage, silence, status, remove_mid_read;
+// {"ok":false,"error":"…"}; a place that took another card away first says "swapped":true. Fault kinds: bad_checksum, garbage, silence, status, remove_mid_read;
 // "on" is a command name (find-card, select-card, read-text-photo, …) or empty for any command.
 // Send (used by `station simulate idreader --control PATH --place FILE|--remove`) is a client.
 package samsim
@@ -87,9 +90,17 @@ type Config struct {
 	Link string
 	// Baud is the simulated line speed (default 115200).
 	Baud int
+	// LiftTime is the longest a swap waits for the reader to find the reader empty between the old
+	// card and the new one (default DefaultLiftTime): how long a hand takes to lift one card and put
+	// down the next, and the bound when no driver is polling.
+	LiftTime time.Duration
 	// Logger gets the simulator's log (default: discard).
 	Logger *slog.Logger
 }
+
+// DefaultLiftTime is the default Config.LiftTime: two polls of a driver polling a reader that holds
+// a card every 300 ms (devices/idcard), with room for a late one.
+const DefaultLiftTime = 700 * time.Millisecond
 
 // samID is the simulated SAM's ID.
 var samID = []byte{0x05, 0x00, 0x01, 0x00, 0x20, 0x21, 0x06, 0x15, 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC}
@@ -111,6 +122,10 @@ type Sim struct {
 	serving sync.WaitGroup
 	finds   []time.Time
 	closed  bool
+	// lifted is when the last card left the reader and the reader has not been found empty since
+	// (zero: nothing to wait for); seenEmpty is closed when a find-card is answered "no card".
+	lifted    time.Time
+	seenEmpty chan struct{}
 }
 
 var speeds = map[int]uint32{1200: unix.B1200, 2400: unix.B2400, 4800: unix.B4800, 9600: unix.B9600,
@@ -123,6 +138,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Baud == 0 {
 		cfg.Baud = 115200
+	}
+	if cfg.LiftTime <= 0 {
+		cfg.LiftTime = DefaultLiftTime
 	}
 	speed, ok := speeds[cfg.Baud]
 	if !ok {
@@ -159,16 +177,26 @@ func (s *Sim) Plugged() bool {
 	return s.master != nil
 }
 
-// Place puts a card on the reader (replacing any card there). It fails when the card's fields do
-// not fit the text block.
+// Place puts a card on the reader. It fails when the card's fields do not fit the text block. A
+// card already on the reader is taken away first: Place returns once the reader has found the
+// reader empty, or LiftTime after the old card left, whichever comes first, with the new card down
+// (so a driver polling every few hundred milliseconds reports the old card removed and the new one
+// placed, never the old resident with the new card). A card removed just before is waited for the
+// same way.
 func (s *Sim) Place(c Card) error {
+	_, err := s.Swap(c)
+	return err
+}
+
+// Swap is Place, reporting whether a card was on the reader and was taken away first.
+func (s *Sim) Swap(c Card) (swapped bool, err error) {
 	text, err := sam.EncodeText(&c.IDCard)
 	if err != nil {
-		return fmt.Errorf("samsim: place card: %w", err)
+		return false, fmt.Errorf("samsim: place card: %w", err)
 	}
 	if c.AppendedAddress != "" {
 		if _, err := sam.EncodeAddress(c.AppendedAddress); err != nil {
-			return fmt.Errorf("samsim: place card: appended address: %w", err)
+			return false, fmt.Errorf("samsim: place card: appended address: %w", err)
 		}
 	}
 	photo := c.Photo
@@ -176,16 +204,44 @@ func (s *Sim) Place(c Card) error {
 		photo = FakeWLT(c.IDNumber)
 	}
 	s.mu.Lock()
+	swapped = s.card != nil
+	s.liftLocked()
+	lifted, seen := s.lifted, s.seenEmpty
+	s.mu.Unlock()
+	if !lifted.IsZero() {
+		t := time.NewTimer(time.Until(lifted.Add(s.cfg.LiftTime)))
+		select {
+		case <-seen:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.liftLocked() // another Place may have come down meanwhile: it is lifted in turn
 	s.card, s.text, s.photo = &c, text, photo
-	return nil
+	s.lifted = time.Time{}
+	return swapped, nil
 }
 
 // Remove takes the card away.
 func (s *Sim) Remove() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.liftLocked()
+}
+
+// liftLocked takes the card off the reader, noting when, so that the next card waits for the
+// reader to see it empty; the caller holds mu.
+func (s *Sim) liftLocked() {
+	if s.card == nil {
+		return
+	}
 	s.card, s.text, s.photo = nil, nil, nil
+	s.lifted = time.Now()
+	if s.seenEmpty == nil {
+		s.seenEmpty = make(chan struct{})
+	}
 }
 
 // HasCard reports whether a card is on the reader.
@@ -441,7 +497,7 @@ func (s *Sim) answer(body []byte, master *os.File) []byte {
 	}
 	reply := s.reply(cmd)
 	if faulted && fault.Kind == FaultRemoveMidRead {
-		s.card, s.text, s.photo = nil, nil, nil
+		s.liftLocked()
 	}
 	s.mu.Unlock()
 	if !faulted {
@@ -488,6 +544,10 @@ func (s *Sim) reply(cmd sam.Command) []byte {
 		return ok(samID)
 	case sam.CmdFindCard:
 		if s.card == nil {
+			if s.seenEmpty != nil {
+				close(s.seenEmpty)
+				s.seenEmpty, s.lifted = nil, time.Time{}
+			}
 			return sam.EncodeResponse(sam.FindFailed, nil)
 		}
 		return sam.EncodeResponse(sam.CardFound, []byte{0, 0, 0, 0})
@@ -564,18 +624,21 @@ type Reply struct {
 	Card    bool   `json:"card"`
 	Path    string `json:"path,omitempty"`
 	Cards   int    `json:"cards"` // cards loaded for place-by-index
+	// Swapped says that a place took the card that was on the reader away first.
+	Swapped bool `json:"swapped,omitempty"`
 }
 
 // Handle carries out one control request. cards are the loaded cards for place-by-index.
 func (s *Sim) Handle(req Request, cards []Card) Reply {
 	var err error
+	var swapped bool
 	switch req.Op {
 	case "place":
 		switch {
 		case req.Card != nil:
-			err = s.Place(*req.Card)
+			swapped, err = s.Swap(*req.Card)
 		case req.Index != nil && *req.Index >= 0 && *req.Index < len(cards):
-			err = s.Place(cards[*req.Index])
+			swapped, err = s.Swap(cards[*req.Index])
 		default:
 			err = fmt.Errorf("place needs a card or an index below %d", len(cards))
 		}
@@ -595,7 +658,7 @@ func (s *Sim) Handle(req Request, cards []Card) Reply {
 	default:
 		err = fmt.Errorf("unknown op %q", req.Op)
 	}
-	r := Reply{OK: err == nil, Plugged: s.Plugged(), Card: s.HasCard(), Path: s.SlavePath(), Cards: len(cards)}
+	r := Reply{OK: err == nil, Plugged: s.Plugged(), Card: s.HasCard(), Path: s.SlavePath(), Cards: len(cards), Swapped: swapped}
 	if err != nil {
 		r.Error = err.Error()
 	}

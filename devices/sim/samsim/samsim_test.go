@@ -392,9 +392,12 @@ func TestControlSocket(t *testing.T) {
 	if rep := send(Request{Op: "remove"}); rep.Card {
 		t.Errorf("after remove: %+v", rep)
 	}
-	two := 2
-	if rep := send(Request{Op: "place", Index: &two}); !rep.Card {
+	two, three := 2, 3
+	if rep := send(Request{Op: "place", Index: &two}); !rep.Card || rep.Swapped {
 		t.Errorf("after place by index: %+v", rep)
+	}
+	if rep := send(Request{Op: "place", Index: &three}); !rep.Card || !rep.Swapped {
+		t.Errorf("a place on an occupied reader must say it swapped the cards: %+v", rep)
 	}
 	if rep := send(Request{Op: "fault", Fault: &Fault{Kind: FaultSilence, On: "find-card"}}); !rep.OK {
 		t.Errorf("fault: %+v", rep)
