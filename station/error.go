@@ -36,6 +36,10 @@ type Error struct {
 	Detail  string
 }
 
+// ErrStoreDegraded is what a store's readiness check answers after a write failed because the disk
+// is full or failing, until a write succeeds again: the station reads, but cannot take input.
+var ErrStoreDegraded = errors.New("store degraded: the last write failed because the disk is full or failing")
+
 // Error implements the error interface.
 func (e *Error) Error() string {
 	return fmt.Sprintf("station error: code=%s message=%s", e.Code, e.Message)

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -30,6 +31,12 @@ type errorBody struct {
 // EINTERNAL errors) are logged with their cause; the client gets a generic message.
 func (s *Server) writeError(c *fiber.Ctx, err error) error {
 	code := station.ErrorCode(err)
+	if code == station.EINTERNAL && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)) {
+		// A file the request writes (a scanned page, a PDF) did not fit: the same answer as the store's.
+		s.logger.Error("request failed: disk full", "method", c.Method(), "route", c.Route().Path, "err", err)
+		err = station.Errorf(station.ESTORAGE, "本机存储空间已满，本次操作未保存，已有数据安全。请联系技术人员。")
+		code = station.ESTORAGE
+	}
 	if code == station.EINTERNAL {
 		s.logger.Error("request failed", "method", c.Method(), "route", c.Route().Path, "err", err)
 	}

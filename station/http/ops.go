@@ -2,6 +2,7 @@ package http
 
 import (
 	"crypto/subtle"
+	"errors"
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"net"
@@ -19,6 +20,9 @@ func (s *Server) handleReadyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if err := s.store.Ready(c.UserContext()); err != nil {
 		s.logger.Warn("not ready", "err", err)
+		if errors.Is(err, station.ErrStoreDegraded) {
+			return station.Errorf(station.EUNAVAILABLE, "磁盘已满或故障：只能查询，不能保存新数据")
+		}
 		return station.Errorf(station.EUNAVAILABLE, "存储尚未就绪")
 	}
 	return c.SendString("ok")

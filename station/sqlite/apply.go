@@ -38,8 +38,22 @@ func (db *DB) Submit(ctx context.Context, cmd station.Command) (station.Result, 
 }
 
 // Apply applies one command. It is a pure function of the database state and the command: it reads no
-// clock and draws no random numbers, so replaying a command log reproduces the same state.
+// clock and draws no random numbers, so replaying a command log reproduces the same state. A command
+// that cannot be written because the disk is full or failing changes nothing and answers ESTORAGE.
 func (db *DB) Apply(ctx context.Context, cmd station.Command) (station.Result, error) {
+	res, err := db.apply(ctx, cmd)
+	var de *station.Error
+	if errors.As(err, &de) && de.Code != station.ESTORAGE {
+		db.health.translate(nil) // a domain refusal was written: the disk works
+		return res, err
+	}
+	if err != nil && !errors.As(err, &de) {
+		db.logger.Error("apply", "kind", cmd.Kind, "err", err)
+	}
+	return res, db.health.translate(err)
+}
+
+func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, error) {
 	if cmd.ID == "" || cmd.Kind == "" || cmd.At.IsZero() {
 		return station.Result{}, station.Errorf(station.EINVALID, "命令缺少编号、类型或时间")
 	}

@@ -46,7 +46,8 @@ type DB struct {
 	read   *sql.DB // query-only pool
 	logger *slog.Logger
 
-	mu sync.Mutex // serializes Submit
+	mu     sync.Mutex    // serializes Submit
+	health storageHealth // whether the last write failed for a full or failing disk
 
 	stmtMu  sync.Mutex
 	stmts   map[string]*sql.Stmt // the writer's prepared statements, by query text
@@ -169,8 +170,12 @@ func (db *DB) Close() error {
 // Path returns the database file path.
 func (db *DB) Path() string { return db.path }
 
-// Ready returns nil when the database answers queries.
+// Ready returns nil when the database answers queries and its disk takes writes: after a write failed
+// for a full or failing disk it returns station.ErrStoreDegraded until one succeeds.
 func (db *DB) Ready(ctx context.Context) error {
+	if db.health.failing.Load() {
+		return station.ErrStoreDegraded
+	}
 	var n int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		return fmt.Errorf("store not ready: %w", err)
