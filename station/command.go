@@ -136,9 +136,11 @@ type UserUpdate struct {
 	Unlock       bool    `json:"unlock,omitempty"`
 }
 
-// LoginFailed records a failed login; the MaxFailedLogins-th failure in a row locks the account.
+// LoginFailed records a failed login from an address: the MaxFailedLogins-th in a row from it locks
+// that address out of the account, the MaxAccountFailures-th from anywhere the account.
 type LoginFailed struct {
 	Username string `json:"username"`
+	Address  string `json:"address,omitempty"` // the client's IP address
 }
 
 // SessionOpen records a successful login. The caller has verified the password; Apply refuses a
@@ -148,6 +150,7 @@ type SessionOpen struct {
 	TokenHash string    `json:"token_hash"`
 	Username  string    `json:"username"`
 	ExpiresAt time.Time `json:"expires_at"`
+	Address   string    `json:"address,omitempty"` // the client's IP address: its failure count starts again
 }
 
 // SessionClose ends a session (logout or idle expiry).

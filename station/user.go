@@ -51,8 +51,10 @@ func (r Role) IsStaffRole() bool { return hasRole(StaffRoles, r) }
 
 // Login policy (等级保护 2.0: failed-login handling and idle logout).
 const (
-	MaxFailedLogins = 5                // failures in a row before the account locks
-	LockoutDuration = 15 * time.Minute // how long a locked account stays locked
+	MaxFailedLogins    = 5                // failures in a row from one address before that address is locked out of the account
+	MaxAccountFailures = 20               // failures in a row from anywhere before the account itself locks
+	SlowDownAfter      = 3                // from this failure on, an address waits before its next try (LoginDelay)
+	LockoutDuration    = 15 * time.Minute // how long a lock lasts
 	SessionIdle     = 15 * time.Minute // a staff session ends after this long without a request
 	SessionMaxAge   = 12 * time.Hour   // and in any case after this long
 	MinPasswordLen  = 10
@@ -65,10 +67,36 @@ func ErrLastAdmin() *Error {
 }
 
 // LockedError is what a login into an account locked until until is told at now: ELOCKED, with the
-// minutes left rounded up (at least one).
+// minutes left rounded up (at least one). A second of slack absorbs the time between the failure's
+// command and the answer, so a fresh 15-minute lock reads 15, not 16.
 func LockedError(until, now time.Time) error {
-	minutes := max(int(math.Ceil(until.Sub(now).Minutes())), 1)
-	return Errorf(ELOCKED, "登录失败次数过多，账号已锁定，请%d分钟后再试", minutes)
+	minutes := max(int(math.Ceil((until.Sub(now) - time.Second).Minutes())), 1)
+	return Errorf(ELOCKED, "登录失败次数过多，已暂时锁定，请%d分钟后再试；如需立即解锁，请联系站点管理员", minutes)
+}
+
+// LoginDelay is how long an address waits after its failures-th failure in a row before it may try
+// again: nothing before SlowDownAfter, then 2, 4, 8 … seconds (at most a minute).
+func LoginDelay(failures int) time.Duration {
+	if failures < SlowDownAfter {
+		return 0
+	}
+	return min(time.Duration(1<<(failures-SlowDownAfter+1))*time.Second, time.Minute)
+}
+
+// BadPasswordError is the answer to a wrong password (or an unknown user: the same answer) with left
+// tries before the address is locked out.
+func BadPasswordError(left int) error {
+	if left <= 0 {
+		return Errorf(EUNAUTHORIZED, "用户名或密码错误")
+	}
+	return Errorf(EUNAUTHORIZED, "用户名或密码错误，还可尝试%d次", left)
+}
+
+// LoginAttempts is what the store knows of an account's failed logins from one address.
+type LoginAttempts struct {
+	Failures    int        // in a row from this address
+	LastAt      time.Time  // the latest of them
+	LockedUntil *time.Time // this address is locked out of the account until then
 }
 
 // User is a station account.

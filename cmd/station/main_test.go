@@ -342,8 +342,8 @@ func TestLogin(t *testing.T) {
 		hasToken bool
 	}{
 		{"the right password opens a session", map[string]string{"username": "counter1", "password": demoPassword}, 201, "", "", true},
-		{"a wrong password is refused", map[string]string{"username": "counter1", "password": "wrong-password"}, 401, "EUNAUTHORIZED", "用户名或密码错误", false},
-		{"an unknown user gets the same answer as a wrong password", map[string]string{"username": "nobody", "password": demoPassword}, 401, "EUNAUTHORIZED", "用户名或密码错误", false},
+		{"a wrong password is refused", map[string]string{"username": "counter1", "password": "wrong-password"}, 401, "EUNAUTHORIZED", "用户名或密码错误，还可尝试4次", false},
+		{"an unknown user gets the same answer as a wrong password", map[string]string{"username": "nobody", "password": demoPassword}, 401, "EUNAUTHORIZED", "用户名或密码错误，还可尝试4次", false},
 		{"an empty password is invalid", map[string]string{"username": "counter1", "password": ""}, 400, "EINVALID", "", false},
 	}
 	for _, tt := range tests {
@@ -404,27 +404,59 @@ func TestLogin(t *testing.T) {
 func TestLockout(t *testing.T) {
 	s := startStation(t)
 	wrong := map[string]string{"username": "counter1", "password": "not-the-password"}
-	for i := 1; i <= station.MaxFailedLogins-1; i++ {
-		if r := s.do(t, "POST", "/api/v1/sessions", "", wrong); r.status != 401 {
-			t.Fatalf("failure %d: %d %s", i, r.status, r.body)
+	try := func(body map[string]string) response { return s.do(t, "POST", "/api/v1/sessions", "", body) }
+	t.Run("each wrong password says how many tries are left", func(t *testing.T) {
+		for i := 1; i < station.SlowDownAfter; i++ {
+			r := try(wrong)
+			if code, msg := r.errorCode(t); r.status != 401 || code != "EUNAUTHORIZED" || msg != fmt.Sprintf("用户名或密码错误，还可尝试%d次", station.MaxFailedLogins-i) {
+				t.Fatalf("failure %d: %d %s", i, r.status, r.body)
+			}
 		}
-	}
-	t.Run("the fifth failure locks the account", func(t *testing.T) {
-		r := s.do(t, "POST", "/api/v1/sessions", "", wrong)
+	})
+	t.Run("from the third failure on the address must wait before it tries again", func(t *testing.T) {
+		if r := try(wrong); r.status != 401 {
+			t.Fatalf("failure %d: %d %s", station.SlowDownAfter, r.status, r.body)
+		}
+		r := try(map[string]string{"username": "counter1", "password": demoPassword})
+		if code, _ := r.errorCode(t); r.status != 429 || code != "ETOOMANY" || r.header.Get("Retry-After") != "2" {
+			t.Fatalf("a try at once after the third failure: %d %s (Retry-After %q)", r.status, r.body, r.header.Get("Retry-After"))
+		}
+		s.clock.Advance(2 * time.Second)
+		if r := try(wrong); r.status != 401 || !strings.Contains(string(r.body), "还可尝试1次") {
+			t.Fatalf("the fourth failure: %d %s", r.status, r.body)
+		}
+		s.clock.Advance(station.LoginDelay(station.MaxFailedLogins - 1))
+	})
+	t.Run("the fifth failure locks this address out for exactly 15 minutes", func(t *testing.T) {
+		r := try(wrong)
 		if code, msg := r.errorCode(t); r.status != 423 || code != "ELOCKED" || !strings.Contains(msg, "15分钟") {
 			t.Fatalf("got %d %s", r.status, r.body)
 		}
 	})
-	t.Run("a locked account refuses the right password", func(t *testing.T) {
+	t.Run("a locked address is refused the right password", func(t *testing.T) {
 		s.clock.Advance(5 * time.Minute)
-		r := s.do(t, "POST", "/api/v1/sessions", "", map[string]string{"username": "counter1", "password": demoPassword})
+		r := try(map[string]string{"username": "counter1", "password": demoPassword})
 		if code, msg := r.errorCode(t); r.status != 423 || code != "ELOCKED" || !strings.Contains(msg, "10分钟") {
 			t.Fatalf("got %d %s", r.status, r.body)
 		}
 	})
-	t.Run("the account unlocks after the lockout period", func(t *testing.T) {
-		s.clock.Advance(11 * time.Minute)
+	t.Run("an unknown account gets the same answers", func(t *testing.T) {
+		r := try(map[string]string{"username": "nobody", "password": "not-the-password"})
+		if code, msg := r.errorCode(t); r.status != 401 || code != "EUNAUTHORIZED" || msg != fmt.Sprintf("用户名或密码错误，还可尝试%d次", station.MaxFailedLogins-1) {
+			t.Fatalf("got %d %s", r.status, r.body)
+		}
+	})
+	t.Run("an administrator unlocks at once, audited", func(t *testing.T) {
+		// The administrator signs in from the same box: only counter1 is locked out of it.
+		admin := s.login(t, "admin")
+		if r := s.do(t, "PATCH", "/api/v1/users/counter1", admin, map[string]any{"unlock": true}); r.status != 200 {
+			t.Fatalf("unlock: %d %s", r.status, r.body)
+		}
 		s.login(t, "counter1")
+		r := s.do(t, "GET", "/api/v1/audit?action=user.update&per_page=100", admin, nil)
+		if !strings.Contains(string(r.body), "unlock") {
+			t.Errorf("the unlock is not in the audit log: %s", r.body)
+		}
 	})
 	t.Run("the failures are in the audit log", func(t *testing.T) {
 		admin := s.login(t, "admin")

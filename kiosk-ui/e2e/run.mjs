@@ -777,6 +777,7 @@ async function scenarioMisc() {
     await page.getByTestId('login-submit').click()
     const msg = await expectText(page.getByTestId('login-error'), /\S/, 'login error')
     assert(/[\u4e00-\u9fff]/.test(msg), `login error is Chinese ("${msg}")`)
+    assert(/还可尝试\d次/.test(msg), `login error says how many tries are left ("${msg}")`)
     await page.context().close()
   })
   await test('counter: the intake ID check says what is wrong with what was typed, as the station does', async () => {

@@ -2,7 +2,9 @@ package http
 
 import (
 	"context"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -190,29 +192,60 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	now := s.now()
+	addr := c.IP()
+	// Failures count per account and client address, and an unknown account gets the same answers as
+	// a known one (kept in memory only), so the answers tell nobody which accounts exist.
 	u, err := s.store.User(ctx, req.Username)
-	if station.ErrorCode(err) == station.ENOTFOUND {
-		_, _ = s.hasher.Verify(req.Password, s.dummyHash())
-		return errBadLogin
-	} else if err != nil {
-		return err
-	}
-	if u.Locked(now) {
-		return station.LockedError(*u.LockedUntil, now)
-	}
-	ok, err := s.hasher.Verify(req.Password, u.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok || u.Disabled {
-		actor := station.Actor{Username: u.Username, Role: u.Role}
-		if _, err := s.submit(ctx, station.CmdLoginFailed, actor, station.LoginFailed{Username: u.Username}); err != nil {
+	known := err == nil
+	var tries station.LoginAttempts
+	switch {
+	case known:
+		if tries, err = s.store.LoginAttempts(ctx, u.Username, addr); err != nil {
 			return err
 		}
-		if after, err := s.store.User(ctx, u.Username); err == nil && after.Locked(now) {
-			return station.LockedError(*after.LockedUntil, now)
+	case station.ErrorCode(err) == station.ENOTFOUND:
+		tries = s.unknownLogins.get(req.Username, addr)
+	default:
+		return err
+	}
+	if tries.LockedUntil != nil && now.Before(*tries.LockedUntil) {
+		return station.LockedError(*tries.LockedUntil, now)
+	}
+	if known && u.Locked(now) {
+		return station.LockedError(*u.LockedUntil, now)
+	}
+	if next := tries.LastAt.Add(station.LoginDelay(tries.Failures)); now.Before(next) {
+		wait := int(math.Ceil(next.Sub(now).Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+		return station.Errorf(station.ETOOMANY, "尝试过于频繁，请%d秒后再试", wait)
+	}
+	ok := false
+	if known {
+		if ok, err = s.hasher.Verify(req.Password, u.PasswordHash); err != nil {
+			return err
 		}
-		return errBadLogin
+	} else {
+		_, _ = s.hasher.Verify(req.Password, s.dummyHash())
+	}
+	if !ok || !known || u.Disabled {
+		if known {
+			actor := station.Actor{Username: u.Username, Role: u.Role}
+			if _, err := s.submit(ctx, station.CmdLoginFailed, actor, station.LoginFailed{Username: u.Username, Address: addr}); err != nil {
+				return err
+			}
+			if after, err := s.store.User(ctx, u.Username); err == nil && after.Locked(now) {
+				return station.LockedError(*after.LockedUntil, now)
+			}
+			if tries, err = s.store.LoginAttempts(ctx, u.Username, addr); err != nil {
+				return err
+			}
+		} else {
+			tries = s.unknownLogins.fail(req.Username, addr, now)
+		}
+		if tries.LockedUntil != nil && now.Before(*tries.LockedUntil) {
+			return station.LockedError(*tries.LockedUntil, now)
+		}
+		return station.BadPasswordError(station.MaxFailedLogins - tries.Failures)
 	}
 
 	token, err := sessiontoken.New()
@@ -220,7 +253,7 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		return err
 	}
 	expires := now.Add(station.SessionMaxAge).UTC()
-	open := station.SessionOpen{SessionID: s.newID(), TokenHash: sessiontoken.Hash(token), Username: u.Username, ExpiresAt: expires}
+	open := station.SessionOpen{SessionID: s.newID(), TokenHash: sessiontoken.Hash(token), Username: u.Username, ExpiresAt: expires, Address: addr}
 	if _, err := s.submit(ctx, station.CmdSessionOpen, station.Actor{Username: u.Username, Role: u.Role}, open); err != nil {
 		return err
 	}
@@ -259,4 +292,41 @@ func (s *Server) submit(ctx context.Context, kind station.CommandKind, actor sta
 	res, err := s.log.Submit(ctx, cmd)
 	s.metrics.observeCommand(kind, err)
 	return res, err
+}
+
+// unknownLogins counts failed logins into accounts that do not exist, per name and address, the way
+// the store counts them for real accounts, so that both get the same answers. It is memory only and
+// bounded: past maxUnknownLogins entries it starts again.
+type unknownLogins struct {
+	mu   sync.Mutex
+	seen map[[2]string]station.LoginAttempts
+}
+
+const maxUnknownLogins = 10_000
+
+func (u *unknownLogins) get(name, addr string) station.LoginAttempts {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.seen[[2]string{name, addr}]
+}
+
+func (u *unknownLogins) fail(name, addr string, now time.Time) station.LoginAttempts {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.seen == nil || len(u.seen) >= maxUnknownLogins {
+		u.seen = map[[2]string]station.LoginAttempts{}
+	}
+	k := [2]string{name, addr}
+	la := u.seen[k]
+	if la.LockedUntil != nil && !now.Before(*la.LockedUntil) {
+		la = station.LoginAttempts{}
+	}
+	la.Failures++
+	la.LastAt = now
+	if la.Failures >= station.MaxFailedLogins {
+		until := now.Add(station.LockoutDuration)
+		la.LockedUntil = &until
+	}
+	u.seen[k] = la
+	return la
 }

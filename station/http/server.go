@@ -39,6 +39,8 @@ type Store interface {
 	Applications(ctx context.Context, f station.ApplicationFilter) ([]station.Application, int, error)
 	Stats(ctx context.Context, today station.Date) (station.Stats, error)
 	User(ctx context.Context, username string) (*station.User, error)
+	// LoginAttempts returns the failed logins of an account from one client address.
+	LoginAttempts(ctx context.Context, username, address string) (station.LoginAttempts, error)
 	Users(ctx context.Context) ([]station.User, error)
 	Session(ctx context.Context, tokenHash string) (*station.Session, error)
 	AuditEntries(ctx context.Context, f station.AuditFilter) ([]station.AuditEntry, int, error)
@@ -117,6 +119,7 @@ type Server struct {
 	metrics        *metrics
 	metricsHandler fiber.Handler
 	idle           *idleTracker
+	unknownLogins  unknownLogins // failed logins into accounts that do not exist
 	guesses        *guessLimiter
 	dummyOnce      sync.Once
 	dummy          string // a password hash verified when a login names no account, to keep timing flat

@@ -761,6 +761,9 @@ func (a *applier) userUpdate() error {
 		if err := a.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?`, p.Username); err != nil {
 			return err
 		}
+		if err := a.exec(`DELETE FROM login_failures WHERE username = ?`, p.Username); err != nil {
+			return err
+		}
 		changed = append(changed, "unlock")
 	}
 	if wasAdmin && (p.Role != nil || p.Disabled != nil) {
@@ -799,10 +802,30 @@ func (a *applier) loginFailed() error {
 	} else if err != nil {
 		return err
 	}
-	failed++
-	a.eff.detail = fmt.Sprintf("failure %d", failed)
-	if failed >= station.MaxFailedLogins {
-		a.eff.detail += ", locked"
+	var pair int
+	var lockedUntil sql.NullString
+	err = a.tx.QueryRowContext(a.ctx, `SELECT failures, locked_until FROM login_failures WHERE username = ? AND address = ?`,
+		p.Username, p.Address).Scan(&pair, &lockedUntil)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if until, err := parseTime(lockedUntil.String); lockedUntil.Valid && err == nil && !a.cmd.At.Before(until) {
+		pair = 0 // the lock has run out: the address starts again
+	}
+	failed, pair = failed+1, pair+1
+	a.eff.detail = fmt.Sprintf("failure %d from %s, %d in all", pair, p.Address, failed)
+	var lockPair any
+	if pair >= station.MaxFailedLogins {
+		lockPair = formatTime(a.cmd.At.Add(station.LockoutDuration))
+		a.eff.detail += ", address locked out"
+	}
+	if err := a.exec(`INSERT INTO login_failures (username, address, failures, last_at, locked_until) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (username, address) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at, locked_until = excluded.locked_until`,
+		p.Username, p.Address, pair, formatTime(a.cmd.At), lockPair); err != nil {
+		return err
+	}
+	if failed >= station.MaxAccountFailures {
+		a.eff.detail += ", account locked"
 		return a.exec(`UPDATE users SET failed_logins = 0, locked_until = ? WHERE username = ?`,
 			formatTime(a.cmd.At.Add(station.LockoutDuration)), p.Username)
 	}
@@ -825,12 +848,15 @@ func (a *applier) sessionOpen() error {
 		return station.Errorf(station.EUNAUTHORIZED, "用户名或密码错误")
 	}
 	if u.Locked(a.cmd.At) {
-		return station.Errorf(station.ELOCKED, "账号已锁定，请%d分钟后再试", int(u.LockedUntil.Sub(a.cmd.At).Minutes())+1)
+		return station.LockedError(*u.LockedUntil, a.cmd.At)
 	}
 	if p.SessionID == "" || len(p.TokenHash) != 64 || !p.ExpiresAt.After(a.cmd.At) {
 		return station.Errorf(station.EINVALID, "会话信息无效")
 	}
 	if err := a.exec(`UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?`, p.Username); err != nil {
+		return err
+	}
+	if err := a.exec(`DELETE FROM login_failures WHERE username = ? AND address = ?`, p.Username, p.Address); err != nil {
 		return err
 	}
 	return a.exec(`INSERT INTO sessions (id, token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,

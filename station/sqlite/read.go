@@ -536,6 +536,27 @@ func scanUser(r rowScanner) (*station.User, error) {
 	return &u, nil
 }
 
+// LoginAttempts returns the failed logins of an account from one address (zero when there are none).
+func (db *DB) LoginAttempts(ctx context.Context, username, address string) (station.LoginAttempts, error) {
+	var la station.LoginAttempts
+	var last string
+	var locked sql.NullString
+	err := db.read.QueryRowContext(ctx, `SELECT failures, last_at, locked_until FROM login_failures WHERE username = ? AND address = ?`,
+		username, address).Scan(&la.Failures, &last, &locked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return la, nil
+	} else if err != nil {
+		return la, err
+	}
+	la.LastAt, _ = parseTime(last)
+	if locked.Valid {
+		if t, err := parseTime(locked.String); err == nil {
+			la.LockedUntil = &t
+		}
+	}
+	return la, nil
+}
+
 // User returns an account by username, or ENOTFOUND.
 func (db *DB) User(ctx context.Context, username string) (*station.User, error) {
 	u, err := scanUser(db.read.QueryRowContext(ctx, userSelect+` WHERE username = ?`, username))

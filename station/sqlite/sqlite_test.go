@@ -546,43 +546,76 @@ func TestDeadlineFiltersAndStats(t *testing.T) {
 	}
 }
 
-func TestLockoutAfterFiveFailures(t *testing.T) {
+func TestLockoutIsPerAddressAndTheAccountLocksOnlyAfterMany(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.mustSubmit(station.CmdUserCreate, system, station.UserCreate{Username: "counter1", DisplayName: "柜台一", Role: station.RoleStaff, PasswordHash: "$argon2id$x"})
-	open := func() error {
+	opened := 0
+	open := func(addr string) error {
+		opened++
 		_, err := f.submit(station.CmdSessionOpen, station.Actor{Username: "counter1", Role: station.RoleStaff}, station.SessionOpen{
-			SessionID: f.nextID(), TokenHash: strings.Repeat("ab", 32), Username: "counter1", ExpiresAt: f.now.Add(time.Hour)})
+			SessionID: f.nextID(), TokenHash: fmt.Sprintf("%064x", opened), Username: "counter1", ExpiresAt: f.now.Add(time.Hour), Address: addr})
 		return err
 	}
-	for i := 0; i < 4; i++ {
-		f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "counter1"}, station.LoginFailed{Username: "counter1"})
+	fail := func(addr string) {
+		f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "counter1"}, station.LoginFailed{Username: "counter1", Address: addr})
+	}
+	tries := func(addr string) station.LoginAttempts {
+		la, err := f.db.LoginAttempts(ctx, "counter1", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return la
+	}
+	for i := 0; i < station.MaxFailedLogins; i++ {
+		fail("192.0.2.66")
+	}
+	stranger := tries("192.0.2.66")
+	if stranger.Failures != station.MaxFailedLogins || stranger.LockedUntil == nil || !stranger.LockedUntil.Equal(f.now.Add(station.LockoutDuration)) {
+		t.Fatalf("after %d failures from one address: %+v, want it locked out for 15 minutes", station.MaxFailedLogins, stranger)
+	}
+	if u, _ := f.db.User(ctx, "counter1"); u.Locked(f.now) {
+		t.Fatal("a stranger's failures locked the account itself")
+	}
+	if la := tries("192.0.2.10"); la.Failures != 0 || la.LockedUntil != nil {
+		t.Fatalf("the counter's own address: %+v", la)
+	}
+	if err := open("192.0.2.10"); err != nil {
+		t.Fatalf("the real user at the counter: %v", err)
+	}
+	// Many failures from anywhere lock the account.
+	for i := 0; i < station.MaxAccountFailures; i++ {
+		fail(fmt.Sprintf("198.51.100.%d", i))
 	}
 	u, _ := f.db.User(ctx, "counter1")
-	if u.Locked(f.now) || u.FailedLogins != 4 {
-		t.Fatalf("after 4 failures: locked=%v failed=%d", u.Locked(f.now), u.FailedLogins)
+	if !u.Locked(f.now) || u.Locked(f.now.Add(station.LockoutDuration)) {
+		t.Fatalf("after %d failures from many addresses the account should be locked for 15 minutes: %v", station.MaxAccountFailures, u.LockedUntil)
 	}
-	f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "counter1"}, station.LoginFailed{Username: "counter1"})
-	u, _ = f.db.User(ctx, "counter1")
-	if !u.Locked(f.now) || !u.Locked(f.now.Add(14*time.Minute)) || u.Locked(f.now.Add(15*time.Minute)) {
-		t.Fatalf("after 5 failures the lock should last exactly 15 minutes: %v", u.LockedUntil)
+	if err := open("192.0.2.10"); station.ErrorCode(err) != station.ELOCKED {
+		t.Fatalf("login while the account is locked: %v, want ELOCKED", err)
 	}
-	if err := open(); station.ErrorCode(err) != station.ELOCKED {
-		t.Fatalf("login while locked: %v, want ELOCKED", err)
+	// An administrator unlocks: the account and every address start again.
+	f.mustSubmit(station.CmdUserUpdate, admin, station.UserUpdate{Username: "counter1", Unlock: true})
+	if u, _ := f.db.User(ctx, "counter1"); u.Locked(f.now) || u.FailedLogins != 0 {
+		t.Fatalf("after unlock: %+v", u)
 	}
-	f.now = f.now.Add(15 * time.Minute)
-	if err := open(); err != nil {
-		t.Fatalf("login after the lock expired: %v", err)
+	if la := tries("192.0.2.66"); la.Failures != 0 || la.LockedUntil != nil {
+		t.Fatalf("after unlock the stranger's address: %+v", la)
 	}
-	u, _ = f.db.User(ctx, "counter1")
-	if u.FailedLogins != 0 || u.LockedUntil != nil {
-		t.Fatalf("a successful login did not reset the counter: %+v", u)
+	// A lock that ran out starts its address again.
+	for i := 0; i < station.MaxFailedLogins; i++ {
+		fail("192.0.2.66")
 	}
-	// Failures for an unknown user are audited and change nothing.
-	f.mustSubmit(station.CmdLoginFailed, station.Actor{Username: "ghost"}, station.LoginFailed{Username: "ghost"})
-	entries, _, _ := f.db.AuditEntries(ctx, station.AuditFilter{Object: "user:ghost"})
-	if len(entries) != 1 || entries[0].Detail != "unknown user" {
-		t.Fatalf("ghost login audit = %+v", entries)
+	f.now = f.now.Add(station.LockoutDuration)
+	fail("192.0.2.66")
+	if la := tries("192.0.2.66"); la.Failures != 1 || la.LockedUntil != nil {
+		t.Fatalf("a failure after the lock ran out: %+v, want the count started again", la)
+	}
+	if err := open("192.0.2.66"); err != nil {
+		t.Fatal(err)
+	}
+	if la := tries("192.0.2.66"); la.Failures != 0 {
+		t.Fatalf("a successful login did not reset its address: %+v", la)
 	}
 }
 
