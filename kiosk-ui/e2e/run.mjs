@@ -1133,6 +1133,10 @@ async function kioskOpenType(page, type) {
 
 async function kioskFillInputs(page, type) {
   await page.getByTestId('cert-inputs').waitFor()
+  // Quick picks are whole examples from the hint, never pieces of it or placeholders.
+  for (const chip of await page.getByTestId('cert-input-chip').allTextContents()) {
+    assert(!/[×X…]|哪个|填写|如[：:]/.test(chip), `a quick-pick chip reads "${chip}"`)
+  }
   for (const f of type.inputs ?? []) {
     await page.locator(`[data-testid="cert-input"][data-key="${f.key}"]`).fill(certInputValue(f))
   }
