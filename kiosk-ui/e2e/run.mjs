@@ -795,6 +795,16 @@ async function scenarioMisc() {
     }
     await page.context().close()
   })
+  await test('counter: every application in the work list says when it is due, or why it has no date', async () => {
+    const page = await newPage(desktop)
+    await login(page, 'counter1')
+    await page.getByTestId('worklist-due').first().waitFor()
+    const dues = (await page.getByTestId('worklist-due').allTextContents()).map((s) => s.trim())
+    assert(dues.length > 0, 'no rows')
+    for (const d of dues) assert(!/^—/.test(d), `a due date reads "${d}"`)
+    assert(dues.some((d) => d.startsWith('即办')), `no 即办 application among ${dues.join(' | ')}`)
+    await page.context().close()
+  })
   await test('counter: return asks for a reason', async () => {
     // counter1 takes a second application and returns it with a reason.
     const page = await newPage(desktop)

@@ -30,6 +30,13 @@ export function fmtDate(s: string | null | undefined): string {
   return s ? s : '—'
 }
 
+/** An application's promised completion date, or why it has none: 即办 matters are done on the spot,
+ * and a commitment matter without a time limit says so. */
+export function fmtDue(a: { due_date: string | null; kind?: string }): string {
+  if (a.due_date) return a.due_date
+  return a.kind === 'immediate' ? '即办（当场办结）' : '无办理时限'
+}
+
 export function fmtFee(cents: number, note: string): string {
   if (!cents) return note || '不收费'
   const yuan = (cents / 100).toFixed(2)
