@@ -796,9 +796,20 @@ async function scenarioMisc() {
     await page.context().close()
   })
   await test('counter: every application in the work list says when it is due, or why it has no date', async () => {
+    // An immediate (即办) matter has no due date.
+    const { token } = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
+    const matter = await api('GET', '/api/v1/catalog/matters/MZ-008')
+    assert(matter.kind === 'immediate', `MZ-008 is ${matter.kind}`)
+    await api('POST', '/api/v1/applications', {
+      matter_code: 'MZ-008',
+      applicant: { id_type: 'resident', id_number: freshIdNumber(), name: '即办测试', phone: '13800001234' },
+      materials: matter.materials.filter((m) => m.required).map((m) => ({ code: m.code, provided: true })),
+    }, token)
     const page = await newPage(desktop)
     await login(page, 'counter1')
+    await page.getByTestId('tab-all').click()
     await page.getByTestId('worklist-due').first().waitFor()
+    await page.waitForTimeout(300)
     const dues = (await page.getByTestId('worklist-due').allTextContents()).map((s) => s.trim())
     assert(dues.length > 0, 'no rows')
     for (const d of dues) assert(!/^—/.test(d), `a due date reads "${d}"`)
