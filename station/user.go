@@ -55,9 +55,9 @@ const (
 	MaxAccountFailures = 20               // failures in a row from anywhere before the account itself locks
 	SlowDownAfter      = 3                // from this failure on, an address waits before its next try (LoginDelay)
 	LockoutDuration    = 15 * time.Minute // how long a lock lasts
-	SessionIdle     = 15 * time.Minute // a staff session ends after this long without a request
-	SessionMaxAge   = 12 * time.Hour   // and in any case after this long
-	MinPasswordLen  = 10
+	SessionIdle        = 15 * time.Minute // a staff session ends after this long without a request
+	SessionMaxAge      = 12 * time.Hour   // and in any case after this long
+	MinPasswordLen     = 10
 )
 
 // ErrLastAdmin is the answer to demoting or disabling the station's last enabled administrator:

@@ -795,6 +795,18 @@ async function scenarioMisc() {
     }
     await page.context().close()
   })
+  await test('before anyone signs in, the counter, setup and console pages log no error', async () => {
+    const ctx = await browser.newContext({ viewport: desktop, baseURL, locale: 'zh-CN' })
+    const page = await ctx.newPage()
+    const errors = []
+    page.on('console', (msg) => { if (msg.type() === 'error') errors.push(`${page.url()}: ${msg.text()}`) })
+    for (const url of [`${baseURL}/counter`, `${baseURL}/setup`, `${hubURL}/hub`]) {
+      await page.goto(url)
+      await page.waitForLoadState('networkidle')
+    }
+    await ctx.close()
+    assert(errors.length === 0, `console errors before sign-in:\n  ${errors.join('\n  ')}`)
+  })
   await test('counter: every application in the work list says when it is due, or why it has no date', async () => {
     // An immediate (即办) matter has no due date.
     const { token } = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })

@@ -18,6 +18,10 @@ import (
 // SessionCookie is the name of the cookie that carries the session token.
 const SessionCookie = "station_session"
 
+// SignedInCookie tells the page, which cannot read the HttpOnly session cookie, that a session may
+// exist, so that before anyone signed in it does not ask (and log a 401). It holds no secret.
+const SignedInCookie = "station_signed_in"
+
 const principalKey = "station.principal"
 
 // principal is the signed-in caller of a request.
@@ -262,6 +266,7 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https",
 	})
+	c.Cookie(&fiber.Cookie{Name: SignedInCookie, Value: "1", Path: "/", Expires: expires, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https"})
 	return c.Status(fiber.StatusCreated).JSON(loginResponse{Token: token, User: summarize(u), ExpiresAt: expires})
 }
 
@@ -280,6 +285,7 @@ func (s *Server) handleLogout(c *fiber.Ctx) error {
 		Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 	})
+	c.Cookie(&fiber.Cookie{Name: SignedInCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1, SameSite: fiber.CookieSameSiteStrictMode})
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

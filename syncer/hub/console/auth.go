@@ -165,6 +165,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: behindTLS(r)})
+	http.SetCookie(w, &http.Cookie{Name: SignedInCookie, Value: "1", Path: "/", Expires: expires,
+		SameSite: http.SameSiteStrictMode, Secure: behindTLS(r)})
 	writeJSON(w, http.StatusCreated, sessionView{Token: token, User: viewUser(u), ExpiresAt: expires})
 	return nil
 }
@@ -176,8 +178,13 @@ func behindTLS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
+// SignedInCookie tells the console page, which cannot read the HttpOnly session cookie, that a
+// session may exist, so that before anyone signed in it does not ask (and log a 401). No secret.
+const SignedInCookie = "console_signed_in"
+
 func clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: SignedInCookie, Value: "", Path: "/", MaxAge: -1, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) handleCurrent(w http.ResponseWriter, _ *http.Request, p *principal) error {
