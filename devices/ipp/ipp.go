@@ -259,6 +259,11 @@ func (p *Printer) call(ctx context.Context, opName string, op int16, attrs []att
 	return r, nil
 }
 
+// naturalLanguage is the requests' attributes-natural-language. IPP language tags are lowercase
+// (RFC 8011 §5.1.9); go-ipp's "en-US" is refused by CUPS 2.4 since its Debian 12 security updates
+// ("Bad attributes-natural-language value").
+const naturalLanguage = "en-us"
+
 // encodeRequest encodes an IPP/1.1 request with go-ipp's attribute encoder, keeping the attribute
 // order RFC 8011 §4.1.5 asks for (charset, language, target, the rest), which go-ipp's own map-based
 // Request.Encode does not guarantee.
@@ -271,7 +276,7 @@ func (p *Printer) encodeRequest(op int16, attrs []attr) ([]byte, error) {
 	enc := goipp.NewAttributeEncoder(&buf)
 	all := append([]attr{
 		{goipp.AttributeCharset, goipp.Charset},
-		{goipp.AttributeNaturalLanguage, goipp.CharsetLanguage},
+		{goipp.AttributeNaturalLanguage, naturalLanguage},
 	}, attrs...)
 	for _, a := range all {
 		if err := enc.Encode(a.name, a.value); err != nil {

@@ -52,7 +52,7 @@ func (in *intaker) commands(tb testing.TB, n int) []station.Command {
 		cmds[i], err = station.NewCommand(fmt.Sprintf("bench-%d", in.next), station.CmdApplicationIntake, at, staff, station.ApplicationIntake{
 			ApplicationID: fmt.Sprintf("app-%d", in.next), MatterCode: "MZ-001",
 			Applicant: station.Applicant{IDNumber: in.sealed, IDLast4: "0000", Name: "测试"},
-			Materials: []station.MaterialCheck{{Code: "M1", Provided: true}}})
+			Materials: providedAll("MZ-001")})
 		if err != nil {
 			tb.Fatal(err)
 		}
