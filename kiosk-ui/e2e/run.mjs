@@ -419,6 +419,11 @@ async function scenarioKioskCard() {
   assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
   await shot(page, 'kiosk-my-applications')
   await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
+  // Reloading 我的办件 with the card still on the reader stays there (the page waits for the card state).
+  await page.reload()
+  await page.getByTestId('mine-item').first().waitFor()
+  await page.waitForTimeout(500)
+  assert(new URL(page.url()).pathname === '/kiosk/mine', `reload keeps /kiosk/mine (at ${page.url()})`)
   // Remove the card through the simulator panel.
   await page.getByTestId('sim-toggle').click()
   await shot(page, 'kiosk-simulator-panel', false)
@@ -675,6 +680,22 @@ async function scenarioMisc() {
     await page.waitForURL(/\/counter\/login/)
     await page.goto('/setup')
     await page.getByTestId('setup-login').waitFor()
+    await page.context().close()
+  })
+  await test('counter, setup and hub console log no console error before login', async () => {
+    const page = await newPage(desktop)
+    const errors = []
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(`${page.url()}: ${msg.text()}`)
+    })
+    await page.goto('/counter')
+    await page.getByTestId('login-username').waitFor()
+    await page.goto('/setup')
+    await page.getByTestId('setup-login').waitFor()
+    await page.goto(`${hubURL}/hub`)
+    await page.getByTestId('hub-login-username').waitFor()
+    await page.waitForTimeout(300)
+    assert(errors.length === 0, `console errors before login:\n  ${errors.join('\n  ')}`)
     await page.context().close()
   })
   await test('counter: wrong password shows the API message', async () => {
@@ -1075,6 +1096,11 @@ async function scenarioKioskCertificate() {
     await page.locator(`[data-testid="cert-tab"][data-category="${el.type.category}"]`).click()
     await page.locator(`[data-testid="cert-type"][data-code="${el.type.code}"]`).click()
     await kioskFillInputs(page, el.type)
+    // No quick-pick chip repeats the field's hint (a tap would print the hint on the certificate).
+    const hints = (el.type.inputs ?? []).map((f) => f.hint ?? '').filter(Boolean)
+    for (const c of await page.getByTestId('cert-input-chip').allTextContents()) {
+      assert(!hints.some((h) => h.includes(c.trim())), `chip "${c.trim()}" is not a piece of a hint`)
+    }
     await shot(page, 'kiosk-cert-inputs', false)
     await page.getByTestId('cert-submit').click()
     await page.getByTestId('cert-preview').waitFor()

@@ -248,7 +248,8 @@ export const progress = (number: string, idLast4: string) =>
 export const sessions = {
   login: (username: string, password: string) =>
     request<SessionResponse>('POST', `${v1}/sessions`, { username, password }),
-  current: () => request<{ user: User }>('GET', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
+  /** Whether a session exists: 200 either way, so that a page checking before sign-in logs no error. */
+  status: () => request<{ authenticated: boolean; user?: User }>('GET', `${v1}/sessions/status`, undefined, { staff: true, quiet401: true }),
   logout: () => request<void>('DELETE', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
 }
 

@@ -13,9 +13,9 @@ export async function ensureSession(): Promise<boolean> {
   if (checked) return false
   checked = true
   try {
-    const r = await sessions.current()
-    currentUser.value = r.user
-    return true
+    const r = await sessions.status()
+    currentUser.value = r.authenticated && r.user ? r.user : null
+    return !!currentUser.value
   } catch {
     return false
   }

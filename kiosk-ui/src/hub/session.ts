@@ -12,8 +12,9 @@ export async function ensureHubSession(): Promise<boolean> {
   if (checked) return false
   checked = true
   try {
-    hubUser.value = (await hubApi.current()).user
-    return true
+    const r = await hubApi.status()
+    hubUser.value = r.authenticated && r.user ? r.user : null
+    return !!hubUser.value
   } catch {
     return false
   }

@@ -185,6 +185,29 @@ func (s *Server) handleCurrent(w http.ResponseWriter, _ *http.Request, p *princi
 	return nil
 }
 
+// statusView is the answer of GET /console/api/sessions/status.
+type statusView struct {
+	Authenticated bool       `json:"authenticated"`
+	User          *userView  `json:"user,omitempty"`
+	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+}
+
+// handleStatus answers 200 with or without a session, so that the console can check for one before
+// sign-in without an error (sessions/current answers 401 then).
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	p, err := s.authenticate(w, r)
+	if station.ErrorCode(err) == station.EUNAUTHORIZED {
+		writeJSON(w, http.StatusOK, statusView{})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	u := viewUser(p.user)
+	exp := p.session.ExpiresAt.UTC()
+	writeJSON(w, http.StatusOK, statusView{Authenticated: true, User: &u, ExpiresAt: &exp})
+	return nil
+}
+
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, p *principal) error {
 	if err := s.cfg.Store.CloseSession(r.Context(), p.session.ID); err != nil {
 		return err
