@@ -419,11 +419,30 @@ async function scenarioKioskCard() {
   assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
   await shot(page, 'kiosk-my-applications')
   await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
+  // The counter returns one of them for correction (补正) with a reason.
+  const staff = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
+  const numbers = await page.getByTestId('mine-item').evaluateAll((els) => els.map((e) => e.dataset.number))
+  let returned = ''
+  const reason = '缺少户口簿原件，请于三个工作日内带原件到窗口补正'
+  for (const num of numbers) {
+    const hit = ((await api('GET', `/api/v1/applications?q=${encodeURIComponent(num)}`, undefined, staff.token)).items ?? []).find((x) => x.number === num)
+    const full = hit && (await api('GET', `/api/v1/applications/${hit.id}`, undefined, staff.token))
+    if (full && (full.allowed_actions ?? []).includes('return')) {
+      await api('POST', `/api/v1/applications/${hit.id}/transitions`, { action: 'return', reason }, staff.token)
+      returned = num
+      break
+    }
+  }
+  assert(returned, 'one of the card holder\'s applications can be returned')
   // Reloading 我的办件 with the card still on the reader stays there (the page waits for the card state).
   await page.reload()
   await page.getByTestId('mine-item').first().waitFor()
   await page.waitForTimeout(500)
   assert(new URL(page.url()).pathname === '/kiosk/mine', `reload keeps /kiosk/mine (at ${page.url()})`)
+  // The returned one shows the counter's 补正 notice.
+  const fix = page.locator(`[data-testid="mine-item"][data-number="${returned}"] [data-testid="mine-correction-reason"]`)
+  await expectText(fix, reason, '补正 notice on 我的办件')
+  await shot(page, 'kiosk-my-applications-correction')
   // Remove the card through the simulator panel.
   await page.getByTestId('sim-toggle').click()
   await shot(page, 'kiosk-simulator-panel', false)
@@ -696,6 +715,28 @@ async function scenarioMisc() {
     await page.getByTestId('hub-login-username').waitFor()
     await page.waitForTimeout(300)
     assert(errors.length === 0, `console errors before login:\n  ${errors.join('\n  ')}`)
+    await page.context().close()
+  })
+  await test('counter: an immediate application says 即办 where a due date would be', async () => {
+    const all = (await api('GET', '/api/v1/catalog/matters')).items ?? []
+    const m = all.find((x) => x.kind === 'immediate')
+    assert(m, 'the demo catalog has an immediate matter')
+    const sess = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
+    const created = await api(
+      'POST',
+      '/api/v1/applications',
+      {
+        matter_code: m.code,
+        applicant: { id_type: 'resident', id_number: freshIdNumber(), name: '即办测试', phone: '13700137001' },
+        materials: (m.materials ?? []).map((x) => ({ code: x.code, provided: true })),
+        note: '',
+      },
+      sess.token,
+    )
+    const page = await newPage(desktop)
+    await login(page, 'counter1')
+    await page.goto(`/counter/applications/${created.id}`)
+    await expectText(page.getByTestId('detail-due'), '即办', '承诺办结 of an immediate application')
     await page.context().close()
   })
   await test('counter: wrong password shows the API message', async () => {

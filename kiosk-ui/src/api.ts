@@ -119,6 +119,8 @@ export interface Progress {
   due_date: string | null
   deadline: Deadline
   timeline: { at: string; label: string }[] | null
+  /** The 补正 notice of an application in 待补正 (only in the card holder's own list). */
+  correction?: { reason: string; returned_at: string; location: string } | null
 }
 
 export interface IntakeRequest {

@@ -43,6 +43,15 @@ export const deadlineLabels: Record<Deadline, string> = {
   none: '—',
 }
 
+/**
+ * The 承诺办结 cell: the due date, or for an application without one why there is none (an immediate
+ * matter is done on the spot; a matter without a time limit has none).
+ */
+export function fmtDue(due: string | null | undefined, kind: string): string {
+  if (due) return due
+  return kind === 'immediate' ? '即办件，当场办结' : '无时限'
+}
+
 export const kindLabels: Record<string, string> = {
   immediate: '即办件',
   commitment: '承诺件',
