@@ -739,6 +739,54 @@ async function scenarioMisc() {
     await expectText(page.getByTestId('detail-due'), '即办', '承诺办结 of an immediate application')
     await page.context().close()
   })
+  await test('language: Chinese by default, the English switch changes the kiosk home and the counter, no label mixes both', async () => {
+    // Own text of each visible element (its direct text nodes), with codes and numbers taken out.
+    const mixed = (page) =>
+      page.evaluate(() => {
+        const out = []
+        for (const el of document.querySelectorAll('body *')) {
+          if (el.closest('[data-testid="sim"], script, style') || !el.checkVisibility?.()) continue
+          let own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(' ')
+          own = own.replace(/[A-Z]{1,4}\d[\w-]*|\d[\d*Xx-]*|[A-Za-z]*\*+[A-Za-z\d]*/g, ' ')
+          for (const a of ['aria-label', 'title', 'placeholder']) own += ' ' + (el.getAttribute(a) ?? '')
+          if (/[\u4e00-\u9fff]/.test(own) && /[A-Za-z]{2,}/.test(own)) out.push(own.trim().slice(0, 80))
+        }
+        return out
+      })
+    const kiosk = await newPage(portrait)
+    await kiosk.goto('/kiosk')
+    await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'kiosk tile in Chinese')
+    assert(!/[A-Za-z]{3,}/.test(await kiosk.getByTestId('tile-guide').textContent()), 'no English on a Chinese tile')
+    let bad = await mixed(kiosk)
+    assert(bad.length === 0, `kiosk home labels mixing Chinese and English: ${JSON.stringify(bad)}`)
+    await kiosk.getByTestId('kiosk-lang').click()
+    await expectText(kiosk.getByTestId('tile-guide'), 'Service guide', 'kiosk tile in English')
+    assert(!/[\u4e00-\u9fff]/.test(await kiosk.getByTestId('tile-guide').textContent()), 'no Chinese on an English tile')
+    bad = await mixed(kiosk)
+    assert(bad.length === 0, `kiosk home (English) labels mixing: ${JSON.stringify(bad)}`)
+    await shot(kiosk, 'kiosk-home-english', false)
+    await kiosk.getByTestId('kiosk-lang').click()
+    await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'back to Chinese')
+    await kiosk.context().close()
+
+    const page = await newPage(desktop)
+    await login(page, 'counter1')
+    await expectText(page.getByTestId('nav-work'), /^工作台$/, 'counter nav in Chinese')
+    bad = await mixed(page)
+    assert(bad.length === 0, `counter work list labels mixing: ${JSON.stringify(bad)}`)
+    await page.getByTestId('counter-lang').click()
+    await expectText(page.getByTestId('nav-work'), /^Work lists$/, 'counter nav in English')
+    await expectText(page.getByTestId('logout'), /^Log out$/, 'counter logout in English')
+    bad = await mixed(page)
+    assert(bad.length === 0, `counter work list (English) labels mixing: ${JSON.stringify(bad)}`)
+    await shot(page, 'counter-worklist-english', false)
+    // The setting is kept: a reload stays in English; switching back restores Chinese.
+    await page.reload()
+    await expectText(page.getByTestId('nav-work'), /^Work lists$/, 'counter language kept after a reload')
+    await page.getByTestId('counter-lang').click()
+    await expectText(page.getByTestId('nav-work'), /^工作台$/, 'counter back to Chinese')
+    await page.context().close()
+  })
   await test('counter: wrong password shows the API message', async () => {
     const page = await newPage(desktop)
     await page.goto('/counter/login')

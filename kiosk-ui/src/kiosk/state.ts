@@ -2,6 +2,7 @@
 
 import { reactive, ref } from 'vue'
 import type { KioskCard } from '../api'
+import { resetKioskLocale } from '../lib/i18n'
 
 /** Default idle timeout in seconds. */
 const DEFAULT_IDLE_SECONDS = 60
@@ -40,6 +41,7 @@ export const cardKnown = ref(false)
 export function wipeKiosk(): void {
   cardSession.value = null
   kiosk.elder = false
+  resetKioskLocale()
   kiosk.guide.query = ''
   kiosk.guide.category = ''
   kiosk.progress.number = ''

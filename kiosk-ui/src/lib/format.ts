@@ -1,6 +1,7 @@
 // Display helpers shared by the kiosk and the counter.
 
 import type { Deadline } from '../api'
+import { t } from './i18n'
 
 const chinaTime = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai',
@@ -47,9 +48,10 @@ export const deadlineLabels: Record<Deadline, string> = {
  * The 承诺办结 cell: the due date, or for an application without one why there is none (an immediate
  * matter is done on the spot; a matter without a time limit has none).
  */
-export function fmtDue(due: string | null | undefined, kind: string): string {
+export function fmtDue(due: string | null | undefined, kind?: string): string {
   if (due) return due
-  return kind === 'immediate' ? '即办件，当场办结' : '无时限'
+  if (kind === undefined) return '—'
+  return kind === 'immediate' ? t('due.immediate') : t('due.none')
 }
 
 export const kindLabels: Record<string, string> = {
