@@ -419,21 +419,26 @@ async function scenarioKioskCard() {
   assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
   await shot(page, 'kiosk-my-applications')
   await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
-  // The counter returns one of them for correction (补正) with a reason.
+  // The counter takes an application for the card holder (reading the same demo reader) and returns it
+  // for correction (补正) with a reason.
   const staff = await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })
-  const numbers = await page.getByTestId('mine-item').evaluateAll((els) => els.map((e) => e.dataset.number))
-  let returned = ''
+  const read = await api('POST', '/api/v1/devices/idreader/read', {}, staff.token)
+  const m = shared.matter
+  assert(m && read.id_number, 'scenario (a) picked a matter; the counter read the card')
+  const app = await api(
+    'POST',
+    '/api/v1/applications',
+    {
+      matter_code: m.code,
+      applicant: { id_type: 'resident', id_number: read.id_number, name: read.name, phone: '13700137002' },
+      materials: (m.materials ?? []).map((x) => ({ code: x.code, provided: true })),
+      note: '',
+    },
+    staff.token,
+  )
   const reason = '缺少户口簿原件，请于三个工作日内带原件到窗口补正'
-  for (const num of numbers) {
-    const hit = ((await api('GET', `/api/v1/applications?q=${encodeURIComponent(num)}`, undefined, staff.token)).items ?? []).find((x) => x.number === num)
-    const full = hit && (await api('GET', `/api/v1/applications/${hit.id}`, undefined, staff.token))
-    if (full && (full.allowed_actions ?? []).includes('return')) {
-      await api('POST', `/api/v1/applications/${hit.id}/transitions`, { action: 'return', reason }, staff.token)
-      returned = num
-      break
-    }
-  }
-  assert(returned, 'one of the card holder\'s applications can be returned')
+  await api('POST', `/api/v1/applications/${app.id}/transitions`, { action: 'return', reason }, staff.token)
+  const returned = app.number
   // Reloading 我的办件 with the card still on the reader stays there (the page waits for the card state).
   await page.reload()
   await page.getByTestId('mine-item').first().waitFor()

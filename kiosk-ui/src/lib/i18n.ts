@@ -62,6 +62,21 @@ const messages = {
   'counter.col.due': { zh: '承诺办结', en: 'Due' },
   'counter.col.received': { zh: '受理时间', en: 'Received' },
 
+  'worklist.searchLabel': { zh: '按办件编号或姓名搜索', en: 'Search by number or name' },
+  'worklist.search': { zh: '搜索', en: 'Search' },
+  'worklist.newIntake': { zh: '+ 受理', en: '+ New intake' },
+  'worklist.empty': { zh: '暂无办件', en: 'Nothing here' },
+  'worklist.pager': { zh: '分页', en: 'Pagination' },
+  'worklist.prev': { zh: '上一页', en: 'Prev' },
+  'worklist.next': { zh: '下一页', en: 'Next' },
+  'worklist.pageInfo': { zh: '第 {page} / {pages} 页 · 共 {total} 件', en: 'Page {page} of {pages} · {total} in all' },
+  'stats.label': { zh: '统计', en: 'Statistics' },
+  'stats.open': { zh: '在办', en: 'Open' },
+  'stats.dueSoon': { zh: '即将到期', en: 'Due soon' },
+  'stats.overdue': { zh: '已超期', en: 'Overdue' },
+  'stats.onTime': { zh: '按时办结率', en: 'On-time' },
+  'sync.label': { zh: '同步状态', en: 'Sync status' },
+
   'due.immediate': { zh: '即办件，当场办结', en: 'Immediate, done on the spot' },
   'due.none': { zh: '无时限', en: 'No time limit' },
 } as const satisfies Record<string, Record<Locale, string>>
