@@ -399,6 +399,19 @@ func TestLogin(t *testing.T) {
 			t.Fatalf("after logout: %d %s", r.status, r.body)
 		}
 	})
+
+	t.Run("the status check answers 200 with or without a session", func(t *testing.T) {
+		if r := s.do(t, "GET", "/api/v1/sessions/status", "", nil); r.status != 200 || !strings.Contains(string(r.body), `"authenticated":false`) {
+			t.Fatalf("without a session: %d %s", r.status, r.body)
+		}
+		if r := s.do(t, "GET", "/api/v1/sessions/status", "not-a-token", nil); r.status != 200 || !strings.Contains(string(r.body), `"authenticated":false`) {
+			t.Fatalf("with a bad token: %d %s", r.status, r.body)
+		}
+		token := s.login(t, "tech")
+		if r := s.do(t, "GET", "/api/v1/sessions/status", token, nil); r.status != 200 || !strings.Contains(string(r.body), `"authenticated":true`) || !strings.Contains(string(r.body), `"tech"`) {
+			t.Fatalf("signed in: %d %s", r.status, r.body)
+		}
+	})
 }
 
 func TestLockout(t *testing.T) {

@@ -136,6 +136,8 @@ export interface Progress {
   timeline: { at: string; label: string }[] | null
   /** 容缺受理: what the applicant still has to bring, by when. */
   deferral?: Deferral | null
+  /** The 补正 notice of an application in 待补正 (only in the card holder's own list). */
+  correction?: { reason: string; returned_at: string; location: string } | null
 }
 
 export interface IntakeRequest {
@@ -292,7 +294,8 @@ export const progress = (number: string, idLast4: string) =>
 export const sessions = {
   login: (username: string, password: string) =>
     request<SessionResponse>('POST', `${v1}/sessions`, { username, password }),
-  current: () => request<{ user: User }>('GET', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
+  /** Whether a session exists: 200 either way, so that a page checking before sign-in logs no error. */
+  status: () => request<{ authenticated: boolean; user?: User }>('GET', `${v1}/sessions/status`, undefined, { staff: true, quiet401: true }),
   logout: () => request<void>('DELETE', `${v1}/sessions/current`, undefined, { staff: true, quiet401: true }),
 }
 

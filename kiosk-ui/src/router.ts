@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { ensureSession, installUnauthorizedRedirect } from './counter/session'
+import { loadStaffLocale, resetKioskLocale } from './lib/i18n'
 import { ensureHubSession, homeOf, hubUser, installHubUnauthorizedRedirect } from './hub/session'
 
 const routes: RouteRecordRaw[] = [
@@ -90,7 +91,11 @@ installHubUnauthorizedRedirect((next) => {
   }
 })
 
-router.beforeEach(async (to) => {
+router.beforeEach(async (to, from) => {
+  // The kiosk starts in Chinese; the staff screens take the language the staff member chose.
+  const kioskArea = (p: string) => p.startsWith('/kiosk')
+  if (!kioskArea(to.path)) loadStaffLocale()
+  else if (!from.matched.length || !kioskArea(from.path)) resetKioskLocale()
   if (to.matched.some((r) => r.meta.hub)) {
     if (!(await ensureHubSession())) {
       return { name: 'hub-login', query: to.fullPath.startsWith('/hub/') ? { next: to.fullPath } : {} }

@@ -18,10 +18,6 @@ import (
 // SessionCookie is the name of the cookie that carries the session token.
 const SessionCookie = "station_session"
 
-// SignedInCookie tells the page, which cannot read the HttpOnly session cookie, that a session may
-// exist, so that before anyone signed in it does not ask (and log a 401). It holds no secret.
-const SignedInCookie = "station_signed_in"
-
 const principalKey = "station.principal"
 
 // principal is the signed-in caller of a request.
@@ -95,37 +91,46 @@ var (
 // authenticate resolves the session token to a principal, enforcing expiry, idle timeout and the
 // account's current state.
 func (s *Server) authenticate(c *fiber.Ctx) error {
+	p, err := s.resolveSession(c)
+	if err != nil {
+		return err
+	}
+	c.Locals(principalKey, p)
+	return c.Next()
+}
+
+// resolveSession returns the request's principal; an EUNAUTHORIZED error when there is no valid session.
+func (s *Server) resolveSession(c *fiber.Ctx) (*principal, error) {
 	token := sessionToken(c)
 	if token == "" {
-		return errNoSession
+		return nil, errNoSession
 	}
 	ctx := c.UserContext()
 	sess, err := s.store.Session(ctx, sessiontoken.Hash(token))
 	if station.ErrorCode(err) == station.ENOTFOUND {
-		return errBadSession
+		return nil, errBadSession
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now()
 	if !now.Before(sess.ExpiresAt) || s.idle.touch(sess.ID, now) {
 		s.idle.forget(sess.ID)
 		actor := station.Actor{Username: sess.Username, Role: sess.Role}
 		if _, err := s.submit(ctx, station.CmdSessionClose, actor, station.SessionClose{SessionID: sess.ID, Reason: "idle"}); err != nil && station.ErrorCode(err) != station.ENOTFOUND {
-			return err
+			return nil, err
 		}
-		return errIdleSession
+		return nil, errIdleSession
 	}
 	u, err := s.store.User(ctx, sess.Username)
 	if station.ErrorCode(err) == station.ENOTFOUND {
-		return errBadSession
+		return nil, errBadSession
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	if u.Disabled {
-		return station.Errorf(station.EUNAUTHORIZED, "账号已停用，请联系站点管理员")
+		return nil, station.Errorf(station.EUNAUTHORIZED, "账号已停用，请联系站点管理员")
 	}
-	c.Locals(principalKey, &principal{session: *sess, user: *u})
-	return c.Next()
+	return &principal{session: *sess, user: *u}, nil
 }
 
 // authorize allows the roles listed (any signed-in account when roles is nil).
@@ -266,8 +271,28 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 		Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https",
 	})
-	c.Cookie(&fiber.Cookie{Name: SignedInCookie, Value: "1", Path: "/", Expires: expires, SameSite: fiber.CookieSameSiteStrictMode, Secure: c.Protocol() == "https"})
 	return c.Status(fiber.StatusCreated).JSON(loginResponse{Token: token, User: summarize(u), ExpiresAt: expires})
+}
+
+// sessionStatus is the answer of GET /api/v1/sessions/status: whether the caller is signed in, and as whom.
+type sessionStatus struct {
+	Authenticated bool         `json:"authenticated"`
+	User          *userSummary `json:"user,omitempty"`
+	ExpiresAt     *time.Time   `json:"expires_at,omitempty"`
+}
+
+// handleSessionStatus answers 200 with or without a session, so that a page can check for one before
+// sign-in without an error (GET /sessions/current answers 401 then).
+func (s *Server) handleSessionStatus(c *fiber.Ctx) error {
+	p, err := s.resolveSession(c)
+	if station.ErrorCode(err) == station.EUNAUTHORIZED {
+		return c.JSON(sessionStatus{})
+	} else if err != nil {
+		return err
+	}
+	u := summarize(&p.user)
+	exp := p.session.ExpiresAt.UTC()
+	return c.JSON(sessionStatus{Authenticated: true, User: &u, ExpiresAt: &exp})
 }
 
 func (s *Server) handleCurrentSession(c *fiber.Ctx) error {
@@ -285,7 +310,6 @@ func (s *Server) handleLogout(c *fiber.Ctx) error {
 		Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
 		HTTPOnly: true, SameSite: fiber.CookieSameSiteStrictMode,
 	})
-	c.Cookie(&fiber.Cookie{Name: SignedInCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1, SameSite: fiber.CookieSameSiteStrictMode})
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

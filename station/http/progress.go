@@ -28,6 +28,28 @@ type progressView struct {
 	Deadline      station.DeadlineState `json:"deadline"`
 	Timeline      []progressEvent       `json:"timeline"`
 	Deferral      *deferralView         `json:"deferral,omitempty"` // 容缺受理: what to bring, by when
+	// Correction is the 补正 notice of an application in 待补正, only in the card holder's own list.
+	Correction *correctionNotice `json:"correction,omitempty"`
+}
+
+// correctionNotice tells a resident what the counter asked to correct or bring, as the counter wrote it.
+type correctionNotice struct {
+	Reason     string    `json:"reason"`      // the counter's reason for the return
+	ReturnedAt time.Time `json:"returned_at"` // when it was returned
+	Location   string    `json:"location"`    // where to bring it: the matter's window
+}
+
+// correctionOf returns the notice of the latest return of an application in 待补正, nil otherwise.
+func correctionOf(a *station.Application, location string) *correctionNotice {
+	if a.Status != station.StatusReturned {
+		return nil
+	}
+	for i := len(a.Timeline) - 1; i >= 0; i-- {
+		if e := a.Timeline[i]; e.Action == station.ActionReturn {
+			return &correctionNotice{Reason: e.Reason, ReturnedAt: e.At.UTC(), Location: location}
+		}
+	}
+	return nil
 }
 
 type progressEvent struct {
@@ -126,7 +148,17 @@ func (s *Server) handleKioskApplications(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		out.Items = append(out.Items, s.viewProgress(full, cal))
+		v := s.viewProgress(full, cal)
+		if full.Status == station.StatusReturned {
+			location := ""
+			if m, err := s.store.Matter(ctx, full.MatterCode); err == nil {
+				location = m.Location
+			} else if station.ErrorCode(err) != station.ENOTFOUND {
+				return err
+			}
+			v.Correction = correctionOf(full, location)
+		}
+		out.Items = append(out.Items, v)
 	}
 	return c.JSON(out)
 }

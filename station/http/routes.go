@@ -51,6 +51,8 @@ func coreRoutes() []route {
 			body: loginRequest{}, reply: loginResponse{}, status: 201, handle: (*Server).handleLogin},
 		{method: "GET", path: "/api/v1/sessions/current", summary: "当前登录信息", tag: "sessions",
 			reply: currentSession{}, status: 200, handle: (*Server).handleCurrentSession},
+		{method: "GET", path: "/api/v1/sessions/status", summary: "是否已登录（未登录也答 200）", tag: "sessions", public: true,
+			reply: sessionStatus{}, status: 200, handle: (*Server).handleSessionStatus},
 		{method: "DELETE", path: "/api/v1/sessions/current", summary: "退出登录", tag: "sessions",
 			status: 204, handle: (*Server).handleLogout},
 

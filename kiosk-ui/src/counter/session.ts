@@ -12,13 +12,10 @@ export async function ensureSession(): Promise<boolean> {
   if (currentUser.value) return true
   if (checked) return false
   checked = true
-  // The server sets this readable hint beside its HttpOnly session cookie; without it nobody is
-  // signed in, and asking would only log a 401 in the console.
-  if (!document.cookie.split('; ').includes('station_signed_in=1')) return false
   try {
-    const r = await sessions.current()
-    currentUser.value = r.user
-    return true
+    const r = await sessions.status()
+    currentUser.value = r.authenticated && r.user ? r.user : null
+    return !!currentUser.value
   } catch {
     return false
   }

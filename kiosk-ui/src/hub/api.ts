@@ -149,7 +149,8 @@ const app = (station: string, id: string) => `/applications/${enc(station)}/${en
 export const hubApi = {
   login: (username: string, password: string) =>
     call<{ user: HubUser; expires_at: string }>('POST', '/sessions', { username, password }, true),
-  current: () => call<{ user: HubUser }>('GET', '/sessions/current', undefined, true),
+  /** Whether a session exists: 200 either way, so that the login page logs no error. */
+  status: () => call<{ authenticated: boolean; user?: HubUser }>('GET', '/sessions/status', undefined, true),
   logout: () => call<void>('DELETE', '/sessions/current', undefined, true),
   applications: (list: 'pending' | 'decided') => call<{ items: HubApplication[] | null }>('GET', `/applications?list=${list}`),
   application: (station: string, id: string) => call<HubApplicationDetail>('GET', app(station, id)),

@@ -11,12 +11,10 @@ export async function ensureHubSession(): Promise<boolean> {
   if (hubUser.value) return true
   if (checked) return false
   checked = true
-  // The server sets this readable hint beside its HttpOnly session cookie; without it nobody is
-  // signed in, and asking would only log a 401 in the console.
-  if (!document.cookie.split('; ').includes('console_signed_in=1')) return false
   try {
-    hubUser.value = (await hubApi.current()).user
-    return true
+    const r = await hubApi.status()
+    hubUser.value = r.authenticated && r.user ? r.user : null
+    return !!hubUser.value
   } catch {
     return false
   }

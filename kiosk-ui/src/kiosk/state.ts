@@ -2,6 +2,7 @@
 
 import { reactive, ref } from 'vue'
 import type { KioskCard } from '../api'
+import { resetKioskLocale } from '../lib/i18n'
 
 /** Default idle timeout in seconds. */
 const DEFAULT_IDLE_SECONDS = 60
@@ -31,9 +32,16 @@ export const wipeGeneration = ref(0)
 /** The ID card on the reader (masked), i.e. the resident's verified session; null when none. */
 export const cardSession = ref<KioskCard | null>(null)
 
+/**
+ * True once the reader's state is known (the event stream's first `hello`, or the stream failed):
+ * until then a null cardSession means "not known yet", not "no card". The idle wipe keeps it.
+ */
+export const cardKnown = ref(false)
+
 export function wipeKiosk(): void {
   cardSession.value = null
   kiosk.elder = false
+  resetKioskLocale()
   kiosk.guide.query = ''
   kiosk.guide.category = ''
   kiosk.progress.number = ''

@@ -1,6 +1,7 @@
 // Display helpers shared by the kiosk and the counter.
 
 import type { Deadline } from '../api'
+import { t } from './i18n'
 
 const chinaTime = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai',
@@ -30,12 +31,6 @@ export function fmtDate(s: string | null | undefined): string {
   return s ? s : '—'
 }
 
-/** An application's promised completion date, or why it has none: 即办 matters are done on the spot,
- * and a commitment matter without a time limit says so. */
-export function fmtDue(a: { due_date: string | null; kind?: string }): string {
-  if (a.due_date) return a.due_date
-  return a.kind === 'immediate' ? '即办（当场办结）' : '无办理时限'
-}
 
 export function fmtFee(cents: number, note: string): string {
   if (!cents) return note || '不收费'
@@ -48,6 +43,16 @@ export const deadlineLabels: Record<Deadline, string> = {
   due_soon: '即将到期',
   overdue: '已超期',
   none: '—',
+}
+
+/**
+ * The 承诺办结 cell: the due date, or for an application without one why there is none (an immediate
+ * matter is done on the spot; a matter without a time limit has none).
+ */
+export function fmtDue(due: string | null | undefined, kind?: string): string {
+  if (due) return due
+  if (kind === undefined) return '—'
+  return kind === 'immediate' ? t('due.immediate') : t('due.none')
 }
 
 export const kindLabels: Record<string, string> = {

@@ -165,8 +165,6 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *principa
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: behindTLS(r)})
-	http.SetCookie(w, &http.Cookie{Name: SignedInCookie, Value: "1", Path: "/", Expires: expires,
-		SameSite: http.SameSiteStrictMode, Secure: behindTLS(r)})
 	writeJSON(w, http.StatusCreated, sessionView{Token: token, User: viewUser(u), ExpiresAt: expires})
 	return nil
 }
@@ -178,17 +176,35 @@ func behindTLS(r *http.Request) bool {
 	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
 }
 
-// SignedInCookie tells the console page, which cannot read the HttpOnly session cookie, that a
-// session may exist, so that before anyone signed in it does not ask (and log a 401). No secret.
-const SignedInCookie = "console_signed_in"
-
 func clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	http.SetCookie(w, &http.Cookie{Name: SignedInCookie, Value: "", Path: "/", MaxAge: -1, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) handleCurrent(w http.ResponseWriter, _ *http.Request, p *principal) error {
 	writeJSON(w, http.StatusOK, sessionView{User: viewUser(p.user), ExpiresAt: p.session.ExpiresAt.UTC()})
+	return nil
+}
+
+// statusView is the answer of GET /console/api/sessions/status.
+type statusView struct {
+	Authenticated bool       `json:"authenticated"`
+	User          *userView  `json:"user,omitempty"`
+	ExpiresAt     *time.Time `json:"expires_at,omitempty"`
+}
+
+// handleStatus answers 200 with or without a session, so that the console can check for one before
+// sign-in without an error (sessions/current answers 401 then).
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ *principal) error {
+	p, err := s.authenticate(w, r)
+	if station.ErrorCode(err) == station.EUNAUTHORIZED {
+		writeJSON(w, http.StatusOK, statusView{})
+		return nil
+	} else if err != nil {
+		return err
+	}
+	u := viewUser(p.user)
+	exp := p.session.ExpiresAt.UTC()
+	writeJSON(w, http.StatusOK, statusView{Authenticated: true, User: &u, ExpiresAt: &exp})
 	return nil
 }
 

@@ -133,6 +133,7 @@ func routeTable() []route {
 	return []route{
 		{method: "POST", path: "/console/api/sessions", public: true, handle: (*Server).handleLogin},
 		{method: "GET", path: "/console/api/sessions/current", roles: anyRole, handle: (*Server).handleCurrent},
+		{method: "GET", path: "/console/api/sessions/status", public: true, handle: (*Server).handleStatus},
 		{method: "DELETE", path: "/console/api/sessions/current", roles: anyRole, handle: (*Server).handleLogout},
 		{method: "GET", path: "/console/api/applications", roles: clerkOnly, handle: (*Server).handleApplications},
 		{method: "GET", path: "/console/api/applications/{station}/{id}", roles: clerkOnly, handle: (*Server).handleApplication},

@@ -301,6 +301,7 @@ func TestRoles(t *testing.T) {
 	want := map[string][]hub.Role{
 		"POST /console/api/sessions":                                                 nil, // public
 		"GET /console/api/sessions/current":                                          {hub.RoleClerk, hub.RoleAdmin},
+		"GET /console/api/sessions/status":                                           nil, // public
 		"DELETE /console/api/sessions/current":                                       {hub.RoleClerk, hub.RoleAdmin},
 		"GET /console/api/applications":                                              {hub.RoleClerk},
 		"GET /console/api/applications/{station}/{id}":                               {hub.RoleClerk},
@@ -420,6 +421,13 @@ func TestLogin(t *testing.T) {
 	}
 	if r := e.do("GET", "/console/api/sessions/current", out.Token, nil); r.status != 401 {
 		t.Errorf("after logout: %d", r.status)
+	}
+	// The status check answers 200 either way, so that the login page logs no error.
+	if r := e.do("GET", "/console/api/sessions/status", out.Token, nil); r.status != 200 || !strings.Contains(string(r.body), `"authenticated":false`) {
+		t.Errorf("status after logout: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/console/api/sessions/status", e.login("minzheng"), nil); r.status != 200 || !strings.Contains(string(r.body), `"authenticated":true`) {
+		t.Errorf("status signed in: %d %s", r.status, r.body)
 	}
 }
 
