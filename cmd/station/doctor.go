@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -176,6 +177,7 @@ func (d *doctor) checkStore(ctx context.Context, dir string) {
 		d.add("数据库", checkFail, err.Error(), "启动一次 station run 完成数据库升级")
 		return
 	}
+	d.checkSchema(ctx, db)
 	res, err := db.IntegrityCheck(ctx)
 	switch {
 	case err != nil:
@@ -193,6 +195,28 @@ func (d *doctor) checkStore(ctx context.Context, dir string) {
 		d.add("审计日志", checkFail, fmt.Sprintf("哈希链从第 %d 条起不可信：%s", rep.FirstBadSeq, rep.Problem), "保留现场并报告数据中心；不要修改数据库")
 	default:
 		d.add("审计日志", checkOK, fmt.Sprintf("共 %d 条，哈希链连续", rep.Entries), "")
+	}
+}
+
+// checkSchema compares the database's schema version with this program's and names the newest
+// pre-upgrade snapshot.
+func (d *doctor) checkSchema(ctx context.Context, db *sqlite.DB) {
+	v, err := db.SchemaVersion(ctx)
+	prog := sqlite.SchemaVersion()
+	switch {
+	case err != nil:
+		d.add("数据库结构", checkFail, err.Error(), "")
+	case v > prog:
+		d.add("数据库结构", checkFail, fmt.Sprintf("数据库结构版本 %d 比本程序的 %d 新", v, prog), "安装新版本，或从升级前的备份恢复")
+	case v < prog:
+		d.add("数据库结构", checkWarn, fmt.Sprintf("数据库结构版本 %d，本程序 %d：下次启动时升级（升级前自动备份）", v, prog), "重启服务完成升级")
+	default:
+		detail := fmt.Sprintf("结构版本 %d", v)
+		if snaps, _ := filepath.Glob(filepath.Join(sqlite.UpgradeBackupDir(db.Path()), "station-schema*.db")); len(snaps) > 0 {
+			sort.Strings(snaps)
+			detail += "；升级前备份 " + snaps[len(snaps)-1]
+		}
+		d.add("数据库结构", checkOK, detail, "")
 	}
 }
 
@@ -227,6 +251,8 @@ func (d *doctor) checkSync(dir string) {
 		return
 	}
 	switch {
+	case st.UpgradeRequired:
+		d.add("数据中心", checkFail, st.LastError, "安装新版本的 station 软件包（apt install ./station_….deb）；升级前数据自动备份")
 	case st.LastSuccess.IsZero():
 		d.add("数据中心", checkWarn, fmt.Sprintf("已注册 %s，从未同步成功（%s）", id.HubURL, st.LastError), "检查网络和数据中心地址")
 	case d.now().Sub(st.LastSuccess) > time.Hour:
