@@ -1,6 +1,10 @@
 # Station — build, run and test. `make` alone lists the targets.
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# RELEASE is the release this tree builds (a hub's --min-station-version compares it); the version adds
+# the commit as build information: 0.2.0+git20261207.ec2a26b. A tag vX.Y.Z on the commit names it alone.
+RELEASE := 0.2.0
+VERSION ?= $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || \
+	echo $(RELEASE)+git$$(git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/station
 DATA    ?= ./data
@@ -72,7 +76,7 @@ bench-sync: ## Sync benchmarks (~15 min): catch-up through 10 Mbit/s, hub ingest
 	go test -run '^$$' -bench HubAdmission -benchtime 1x -timeout 60m ./syncer/hub/
 
 # Packages: the version must start with a digit for dpkg and rpm.
-PKG_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+PKG_VERSION ?= $(VERSION)
 NFPM        := go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 DIST        := bin/dist
 # GOARCH → what it is built with: cgo and go-fitz's bundled MuPDF where it has one, else nomupdf.
