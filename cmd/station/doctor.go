@@ -21,6 +21,7 @@ import (
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/internal/flagconf"
+	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/diskspace"
 	"github.com/civic-station/station/station/sqlite"
 	"github.com/civic-station/station/syncer"
@@ -122,6 +123,7 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkStore(ctx, dir)
 		d.checkDisk(dir)
 		d.checkSync(dir)
+		d.checkBackups(dir)
 	}
 	d.checkService()
 	d.checkHTTP(ctx)
@@ -262,6 +264,30 @@ func (d *doctor) checkSync(dir string) {
 	}
 	if skew := st.ClockSkew.Duration(); skew > 2*time.Minute || skew < -2*time.Minute {
 		d.add("时钟", checkWarn, fmt.Sprintf("本机时钟与数据中心相差 %s", skew.Round(time.Second)), "开启时间同步（timedatectl set-ntp true）")
+	}
+}
+
+// checkBackups reports the scheduled backups from the configuration and the last outcome the running
+// station recorded.
+func (d *doctor) checkBackups(dir string) {
+	p := d.m.Backups
+	if p.At == "" {
+		d.add("定时备份", checkWarn, "未设置", "在配置文件中设置 backup-at（如 \"02:30\"）和 backup-to（如U盘挂载点）")
+		return
+	}
+	var st station.BackupStatus
+	raw, err := os.ReadFile(backupStatusFile(dir))
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
+	switch {
+	case err != nil || st.LastAttempt.IsZero():
+		d.add("定时备份", checkWarn, fmt.Sprintf("每天 %s 备份到 %s，尚未执行过", p.At, p.To), "确认服务在运行；可先手动执行 station backup --to 检查目的目录")
+	case st.Alert(d.now()) != "":
+		d.add("定时备份", checkFail, st.Alert(d.now()), "检查目的目录（U盘是否插好、空间是否足够），再手动执行 station backup --to 确认")
+	default:
+		d.add("定时备份", checkOK, fmt.Sprintf("每天 %s 备份到 %s，最近一次 %s（%s，%s）", p.At, p.To,
+			st.LastSuccess.In(station.ChinaTime).Format("2006-01-02 15:04"), filepath.Base(st.LastFile), bytesize.Format(st.LastBytes)), "")
 	}
 }
 
