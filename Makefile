@@ -15,7 +15,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist
+.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,7 +41,7 @@ kiosk-ui/dist/index.html: kiosk-ui/node_modules $(UI_SRC)
 
 ui: kiosk-ui/dist/index.html ## Build the kiosk, counter and setup UIs into kiosk-ui/dist (when their sources changed)
 
-test: fmt-check vet tidy-check test-go test-ui test-package ## Everything CI runs: gofmt, go vet, go test -race, browser tests, the .deb
+test: fmt-check vet tidy-check cross-check test-go test-ui test-package ## Everything CI runs: gofmt, go vet, the Windows and loong64 builds, go test -race, browser tests, the .deb
 
 test-go: ## Go tests with the race detector (works without node)
 	go test -race -count=1 ./...
@@ -83,7 +83,7 @@ DIST        := bin/dist
 DIST_CC_amd64   := gcc
 DIST_CC_arm64   := aarch64-linux-gnu-gcc
 
-dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF) and loong64 (no MuPDF) and package each as .deb and .rpm in bin/dist
+dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF), loong64 (no MuPDF) as .deb and .rpm, and windows/amd64 (no MuPDF) as a .zip, in bin/dist
 	@mkdir -p $(DIST)
 	CGO_ENABLED=1 CC=$(DIST_CC_amd64) GOOS=linux GOARCH=amd64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/station ./cmd/station
 	CGO_ENABLED=1 CC=$(DIST_CC_arm64) GOOS=linux GOARCH=arm64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-arm64/station ./cmd/station
@@ -94,7 +94,21 @@ dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF) and loong6
 	    GOARCH=$$arch VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/ || exit 1; \
 	  done; \
 	done
-	@ls -l $(DIST)/*.deb $(DIST)/*.rpm
+	$(MAKE) --no-print-directory windows
+	@ls -l $(DIST)/*.deb $(DIST)/*.rpm $(DIST)/*.zip
+
+# Windows: no MuPDF (go-fitz's Windows library needs a newer MinGW runtime than Debian's), no cgo. The
+# zip holds station.exe and the Windows notes; `station service install` registers the service.
+windows: $(if $(HAVE_NPM),ui,) ## Cross-build windows/amd64 (no MuPDF) into bin/dist/station-VERSION-windows-amd64.zip
+	@mkdir -p $(DIST)/windows-amd64
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags '$(GOTAGS) nomupdf' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/windows-amd64/station.exe ./cmd/station
+	cp packaging/windows/README.txt $(DIST)/windows-amd64/README.txt
+	rm -f $(DIST)/station-$(PKG_VERSION)-windows-amd64.zip
+	cd $(DIST)/windows-amd64 && zip -q -9 ../station-$(PKG_VERSION)-windows-amd64.zip station.exe README.txt
+
+cross-check: ## Fail if the station does not build for windows/amd64 and linux/loong64 (no cgo)
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags nomupdf -o /dev/null ./cmd/station
+	CGO_ENABLED=0 GOOS=linux GOARCH=loong64 go build -tags nomupdf -o /dev/null ./cmd/station
 
 test-package: build ## Package bin/station as a .deb, lintian it, and install/check/remove/purge it with dpkg (root with CI=true only)
 	@mkdir -p $(DIST)/package && cp $(BIN) $(DIST)/package/station
