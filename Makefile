@@ -15,7 +15,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check
+.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -69,6 +69,10 @@ bench: ## Benchmarks: intake throughput and latency vs raw SQLite, cold start, R
 	go test -run '^$$' -bench . -benchtime 5x ./devices/sim/camsim/
 	$(MAKE) build
 	bench/coldstart.sh $(BIN)
+
+bench-backup: ## Backup and restore of a 1 GiB data directory against cp -a (same run), peak RSS; doctor's wall time
+	STATION_BENCH_BACKUP_MB=1024 go test -run '^$$' -bench BackupVsCopy -benchtime 1x -timeout 30m ./cmd/station/
+	go test -run '^$$' -bench Doctor -benchtime 20x ./cmd/station/
 
 bench-sync: ## Sync benchmarks (~15 min): catch-up through 10 Mbit/s, hub ingest (PostgreSQL too with STATION_TEST_POSTGRES_URL), 10,000-connection storm
 	go test -run '^$$' -bench CatchUpSlowLink -benchtime 1x -timeout 60m ./syncer/
