@@ -53,3 +53,7 @@ func copyOwner(ref, dir string) error {
 		return os.Lchown(p, uid, gid)
 	})
 }
+
+// execReplace replaces this process with the program at path (the kiosk's compositor), so that its
+// service manager supervises it directly.
+func execReplace(path string, argv []string) error { return syscall.Exec(path, argv, os.Environ()) }

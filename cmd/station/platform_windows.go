@@ -1,9 +1,17 @@
 package main
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 const syscallNonblock = 0
 
 func ownerOf(os.FileInfo) string { return "" }
 
 func copyOwner(ref, dir string) error { return nil }
+
+// execReplace is not available on Windows, where the kiosk screen is not supported.
+func execReplace(string, []string) error {
+	return errors.New("the kiosk screen (cage) needs Linux")
+}

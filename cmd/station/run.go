@@ -60,6 +60,7 @@ type Main struct {
 	DiskReserve   int64  // free space below which new input is refused, in bytes
 
 	Backups backupPlan // the scheduled backups (backup_schedule.go)
+	Kiosk   kioskPlan  // the kiosk screen's settings, for `station kiosk run` (kiosk.go); unused by run
 
 	Community     string // the station's community, printed on certificates (cert.go)
 	CertAlgorithm string // the certificate signature algorithm: ed25519 (default) or sm2
@@ -370,6 +371,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	m.registerSyncFlags(fs)
 	m.registerCertFlags(fs)
 	m.registerBackupFlags(fs)
+	m.registerKioskFlags(fs)
 	return fs
 }
 
