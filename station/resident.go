@@ -22,17 +22,24 @@ const (
 
 // SealedID is a document number as the store keeps it: encrypted, with a keyed hash for lookup and the
 // masked form for display. The plain number exists only in memory, never in the database or logs.
+//
+// Hub, when set, is a second copy of the number that only the data center can open: HPKE-sealed to the
+// hub's reveal public key (station/revealkey), bound to Type and Index. It travels to the hub inside
+// the synced records so that a department clerk can reveal the number on purpose; a number sealed
+// before the station knew the hub's key has none.
 type SealedID struct {
 	Type   IDType `json:"type"`
-	Cipher string `json:"cipher"` // base64 AES-256-GCM ciphertext (nonce prefixed)
-	Index  string `json:"index"`  // hex HMAC-SHA256 of type and number, for lookup
-	Masked string `json:"masked"` // 2201**********123X
+	Cipher string `json:"cipher"`        // base64 AES-256-GCM ciphertext (nonce prefixed)
+	Index  string `json:"index"`         // hex HMAC-SHA256 of type and number, for lookup
+	Masked string `json:"masked"`        // 2201**********123X
+	Hub    string `json:"hub,omitempty"` // base64 HPKE ciphertext to the hub's reveal key; "" without one
 }
 
 // Sealer encrypts document numbers and computes their lookup hashes with the station's data key.
 type Sealer interface {
-	// Seal encrypts a validated, normalized document number. Encryption is randomized, so Seal must run
-	// before a Command is built, never inside Apply.
+	// Seal encrypts a validated, normalized document number, and seals the hub's copy (SealedID.Hub)
+	// when the station knows the hub's reveal key. Encryption is randomized, so Seal must run before a
+	// Command is built, never inside Apply.
 	Seal(t IDType, number string) (SealedID, error)
 	// Open decrypts a sealed number. It fails if the ciphertext was altered or made with another key.
 	Open(s SealedID) (string, error)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/revealkey"
 )
 
 const number = "11010519491231002X"
@@ -160,5 +161,53 @@ func TestWrapUnwrapWithAPassphrase(t *testing.T) {
 	other, _ := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
 	if other.Fingerprint() == k.Fingerprint() {
 		t.Error("two keys share a fingerprint")
+	}
+}
+
+func TestSealCarriesAHubCopyOnlyOnceTheHubKeyIsKnown(t *testing.T) {
+	k, err := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := revealkey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := k.Seal(station.IDResident, number)
+	if before.Hub != "" {
+		t.Fatal("a seal made before the hub key was set carries a hub copy")
+	}
+	if _, err := hub.Open(before); !errors.Is(err, revealkey.ErrNoHubCopy) {
+		t.Fatalf("the hub opens a record without a hub copy: %v, want ErrNoHubCopy", err)
+	}
+	if got, err := k.Open(before); err != nil || got != number {
+		t.Fatalf("a record without a hub copy no longer opens at the station: %q, %v", got, err)
+	}
+
+	k.SetHubKey(hub.Public())
+	if !k.HubKey().Equal(hub.Public()) {
+		t.Fatal("HubKey does not return the key set")
+	}
+	s, err := k.Seal(station.IDResident, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Hub == "" || strings.Contains(s.Hub, number) {
+		t.Fatalf("hub copy = %q, want a ciphertext that hides the number", s.Hub)
+	}
+	if got, err := hub.Open(s); err != nil || got != number {
+		t.Fatalf("the hub opens %q, %v; want the number", got, err)
+	}
+	if got, err := k.Open(s); err != nil || got != number {
+		t.Fatalf("the station opens %q, %v; want the number", got, err)
+	}
+	other, _ := revealkey.Generate()
+	if _, err := other.Open(s); !errors.Is(err, revealkey.ErrBadCipher) {
+		t.Fatalf("another hub key opens the copy: %v, want ErrBadCipher", err)
+	}
+
+	k.SetHubKey(nil)
+	if s, _ := k.Seal(station.IDResident, number); s.Hub != "" {
+		t.Fatal("SetHubKey(nil) did not stop the hub copy")
 	}
 }
