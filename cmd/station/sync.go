@@ -71,6 +71,12 @@ func withMonitor(m *syncMonitor) syncOption {
 	}
 }
 
+// withHubKeys gives the syncer the data key, so that it seals to the hub's reveal key from the
+// identity and to any the hub announces later.
+func withHubKeys(k syncer.HubKeySetter) syncOption {
+	return func(cfg *syncer.Config, _ **syncMonitor) { cfg.HubKeys = k }
+}
+
 // startSyncer starts the syncer of an enrolled station as a goroutine owned by the returned stop
 // function, which cancels it and waits for it. A station that is not enrolled gets a no-op stop and
 // no error: it works offline until a technician enrolls it. Main.Run calls it after opening the store.
