@@ -155,6 +155,17 @@ func TestDemoClosedLoop(t *testing.T) {
 			t.Errorf("reveal of the demo's seeded sample: %d %s", rv.status, rv.body)
 		}
 	}
+	// Only applicants' numbers get a copy for the data center: the residents the station sent have none.
+	residents, err := s.demoHub.Store.Records(context.Background(), hub.RecordFilter{Kinds: []string{string(station.CmdResidentUpsert)}})
+	if err != nil || len(residents) == 0 {
+		t.Fatalf("the demo hub holds %d resident records (%v), want the demo's", len(residents), err)
+	}
+	for _, rec := range residents {
+		var up station.ResidentUpsert
+		if err := json.Unmarshal(rec.Payload, &up); err != nil || up.IDNumber.Hub != "" {
+			t.Fatalf("resident record %s carries a hub copy (or does not decode: %v)", rec.ID, err)
+		}
+	}
 	if r := s.console(t, "POST", base+"/decision", clerk, map[string]string{"action": "approve"}); r.status != http.StatusCreated {
 		t.Fatalf("approve: %d %s", r.status, r.body)
 	}

@@ -1,7 +1,8 @@
 // Package datakey holds the station's data key and uses it to protect identity document numbers at
 // rest: AES-256-GCM for the number itself and HMAC-SHA256 for a lookup hash, each with its own subkey
 // derived from the key file by HKDF-SHA256. Once the station knows the data center's reveal key
-// (SetHubKey), each seal also carries a copy only the hub can open (station/revealkey).
+// (SetHubKey), HubCopy adds to an applicant's sealed number a copy only the hub can open
+// (station/revealkey).
 //
 // The key file is created on first start with mode 0600 and refused if anyone but the owner can read it.
 // Losing it makes the stored numbers unreadable; back it up with the database, but separately.
@@ -205,34 +206,45 @@ func passphraseCipher(passphrase, salt []byte, memory, time uint32) (cipher.AEAD
 	return cipher.NewGCM(block)
 }
 
-// SetHubKey makes every later Seal add a copy of the number sealed to the data center's reveal key
-// (SealedID.Hub); nil stops it. The syncer calls it when the station enrolls or the hub announces its
-// key; it is safe to call while other goroutines seal.
+// SetHubKey makes HubCopy seal to the data center's reveal key; nil stops it. The syncer calls it when
+// the station enrolls or the hub announces its key; it is safe to call while other goroutines seal.
 func (k *Key) SetHubKey(p *revealkey.PublicKey) { k.hub.Store(p) }
 
-// HubKey returns the reveal key Seal seals the hub's copy to, or nil when the station knows none.
+// HubKey returns the reveal key HubCopy seals to, or nil when the station knows none.
 func (k *Key) HubKey() *revealkey.PublicKey { return k.hub.Load() }
 
 // Seal encrypts a document number. The document type is bound to the ciphertext as associated data.
-// When a hub reveal key is set (SetHubKey), the result also carries the hub's copy, bound to the type
-// and the lookup index.
 func (k *Key) Seal(t station.IDType, number string) (station.SealedID, error) {
 	nonce := make([]byte, k.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return station.SealedID{}, err
 	}
 	ct := k.aead.Seal(nonce, nonce, []byte(number), []byte(t))
-	s := station.SealedID{
+	return station.SealedID{
 		Type:   t,
 		Cipher: base64.StdEncoding.EncodeToString(ct),
 		Index:  k.Index(t, number),
 		Masked: station.MaskIDNumber(number),
+	}, nil
+}
+
+// HubCopy adds the data center's copy of the number to s (station.Sealer.HubCopy), bound to s's type
+// and lookup index. It returns ErrBadCipher if s does not open with this key or its index is not the
+// number's.
+func (k *Key) HubCopy(s station.SealedID) (station.SealedID, error) {
+	hub := k.hub.Load()
+	if hub == nil || s.Hub != "" {
+		return s, nil
 	}
-	if hub := k.hub.Load(); hub != nil {
-		var err error
-		if s.Hub, err = hub.Seal(t, s.Index, number); err != nil {
-			return station.SealedID{}, err
-		}
+	number, err := k.Open(s)
+	if err != nil {
+		return station.SealedID{}, err
+	}
+	if !hmac.Equal([]byte(k.Index(s.Type, number)), []byte(s.Index)) {
+		return station.SealedID{}, ErrBadCipher
+	}
+	if s.Hub, err = hub.Seal(s.Type, s.Index, number); err != nil {
+		return station.SealedID{}, err
 	}
 	return s, nil
 }

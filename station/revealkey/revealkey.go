@@ -5,8 +5,8 @@
 //
 // The hub keeps the private key in its data directory (reveal.key, mode 0600, created on first start)
 // and hands the public key to stations at enrollment and with every downlink answer. A station seals
-// with PublicKey.Seal when it seals a number under its own data key (station/datakey); the hub opens
-// with PrivateKey.Open and nowhere else. The HPKE info binds each sealed copy to its document type and
+// with PublicKey.Seal when it seals an application's applicant's number (station/datakey's HubCopy);
+// the hub opens with PrivateKey.Open, for a clerk's audited reveal and nowhere else. The HPKE info binds each sealed copy to its document type and
 // lookup index, so that a copy moved onto another record does not open.
 package revealkey
 

@@ -185,7 +185,7 @@ const applicantNumber = "110101199003070018"
 func (e *env) intake(matter, name string) string {
 	e.t.Helper()
 	number := applicantNumber
-	sealed, err := e.key.Seal(station.IDResident, number)
+	sealed, err := station.SealApplicant(e.key, station.IDResident, number)
 	if err != nil {
 		e.t.Fatal(err)
 	}
