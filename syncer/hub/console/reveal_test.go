@@ -3,11 +3,14 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/syncer/hub"
+	"github.com/civic-station/station/syncer/hub/console"
 )
 
 // revealAnswer is the body of a reveal, or of its refusal.
@@ -149,5 +152,35 @@ func TestRevealOfANumberSealedBeforeTheHubKey(t *testing.T) {
 	}
 	if audit := e.revealAudit(); len(audit) != 1 || audit[0].Result != station.ECONFLICT {
 		t.Fatalf("audit = %+v, want one ECONFLICT reveal", audit)
+	}
+}
+
+// TestRevealWithoutAKeyIsRefused runs a console with no reveal key (a hub process started without
+// reveal.key wiring) beside the real one: the reveal is refused as unavailable, and audited.
+func TestRevealWithoutAKeyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	app := e.intake("MZ-001", "王小明")
+	e.forward(app)
+	e.sync()
+	keyless := console.New(console.Config{Store: e.store, Blobs: nil, Hasher: hasher, Now: e.clock.Now})
+	if err := keyless.Open("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keyless.Close() })
+	token := e.login("minzheng")
+	body := strings.NewReader(`{"reason":"核对申请人身份"}`)
+	req, _ := http.NewRequest("POST", keyless.URL()+"/console/api/applications/"+e.id.StationID+"/"+app+"/reveal", body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || strings.Contains(string(b), applicantNumber) || !strings.Contains(string(b), station.EUNAVAILABLE) {
+		t.Fatalf("reveal without a key = %d %s, want 503 EUNAVAILABLE", resp.StatusCode, b)
+	}
+	if audit := e.revealAudit(); len(audit) != 1 || audit[0].Result != station.EUNAVAILABLE {
+		t.Fatalf("audit = %+v, want one EUNAVAILABLE reveal", audit)
 	}
 }
