@@ -1153,6 +1153,58 @@ async function scenarioHubConsole() {
   await kiosk.context().close()
 }
 
+/** A clerk reveals the applicant's full ID number for a reason; it hides again (button, timer, leaving). */
+async function scenarioHubReveal() {
+  const a = await forwardedApplication('查看测试', 0)
+  log(`  forwarded ${a.number}`)
+  const page = await newPage(desktop)
+  // A controllable clock that flows normally until runFor, for the automatic hide.
+  await page.clock.install()
+  await hubLogin(page, 'minzheng')
+  await page.waitForURL(/\/hub\/pending/)
+  const row = page.locator(`[data-testid="hub-row"][data-number="${a.number}"]`)
+  await row.waitFor({ timeout: 30_000 })
+  await row.click()
+  await expectText(page.getByTestId('hub-detail-number'), a.number, 'detail number')
+  const shown = page.getByTestId('hub-applicant-id-number')
+  const masked = await expectText(shown, a.idNumber.slice(-4), 'the masked number')
+  assert(!masked.includes(a.idNumber), `the number is masked before a reveal (${masked})`)
+
+  await page.getByTestId('hub-reveal').click()
+  await page.getByTestId('hub-reveal-dialog').waitFor()
+  await page.getByTestId('hub-reveal-confirm').click()
+  await expectText(page.getByTestId('hub-reveal-reason-error'), '原因', 'a reveal needs a reason')
+  await page.getByTestId('hub-reveal-reason').fill('核对申请人身份信息')
+  await shot(page, 'hub-reveal-dialog')
+  await test('axe: hub reveal dialog', () => axeCheck(page, 'hub reveal dialog'))
+  await page.getByTestId('hub-reveal-confirm').click()
+  await expectText(shown, a.idNumber, 'the full number after the reveal')
+  assert((await shown.getAttribute('data-revealed')) === 'true', 'the number is marked revealed')
+  await expectText(page.getByTestId('hub-reveal-countdown'), '秒后自动隐藏', 'the countdown')
+  await shot(page, 'hub-reveal-shown')
+  await page.getByTestId('hub-reveal-hide').click()
+  await expectText(shown, a.idNumber.slice(-4), 'masked again after 隐藏')
+  assert(!(await shown.textContent()).includes(a.idNumber), 'the 隐藏 button hides the number')
+
+  const reveal = async () => {
+    await page.getByTestId('hub-reveal').click()
+    await page.getByTestId('hub-reveal-reason').fill('复核申请人身份证号码')
+    await page.getByTestId('hub-reveal-confirm').click()
+    await expectText(shown, a.idNumber, 'the full number after another reveal')
+  }
+  await reveal()
+  await page.clock.runFor('01:05')
+  await page.getByTestId('hub-reveal').waitFor()
+  assert(!(await shown.textContent()).includes(a.idNumber), 'the number hides itself after a minute')
+
+  await reveal()
+  await page.getByTestId('hub-back').click()
+  await row.click()
+  await expectText(page.getByTestId('hub-detail-number'), a.number, 'detail number again')
+  assert(!(await shown.textContent()).includes(a.idNumber), 'leaving the page drops the revealed number')
+  await page.context().close()
+}
+
 async function scenarioHubAdmin() {
   const page = await newPage(desktop)
   await hubLogin(page, 'cityadmin')
@@ -1638,6 +1690,7 @@ async function main() {
     await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)
     await test('i. sync: counter strip, setup 同步 section and export, a published notice on the kiosk', scenarioSyncStatusAndNotices)
     await test('j. hub console: clerk previews a scan, approves one and rejects one; counter and kiosk show it', scenarioHubConsole)
+    await test('j2. hub console: a clerk reveals the full ID number with a reason; it hides again', scenarioHubReveal)
     await test('k. hub console: the city administrator sees the stations and conflicts', scenarioHubAdmin)
     await test('cert 1. kiosk: card holder picks a certificate, preview, print, rating; card removal wipes', scenarioKioskCertificate)
     await test('cert 2. kiosk: a resident registered < 6 months sees the reason; the idle wipe clears it', scenarioKioskCertificateIneligible)

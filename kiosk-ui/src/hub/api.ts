@@ -70,6 +70,14 @@ export interface HubApplicationDetail extends HubApplication {
   can_decide: boolean
 }
 
+/** The answer of a reveal: the applicant's full ID number. Keep it in memory only, briefly. */
+export interface RevealedID {
+  id_type: string
+  id_type_label: string
+  id_number: string
+  masked: string
+}
+
 export interface StationHealth {
   id: string
   name: string
@@ -158,6 +166,8 @@ export const hubApi = {
   pageURL: (station: string, id: string, code: string, n: number) => `/console/api${app(station, id)}/materials/${enc(code)}/pages/${n}`,
   decide: (station: string, id: string, action: 'approve' | 'reject', reason: string) =>
     call<HubApplication>('POST', `${app(station, id)}/decision`, { action, reason }),
+  /** The applicant's full ID number, for a reason (required; audited at the hub, answered no-store). */
+  reveal: (station: string, id: string, reason: string) => call<RevealedID>('POST', `${app(station, id)}/reveal`, { reason }),
   stations: () => call<{ items: StationHealth[] | null }>('GET', '/stations'),
   conflicts: () => call<{ items: Conflict[] | null }>('GET', '/conflicts'),
 }

@@ -79,6 +79,19 @@ const messages = {
 
   'due.immediate': { zh: '即办件，当场办结', en: 'Immediate, done on the spot' },
   'due.none': { zh: '无时限', en: 'No time limit' },
+
+  'hub.reveal.button': { zh: '查看完整证件号', en: 'Show full ID number' },
+  'hub.reveal.hide': { zh: '隐藏', en: 'Hide' },
+  'hub.reveal.title': { zh: '查看完整证件号码', en: 'Show the full ID number' },
+  'hub.reveal.note': {
+    zh: '查看将记入审计日志（查看人、办件、原因）。号码显示 {seconds} 秒后自动隐藏。',
+    en: 'The reveal is audited (who, which application, the reason). The number hides itself after {seconds} seconds.',
+  },
+  'hub.reveal.reason': { zh: '查看原因（必填，至少4个字）', en: 'Reason (required, at least 4 characters)' },
+  'hub.reveal.reasonShort': { zh: '请填写查看原因，至少4个字', en: 'Please give a reason of at least 4 characters' },
+  'hub.reveal.confirm': { zh: '查看', en: 'Show' },
+  'hub.reveal.cancel': { zh: '取消', en: 'Cancel' },
+  'hub.reveal.shown': { zh: '完整号码，{seconds} 秒后自动隐藏', en: 'full number, hides in {seconds} s' },
 } as const satisfies Record<string, Record<Locale, string>>
 
 /** A key of the message table. */

@@ -307,6 +307,7 @@ func TestRoles(t *testing.T) {
 		"GET /console/api/applications/{station}/{id}":                               {hub.RoleClerk},
 		"GET /console/api/applications/{station}/{id}/materials/{code}/pages/{page}": {hub.RoleClerk},
 		"POST /console/api/applications/{station}/{id}/decision":                     {hub.RoleClerk},
+		"POST /console/api/applications/{station}/{id}/reveal":                       {hub.RoleClerk},
 		"GET /console/api/stations":                                                  {hub.RoleAdmin},
 		"GET /console/api/conflicts":                                                 {hub.RoleAdmin},
 	}
