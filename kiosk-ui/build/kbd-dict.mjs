@@ -1,6 +1,7 @@
 // Builds the on-screen keyboard's pinyin dictionary from @pinyin-pro/data (the word list with
-// frequencies that pinyin-pro's maintainers publish) at build time, so the kiosk ships a compact
-// pinyin → Hanzi index instead of the 1.7 MB source.
+// frequencies that pinyin-pro's maintainers publish; its "complete" list, which unlike "modern" has
+// place names such as 北京 and office names such as 教育局) at build time, so the kiosk ships a
+// compact pinyin → Hanzi index instead of the 18 MB source.
 //
 // Characters are those of GB 2312 (the 6,763 characters of everyday Simplified Chinese). A
 // character's frequency under each of its readings is the sum of the frequencies of the dictionary
@@ -12,10 +13,11 @@
 // Output (one string, lines separated by "\n"):
 //   C<TAB><all characters, most frequent first>
 //   S<TAB><syllable><TAB><characters with that reading, most frequent first>   (one line per syllable)
+//   R<TAB><character><syllable> … separated by spaces   (the main reading of each character with several)
 //   W<TAB><word><TAB><syllables separated by spaces>                           (most frequent first)
 // Syllables are toneless lower case with ü written as v.
 
-import modern from '@pinyin-pro/data/modern'
+import complete from '@pinyin-pro/data/complete'
 import { pinyin } from 'pinyin-pro'
 
 /** How many words the kiosk dictionary keeps (the most frequent ones). */
@@ -56,7 +58,7 @@ export function buildKeyboardDict() {
   const readingFreq = new Map()
   const charFreq = new Map()
   const words = []
-  for (const [word, [py, freq]] of Object.entries(modern)) {
+  for (const [word, [py, freq]] of Object.entries(complete)) {
     const cs = [...word]
     if (!cs.every((c) => inSet.has(c))) continue
     const syl = py.split(/\s+/).map(toneless)
@@ -90,6 +92,14 @@ export function buildKeyboardDict() {
     const list = bySyl.get(s).sort((a, b) => b.f - a.f || byFreq(a.c, b.c))
     lines.push(`S\t${s}\t${list.map((x) => x.c).join('')}`)
   }
+  const main = []
+  for (const c of ranked) {
+    const m = readingFreq.get(c)
+    if (!m || m.size < 2) continue
+    const [s] = [...m].sort((a, b) => b[1] - a[1])[0]
+    main.push(c + s)
+  }
+  lines.push(`R\t${main.join(' ')}`)
   words.sort((a, b) => b.freq - a.freq)
   for (const w of words.slice(0, MAX_WORDS)) lines.push(`W\t${w.word}\t${w.syl.join(' ')}`)
   return lines.join('\n')

@@ -42,11 +42,17 @@ export class PinyinIme {
   private readonly prefixes = new Set<string>()
   private readonly charsBySyl = new Map<string, string[]>()
   private readonly charRank = new Map<string, number>()
+  /** Each character's main reading (the most frequent one). */
+  private readonly reading = new Map<string, string>()
   private readonly charsByPrefix = new Map<string, string[]>()
   /** Words by the first letters of their syllables ("dq" for 地区). */
   private readonly words = new Map<string, Entry[]>()
   private readonly known = new Map<string, Entry>()
   private stationCount = 0
+  /** The most syllables of any word. */
+  private longest = 1
+  /** wordsFor results during one lookup (splits share their starts). */
+  private memo: Map<string, Entry[]> | null = null
 
   /** Builds the index from the text build/kbd-dict.mjs writes (C, S and W lines). */
   constructor(dict: string) {
@@ -58,6 +64,9 @@ export class PinyinIme {
       } else if (tag === 'S') {
         this.addSyllable(a)
         this.charsBySyl.set(a, [...b])
+        for (const c of b) if (!this.reading.has(c)) this.reading.set(c, a)
+      } else if (tag === 'R') {
+        for (const cs of a.split(' ')) if (cs) this.reading.set(cs[0], cs.slice(1))
       } else if (tag === 'W') {
         this.addEntry({ text: a, syl: b.split(' '), rank: rank++ })
       }
@@ -93,6 +102,34 @@ export class PinyinIme {
     for (const list of touched) list.sort((x, y) => x.rank - y.rank)
   }
 
+  /**
+   * The toneless syllables of a Chinese text, reading each character as in the longest dictionary
+   * word that covers it (so 银行 is yin hang) and otherwise by its main reading; null when a
+   * character is not in the dictionary (not Hanzi, or rare).
+   */
+  pinyinOf(text: string): string[] | null {
+    const cs = [...text]
+    const out: string[] = []
+    for (let i = 0; i < cs.length; ) {
+      let step = 0
+      for (let k = Math.min(cs.length - i, 8); k >= 2 && !step; k--) {
+        const e = this.known.get(cs.slice(i, i + k).join(''))
+        if (e && e.rank >= 0) {
+          out.push(...e.syl)
+          step = k
+        }
+      }
+      if (!step) {
+        const s = this.reading.get(cs[i])
+        if (!s) return null
+        out.push(s)
+        step = 1
+      }
+      i += step
+    }
+    return out
+  }
+
   /** Whether s is a whole toneless syllable ("jiao", "lv"). */
   isSyllable(s: string): boolean {
     return this.syllables.has(s)
@@ -115,6 +152,7 @@ export class PinyinIme {
     const buf = buffer.toLowerCase().replace(/[^a-z']/g, '')
     if (!buf) return []
     const splits = this.segment(buf)
+    this.memo = new Map()
     type Scored = Candidate & { partial: number; tokens: number; rank: number; composed: boolean }
     const best = new Map<string, Scored>()
     const better = (a: Scored, b: Scored) =>
@@ -124,7 +162,7 @@ export class PinyinIme {
       if (!old || better(c, old) < 0) best.set(c.text, c)
     }
     for (const { tokens, ends } of splits.map((ts) => ({ tokens: ts, ends: offsets(buf, ts) }))) {
-      for (let k = tokens.length; k >= 1; k--) {
+      for (let k = Math.min(tokens.length, this.longest); k >= 1; k--) {
         const head = tokens.slice(0, k)
         const partial = head.filter((t) => !t.full).length
         for (const e of this.wordsFor(head)) offer({ text: e.text, consumed: ends[k - 1], partial, tokens: k, rank: e.rank, composed: false })
@@ -140,6 +178,7 @@ export class PinyinIme {
         offer({ text: phrase, consumed: ends[ends.length - 1], partial: 0, tokens: splits[0].length, rank: 0, composed: true })
       }
     }
+    this.memo = null
     return [...best.values()]
       .sort(better)
       .slice(0, MAX_CANDIDATES)
@@ -157,6 +196,7 @@ export class PinyinIme {
     if (!list) this.words.set(key, (list = []))
     list.push(e)
     this.known.set(e.text, e)
+    this.longest = Math.max(this.longest, e.syl.length)
     return list
   }
 
@@ -175,10 +215,11 @@ export class PinyinIme {
         const piece = buf.slice(i, i + len)
         if (piece.includes("'")) continue
         const end = i + len === buf.length || buf[i + len] === "'"
-        let tok: Token | null = null
-        if (this.syllables.has(piece)) tok = { s: piece, full: true }
-        else if (INITIALS.has(piece) || (end && this.prefixes.has(piece))) tok = { s: piece, full: false }
-        if (tok) {
+        // "m" and "n" are syllables (呒, 嗯) and initials: try both.
+        const toks: Token[] = []
+        if (this.syllables.has(piece)) toks.push({ s: piece, full: true })
+        if (INITIALS.has(piece) || (end && this.prefixes.has(piece) && !this.syllables.has(piece))) toks.push({ s: piece, full: false })
+        for (const tok of toks) {
           moved = true
           walk(i + len, [...acc, tok])
         }
@@ -190,9 +231,14 @@ export class PinyinIme {
   }
 
   private wordsFor(tokens: Token[]): Entry[] {
-    if (tokens.length < 2) return []
+    if (tokens.length < 2 || tokens.length > this.longest) return []
+    const key = tokens.map((t) => (t.full ? t.s + '=' : t.s)).join(' ')
+    const hit = this.memo?.get(key)
+    if (hit) return hit
     const list = this.words.get(tokens.map((t) => t.s[0]).join('')) ?? []
-    return list.filter((e) => e.syl.length === tokens.length && e.syl.every((s, i) => (tokens[i].full ? s === tokens[i].s : s.startsWith(tokens[i].s))))
+    const out = list.filter((e) => e.syl.length === tokens.length && e.syl.every((s, i) => (tokens[i].full ? s === tokens[i].s : s.startsWith(tokens[i].s))))
+    this.memo?.set(key, out)
+    return out
   }
 
   private charsFor(t: Token): string[] {
