@@ -1814,8 +1814,10 @@ async function scenarioKeyboardElder() {
     const cand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate')
     assert(key.height >= 48 && key.width >= 48 && cand.height >= 48, `keys and candidates at least 48 px (${key.width}×${key.height}, ${cand.height})`)
     await page.getByTestId('kiosk-elder').click()
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 3000 }) // the focus left the field
     await search.click()
     await tapPinyin(page, 'de')
+    await expectText(page.getByTestId('kbd-buffer'), /^de$/, 'a fresh buffer after the keyboard closed')
     const bigKey = await box(page.getByTestId('kbd-key-q'), 'key q (elder)')
     const bigCand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate (elder)')
     const done = await box(page.getByTestId('kbd-done'), '完成 (elder)')
