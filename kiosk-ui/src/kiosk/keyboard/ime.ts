@@ -33,6 +33,8 @@ interface Token {
 const INITIALS = new Set(['b', 'p', 'm', 'f', 'd', 't', 'n', 'l', 'g', 'k', 'h', 'j', 'q', 'x', 'zh', 'ch', 'sh', 'r', 'z', 'c', 's', 'y', 'w'])
 /** At most this many ways to split one buffer are tried. */
 const MAX_SPLITS = 24
+/** Characters offered for an initial or a syllable's start ("zh"), most frequent first. */
+const MAX_INITIAL_CHARS = 60
 /** At most this many candidates are returned. */
 const MAX_CANDIDATES = 120
 
@@ -161,13 +163,21 @@ export class PinyinIme {
       const old = best.get(c.text)
       if (!old || better(c, old) < 0) best.set(c.text, c)
     }
+    // Splits often share their start: each start is looked up once.
+    const seen = new Set<string>()
     for (const { tokens, ends } of splits.map((ts) => ({ tokens: ts, ends: offsets(buf, ts) }))) {
       for (let k = Math.min(tokens.length, this.longest); k >= 1; k--) {
         const head = tokens.slice(0, k)
+        const key = tokenKey(head)
+        if (seen.has(key)) continue
+        seen.add(key)
         const partial = head.filter((t) => !t.full).length
         for (const e of this.wordsFor(head)) offer({ text: e.text, consumed: ends[k - 1], partial, tokens: k, rank: e.rank, composed: false })
         if (k === 1) {
-          this.charsFor(head[0]).forEach((c, i) => offer({ text: c, consumed: ends[0], partial, tokens: 1, rank: i, composed: false }))
+          // An initial stands for hundreds of characters: the most frequent ones are enough.
+          const cs = this.charsFor(head[0])
+          const n = head[0].full ? cs.length : Math.min(cs.length, MAX_INITIAL_CHARS)
+          for (let i = 0; i < n; i++) offer({ text: cs[i], consumed: ends[0], partial, tokens: 1, rank: i, composed: false })
         }
       }
     }
@@ -232,7 +242,7 @@ export class PinyinIme {
 
   private wordsFor(tokens: Token[]): Entry[] {
     if (tokens.length < 2 || tokens.length > this.longest) return []
-    const key = tokens.map((t) => (t.full ? t.s + '=' : t.s)).join(' ')
+    const key = tokenKey(tokens)
     const hit = this.memo?.get(key)
     if (hit) return hit
     const list = this.words.get(tokens.map((t) => t.s[0]).join('')) ?? []
@@ -284,6 +294,10 @@ export class PinyinIme {
     }
     return pieces > 1 && words > 0 ? out : ''
   }
+}
+
+function tokenKey(tokens: Token[]): string {
+  return tokens.map((t) => (t.full ? t.s + '=' : t.s)).join(' ')
 }
 
 function initials(syl: string[]): string {
