@@ -76,6 +76,7 @@ check('initials give words (sqzm: 申请 among the first; jy: 教育)', () => {
   if (!texts('sq', 10).includes('社区')) throw new Error(`sq: ${texts('sq', 10).join(' ')}`)
   if (!texts('jy', 10).includes('教育')) throw new Error(`jy: ${texts('jy', 10).join(' ')}`)
 })
+check('whole syllables and initials mix (jiaoyj → 教育局)', () => eq(texts('jiaoyj', 1), ['教育局'], 'jiaoyj'))
 check('place and office names are words (beijing → 北京, jiaoyuju → 教育局, paichusuo → 派出所)', () => {
   eq(texts('beijing', 1), ['北京'], 'beijing')
   eq(texts('jiaoyuju', 1), ['教育局'], 'jiaoyuju')
