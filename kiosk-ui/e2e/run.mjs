@@ -1609,9 +1609,9 @@ async function scenarioKioskCertificateDepartment() {
 
 // ---------------------------------------------------------------- on-screen keyboard
 
-/** Taps on-screen keys in order (never page.keyboard): 'SQ' and the like are one key each. */
+/** Taps on-screen keys in order (never page.keyboard): 'SQ' and the like are one key each, ' is the syllable break. */
 async function tapKeys(page, keys) {
-  for (const k of keys) await page.getByTestId(`kbd-key-${k}`).click()
+  for (const k of keys) await page.getByTestId(`kbd-key-${k === "'" ? 'sep' : k}`).click()
 }
 
 /** Taps the letters of a pinyin buffer on the on-screen keyboard and waits until it shows them. */
@@ -1834,14 +1834,22 @@ async function scenarioKeyboardIdle() {
   const page = await newPage(portrait)
   try {
     await page.goto('/kiosk/guide?idle=3')
+    // In English the keyboard's labels are English only.
+    await page.getByTestId('kiosk-lang').click()
     const search = page.getByTestId('guide-search')
     await search.click()
-    await tapPinyin(page, 'shen')
+    await expectText(page.getByTestId('kbd-done'), 'Done', '完成 in English')
+    assert((await page.getByTestId('kbd').getAttribute('aria-label')) === 'On-screen keyboard', 'the region label in English')
+    const labels = (await page.getByTestId('kbd').locator('button').allTextContents()).join(' ')
+    assert(!/[\u4e00-\u9fff]/.test(labels), `no Chinese on the English keyboard (${labels})`)
+    await tapPinyin(page, "xi'an")
+    await expectText(page.getByTestId('kbd-cand').first(), '西安', "first candidate for xi'an")
     await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 8000 })
     await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 2000 })
     await page.getByTestId('tile-guide').click()
     await page.getByTestId('guide-search').click()
     await page.getByTestId('kbd').waitFor()
+    await expectText(page.getByTestId('kbd-done'), '完成', 'the wipe went back to Chinese')
     assert(((await page.getByTestId('kbd-buffer').textContent()) ?? '') === '', 'the idle wipe emptied the pinyin buffer')
     assert((await page.getByTestId('kbd-cand').count()) === 0, 'no candidates left from before the wipe')
     assert((await page.getByTestId('guide-search').inputValue()) === '', 'the idle wipe emptied the search')
@@ -1902,7 +1910,7 @@ async function main() {
     await test('kbd 2. kiosk: guide search typed in pinyin on the on-screen keyboard finds the matter; back closes it', scenarioKeyboardGuide)
     await test('kbd 3. kiosk: progress lookup typed on the numeric pad', scenarioKeyboardProgress)
     await test('kbd 4. kiosk: elder mode makes the keys and candidates larger', scenarioKeyboardElder)
-    await test('kbd 5. kiosk: the idle wipe closes the keyboard and empties its buffer', scenarioKeyboardIdle)
+    await test('kbd 5. kiosk: English labels behind 中/EN; the idle wipe closes the keyboard, empties its buffer and goes back to Chinese', scenarioKeyboardIdle)
     await scenarioAxe()
     await scenarioMisc()
     await test('no Content-Security-Policy violations in the browser', async () => {

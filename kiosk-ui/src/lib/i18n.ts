@@ -84,6 +84,7 @@ const messages = {
   'kbd.sym': { zh: '123', en: '123' },
   'kbd.symLabel': { zh: '数字和符号', en: 'Numbers and symbols' },
   'kbd.upper': { zh: '大写', en: 'Caps' },
+  'kbd.separator': { zh: '音节分隔符', en: 'Syllable break' },
   'kbd.backspace': { zh: '退格', en: 'Backspace' },
   'kbd.space': { zh: '空格', en: 'Space' },
   'kbd.clear': { zh: '清空', en: 'Clear' },

@@ -91,7 +91,9 @@ export function toggleUpper(): void {
 
 /** A letter, digit or symbol key: letters go to the pinyin buffer in 拼音 mode, the rest to the field. */
 export function pressKey(k: string): void {
-  if (keyboard.layout === 'full' && keyboard.mode === 'pinyin' && /^[a-z]$/.test(k)) {
+  const pinyin = keyboard.layout === 'full' && keyboard.mode === 'pinyin'
+  // The apostrophe separates syllables inside the buffer (xi'an); typed alone it is an apostrophe.
+  if (pinyin && (/^[a-z]$/.test(k) || (k === "'" && keyboard.buffer && !keyboard.buffer.endsWith("'")))) {
     if (keyboard.buffer.length >= 32) return
     keyboard.buffer += k
     refresh()
