@@ -25,7 +25,12 @@ export const MAX_WORDS = 20000
 
 /** The GB 2312 Hanzi, level 1 (by pinyin) then level 2 (by radical). */
 function gb2312() {
-  const dec = new TextDecoder('gbk')
+  let dec
+  try {
+    dec = new TextDecoder('gbk')
+  } catch (e) {
+    throw new Error(`the keyboard dictionary needs a node with full ICU (TextDecoder 'gbk'): ${e.message}`)
+  }
   const out = []
   for (let hi = 0xb0; hi <= 0xf7; hi++) {
     for (let lo = 0xa1; lo <= 0xfe; lo++) {
