@@ -14,6 +14,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import AxeBuilder from '@axe-core/playwright'
+import { pinyin } from 'pinyin-pro'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const artifacts = path.join(here, 'artifacts')
@@ -445,9 +446,9 @@ async function scenarioKioskIdle() {
   assert(/\belder\b/.test((await root.getAttribute('class')) ?? ''), 'elder class applied')
   await page.getByTestId('tile-progress').click()
   await page.getByTestId('progress-number').fill('SQ20990101-0001')
-  // The on-screen keypad types into the focused field.
+  // The on-screen numeric pad types into the focused field.
   await page.getByTestId('progress-last4').click()
-  for (const k of ['1', '2', '3', '4', '5']) await page.getByTestId(`key-${k}`).click()
+  for (const k of ['1', '2', '3', '4', '5']) await page.getByTestId(`kbd-key-${k}`).click()
   assert((await page.getByTestId('progress-last4').inputValue()) === '1234', 'keypad fills the last 4 (max 4)')
   await shot(page, 'kiosk-idle-before')
   // Activity keeps the session alive: type again after 2 s and check we are still there after 4 s.
@@ -1657,6 +1658,275 @@ async function scenarioKioskCertificateDepartment() {
   }
 }
 
+
+// ---------------------------------------------------------------- on-screen keyboard
+
+/** Taps on-screen keys in order (never page.keyboard): 'SQ' and the like are one key each, ' is the syllable break. */
+async function tapKeys(page, keys) {
+  for (const k of keys) await page.getByTestId(`kbd-key-${k === "'" ? 'sep' : k}`).click()
+}
+
+/** Taps the letters of a pinyin buffer on the on-screen keyboard and waits until it shows them. */
+async function tapPinyin(page, letters) {
+  await tapKeys(page, [...letters])
+  await expectText(page.getByTestId('kbd-buffer'), letters, 'the pinyin buffer')
+}
+
+/** Taps the candidate that reads text, paging with › when it is not on the first page. */
+async function tapCandidate(page, text) {
+  const cand = page.locator(`[data-testid="kbd-cand"][data-text="${text}"]`)
+  for (let i = 0; i < 15; i++) {
+    await page.getByTestId('kbd-cand').first().waitFor()
+    if (await cand.count()) {
+      await cand.click()
+      return
+    }
+    const next = page.getByTestId('kbd-next')
+    if (!(await next.count()) || (await next.isDisabled())) break
+    await next.click()
+  }
+  const shown = await page.getByTestId('kbd-cand').allTextContents()
+  throw new Error(`no candidate "${text}" (last page shown: ${shown.map((x) => x.trim()).join(' ')})`)
+}
+
+/** The bounding box of a locator, asserting it is on screen. */
+async function box(locator, what) {
+  const b = await locator.boundingBox()
+  assert(b, `${what} is on screen`)
+  return b
+}
+
+/** The focused field sits above the keyboard, not under it. */
+async function assertNotCovered(page, field, what) {
+  const f = await box(field, what)
+  const k = await box(page.getByTestId('kbd'), 'the keyboard')
+  assert(f.y + f.height <= k.y + 1, `${what} (bottom ${Math.round(f.y + f.height)}) is above the keyboard (top ${Math.round(k.y)})`)
+  assert(f.y >= 0, `${what} is inside the viewport (top ${Math.round(f.y)})`)
+}
+
+async function scenarioKeyboardCertificate() {
+  const el = certShared.eligible ?? (await findEligible())
+  const recipient = (el.type.inputs ?? []).find((f) => f.key === 'recipient')
+  assert(recipient, `${el.type.code} asks for the recipient (提交单位)`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk')
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await kioskOpenType(page, el.type)
+    await page.getByTestId('cert-inputs').waitFor()
+    const field = page.locator('[data-testid="cert-input"][data-key="recipient"]')
+    assert((await field.getAttribute('inputmode')) === 'none', 'no system keyboard on the recipient field')
+    assert((await page.getByTestId('kbd').count()) === 0, 'no keyboard before a field is tapped')
+    await field.click()
+    const kbd = page.getByTestId('kbd')
+    await kbd.waitFor()
+    assert((await kbd.getAttribute('data-layout')) === 'full' && (await kbd.getAttribute('data-mode')) === 'pinyin', 'the full keyboard opens in 拼音')
+    assert((await kbd.getAttribute('role')) === 'region' && (await kbd.getAttribute('aria-label')) === '屏幕键盘', 'the keyboard region is labelled 屏幕键盘')
+    assert((await page.getByTestId('kbd-backspace').getAttribute('aria-label')) === '退格', 'backspace is labelled 退格')
+    await assertNotCovered(page, field, 'the recipient field')
+    // Pinyin → a word by tapping its candidate; the rest by the space key (first candidate).
+    await tapPinyin(page, 'jiaoyu')
+    await expectText(page.getByTestId('kbd-cand').first(), '教育', 'first candidate for jiaoyu')
+    await tapCandidate(page, '教育')
+    assert((await field.inputValue()) === '教育', `the candidate went into the field (${await field.inputValue()})`)
+    assert(((await page.getByTestId('kbd-buffer').textContent()) ?? '').trim() === '', 'the buffer is empty after the pick')
+    await tapPinyin(page, 'jux')
+    await page.getByTestId('kbd-backspace').click() // edits the buffer, not the field
+    await expectText(page.getByTestId('kbd-buffer'), /^ju$/, 'backspace removed the buffer letter')
+    assert((await field.inputValue()) === '教育', 'backspace left the field alone while the buffer had letters')
+    await tapCandidate(page, '局')
+    assert((await field.inputValue()) === '教育局', `the second candidate went after the first (${await field.inputValue()})`)
+    // Initials only: jyj → 教育局 (a station word).
+    await page.getByTestId('kbd-clear').click()
+    assert((await field.inputValue()) === '', '清空 empties the field')
+    await tapPinyin(page, 'jyj')
+    await expectText(page.getByTestId('kbd-cand').first(), '教育局', 'first candidate for the initials jyj')
+    await page.getByTestId('kbd-space').click()
+    assert((await field.inputValue()) === '教育局', 'jyj gave 教育局')
+    // Backspace with an empty buffer edits the field; ABC mode types letters as they are.
+    await page.getByTestId('kbd-backspace').click()
+    assert((await field.inputValue()) === '教育', 'backspace removed the last character of the field')
+    await page.getByTestId('kbd-mode-abc').click()
+    await tapKeys(page, ['j', 'u'])
+    assert((await field.inputValue()) === '教育ju', `ABC types letters (${await field.inputValue()})`)
+    await page.getByTestId('kbd-backspace').click()
+    await page.getByTestId('kbd-backspace').click()
+    await page.getByTestId('kbd-mode-pinyin').click()
+    await tapPinyin(page, 'ju')
+    await tapCandidate(page, '局')
+    assert((await field.inputValue()) === '教育局', `back to 教育局 (${await field.inputValue()})`)
+    await shot(page, 'kiosk-kbd-cert', false)
+    await axeCheck(page, 'kiosk certificate inputs with the on-screen keyboard')
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    // Landscape in elder mode (the tallest keyboard on the shortest screen) still keeps the field in sight.
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.getByTestId('kiosk-elder').click()
+    await field.click()
+    await kbd.waitFor()
+    await page.waitForTimeout(200) // the scroll into view runs on the next frame
+    await assertNotCovered(page, field, 'the recipient field (landscape, elder mode)')
+    await shot(page, 'kiosk-kbd-cert-landscape-elder', false)
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    // A physical keyboard still works on the other fields.
+    for (const f of el.type.inputs ?? []) {
+      if (f.key !== 'recipient') await page.locator(`[data-testid="cert-input"][data-key="${f.key}"]`).fill(certInputValue(f))
+    }
+    // What the keyboard typed is what the form submits for the preview.
+    const issued = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/kiosk/certificates')
+    await page.getByTestId('cert-submit').click()
+    const body = (await issued).postDataJSON()
+    assert(body.inputs?.recipient === '教育局', `the form submits recipient 教育局 (${JSON.stringify(body.inputs)})`)
+    await page.getByTestId('cert-preview').waitFor()
+    await waitImage(page, 'cert-preview-img')
+    assert((await page.getByTestId('kbd').count()) === 0, 'no keyboard over the preview')
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardGuide() {
+  const all = (await api('GET', '/api/v1/catalog/matters')).items ?? []
+  // A matter whose name starts with a two-character word: type its pinyin, pick it, find the matter.
+  const pick = all.find((m) => /^[\u4e00-\u9fff]{2}/.test(m.name)) ?? all[0]
+  const word = [...pick.name].slice(0, 2).join('')
+  const syllables = pinyin(word, { toneType: 'none', type: 'array', v: true })
+  log(`  typing "${syllables.join('')}" for ${word} (${pick.code} ${pick.name})`)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide')
+    await page.getByTestId('guide-cat').first().waitFor()
+    const search = page.getByTestId('guide-search')
+    assert((await search.getAttribute('inputmode')) === 'none', 'no system keyboard on the search field')
+    await search.click()
+    await page.getByTestId('kbd').waitFor()
+    await tapPinyin(page, syllables.join(''))
+    await tapCandidate(page, word)
+    assert((await search.inputValue()) === word, `the search field reads ${word} (${await search.inputValue()})`)
+    await page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`).waitFor()
+    const names = await page.getByTestId('guide-matter').allTextContents()
+    assert(names.some((n) => n.includes(word)), `matters named with ${word} listed (${names.length})`)
+    // The whole matter name by its initials (the catalog's names are candidates too).
+    await page.getByTestId('kbd-clear').click()
+    assert((await search.inputValue()) === '', '清空 empties the search')
+    const name = pick.name.match(/^[\u4e00-\u9fff]+/)[0] // the name up to any bracket
+    const initials = pinyin(name, { pattern: 'first', toneType: 'none', type: 'array' }).join('')
+    log(`  typing the initials "${initials}" for ${name}`)
+    await tapPinyin(page, initials)
+    await expectText(page.getByTestId('kbd-cand').first(), name, `first candidate for ${initials}`)
+    await page.getByTestId('kbd-space').click()
+    assert((await search.inputValue()) === name, `the search field reads ${name}`)
+    await page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`).waitFor()
+    await shot(page, 'kiosk-kbd-guide', false)
+    await axeCheck(page, 'kiosk guide with the on-screen keyboard')
+    // Back closes the keyboard.
+    await page.getByTestId('kiosk-back').click()
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 3000 })
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardProgress() {
+  assert(shared.number, 'scenario (a) created an application')
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/progress')
+    const number = page.getByTestId('progress-number')
+    await number.click()
+    const kbd = page.getByTestId('kbd')
+    await kbd.waitFor()
+    assert((await kbd.getAttribute('data-layout')) === 'numpad', 'the numeric pad opens for the application number')
+    assert((await page.getByTestId('kbd-key-X').count()) === 0, 'no X key for the application number')
+    await assertNotCovered(page, number, 'the application number field')
+    const keys = shared.number.match(/SQ|./g)
+    await tapKeys(page, keys)
+    assert((await number.inputValue()) === shared.number, `the pad typed ${shared.number} (${await number.inputValue()})`)
+    const last4Field = page.getByTestId('progress-last4')
+    await last4Field.click()
+    assert((await page.getByTestId('kbd-key-SQ').count()) === 0, 'no SQ key for the last 4')
+    await assertNotCovered(page, last4Field, 'the last-4 field')
+    await tapKeys(page, [...shared.idNumber.slice(-4)])
+    assert((await last4Field.inputValue()) === shared.idNumber.slice(-4), 'the pad typed the last 4')
+    await shot(page, 'kiosk-kbd-numpad', false)
+    await axeCheck(page, 'kiosk progress with the numeric pad')
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    await page.getByTestId('progress-submit').click()
+    await expectText(page.getByTestId('progress-status'), '已办结', 'kiosk progress status')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardElder() {
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide')
+    const search = page.getByTestId('guide-search')
+    await search.click()
+    await tapPinyin(page, 'de')
+    const key = await box(page.getByTestId('kbd-key-q'), 'key q')
+    const cand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate')
+    assert(key.height >= 48 && key.width >= 48 && cand.height >= 48, `keys and candidates at least 48 px (${key.width}×${key.height}, ${cand.height})`)
+    await page.getByTestId('kiosk-elder').click()
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 3000 }) // the focus left the field
+    await search.click()
+    await tapPinyin(page, 'de')
+    await expectText(page.getByTestId('kbd-buffer'), /^de$/, 'a fresh buffer after the keyboard closed')
+    const bigKey = await box(page.getByTestId('kbd-key-q'), 'key q (elder)')
+    const bigCand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate (elder)')
+    const done = await box(page.getByTestId('kbd-done'), '完成 (elder)')
+    assert(bigKey.height >= 64 && bigKey.width >= 64 && bigCand.height >= 64 && done.height >= 64, `elder keys at least 64 px (${bigKey.width}×${bigKey.height}, ${bigCand.height})`)
+    assert(bigKey.height > key.height && bigCand.height > cand.height, `elder mode makes keys larger (${key.height} → ${bigKey.height})`)
+    await shot(page, 'kiosk-kbd-elder', false)
+    await axeCheck(page, 'kiosk guide with the on-screen keyboard (elder mode)')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardIdle() {
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide?idle=3')
+    // In English the keyboard's labels are English only.
+    await page.getByTestId('kiosk-lang').click()
+    const search = page.getByTestId('guide-search')
+    await search.click()
+    await expectText(page.getByTestId('kbd-done'), 'Done', '完成 in English')
+    assert((await page.getByTestId('kbd').getAttribute('aria-label')) === 'On-screen keyboard', 'the region label in English')
+    const labels = (await page.getByTestId('kbd').locator('button').allTextContents()).join(' ')
+    assert(!/[\u4e00-\u9fff]/.test(labels), `no Chinese on the English keyboard (${labels})`)
+    await tapPinyin(page, "xi'an")
+    await expectText(page.getByTestId('kbd-cand').first(), '西安', "first candidate for xi'an")
+    await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 8000 })
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 2000 })
+    await page.getByTestId('tile-guide').click()
+    await page.getByTestId('guide-search').click()
+    await page.getByTestId('kbd').waitFor()
+    await expectText(page.getByTestId('kbd-done'), '完成', 'the wipe went back to Chinese')
+    assert(((await page.getByTestId('kbd-buffer').textContent()) ?? '') === '', 'the idle wipe emptied the pinyin buffer')
+    assert((await page.getByTestId('kbd-cand').count()) === 0, 'no candidates left from before the wipe')
+    assert((await page.getByTestId('guide-search').inputValue()) === '', 'the idle wipe emptied the search')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioImeUnit() {
+  const r = spawnSync(process.execPath, [path.join(here, 'ime-check.mjs')], { cwd: path.join(here, '..'), encoding: 'utf8' })
+  const out = `${r.stdout}${r.stderr}`
+  for (const line of out.trim().split('\n')) log(`  ${line}`)
+  assert(r.status === 0, 'e2e/ime-check.mjs passed')
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -1698,6 +1968,12 @@ async function main() {
     await test('cert 4. counter: issue on behalf (read card), 补打 with confirmation, 作废 with reason', scenarioCounterCertificate)
     await test('cert 5. counter: only the station admin revokes', scenarioCounterCertificateRevoke)
     await test('cert 6. kiosk: a type needing a department becomes an application with a number', scenarioKioskCertificateDepartment)
+    await test('kbd 0. pinyin engine: splitting, candidate order, station words (e2e/ime-check.mjs)', scenarioImeUnit)
+    await test('kbd 1. kiosk: on-screen keys type pinyin into the certificate recipient, which the preview is made from', scenarioKeyboardCertificate)
+    await test('kbd 2. kiosk: guide search typed in pinyin on the on-screen keyboard finds the matter; back closes it', scenarioKeyboardGuide)
+    await test('kbd 3. kiosk: progress lookup typed on the numeric pad', scenarioKeyboardProgress)
+    await test('kbd 4. kiosk: elder mode makes the keys and candidates larger', scenarioKeyboardElder)
+    await test('kbd 5. kiosk: English labels behind 中/EN; the idle wipe closes the keyboard, empties its buffer and goes back to Chinese', scenarioKeyboardIdle)
     await scenarioAxe()
     await scenarioMisc()
     await test('no Content-Security-Policy violations in the browser', async () => {
