@@ -1492,7 +1492,7 @@ async function scenarioCounterCertificate() {
         chosen = t
         break
       }
-      await page.getByRole('button', { name: '上一步 Back' }).click()
+      await page.getByRole('button', { name: '上一步', exact: true }).click()
     }
     assert(chosen, 'some type is allowed at the counter for a card-verified resident')
     log(`  counter issues ${chosen.code} ${chosen.name}`)

@@ -120,6 +120,12 @@ export const certStatusLabels: Record<string, string> = labelMap({
   revoked: 'certstatus.revoked',
 })
 
+/** Where a certificate was issued. */
+export const channelLabels: Record<string, string> = labelMap({
+  kiosk: 'channel.kiosk',
+  counter: 'channel.counter',
+})
+
 export interface CertGroup {
   category: string
   label: string
