@@ -241,6 +241,12 @@ const messages = {
     en: 'This certificate needs a check by {dept}. An application was made for you; staff review it and forward it to {dept}. Once checked, staff print the certificate: collect it at the station counter.',
   },
   'cert.whereProgress': { zh: '可在“我的办件”或“进度查询”中查看办理进度。', en: 'Follow it in “My applications” or “Check progress”.' },
+
+  'kiosk.cardError': { zh: '读卡失败，请重新放置身份证', en: 'The card could not be read: please place it again' },
+  'kiosk.idleWarn': {
+    zh: '{n} 秒后将返回首页并清除已输入的信息，触摸屏幕可继续使用',
+    en: 'In {n} seconds the screen goes home and clears what you typed. Touch the screen to continue.',
+  },
   // @kiosk-end
 
   'counter.brand': { zh: '社区便民服务站 · 窗口工作台', en: 'Community Service Station · Counter' },
