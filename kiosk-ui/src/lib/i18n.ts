@@ -5,7 +5,7 @@
 // Every label lives in the typed table below; t(key) reads the reactive locale, so templates re-render
 // when it changes. Messages from the API are Chinese and are shown as they come.
 
-import { ref } from 'vue'
+import { ref, watch } from 'vue'
 
 /** A screen language. */
 export type Locale = 'zh' | 'en'
@@ -711,6 +711,11 @@ export type MessageKey = keyof typeof messages
 
 /** The current screen language. */
 export const locale = ref<Locale>('zh')
+
+// The page's lang follows the screen language, so screen readers pronounce the labels right.
+if (typeof document !== 'undefined') {
+  watch(locale, (l) => (document.documentElement.lang = l === 'en' ? 'en' : 'zh-CN'), { immediate: true })
+}
 
 /** Returns the label for key in the current language, with {name} placeholders filled from vars. */
 export function t(key: MessageKey, vars?: Record<string, string | number>): string {
