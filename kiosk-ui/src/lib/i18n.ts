@@ -700,6 +700,15 @@ const messages = {
     en: 'A record sent again under the same number with different content: the data center keeps the first and quarantines the new one for checking (content not shown).',
   },
   'hub.noConflicts': { zh: '暂无冲突记录', en: 'None' },
+
+  'page.matter': { zh: '事项详情', en: 'Service' },
+  'page.app': { zh: '办件详情', en: 'Application' },
+  'page.hubApp': { zh: '办件审批', en: 'Decide an application' },
+  'page.cert': { zh: '证明详情', en: 'Certificate' },
+  'doc.kiosk': { zh: '自助服务 · 社区便民服务站', en: 'Self-service · Community Service Station' },
+  'doc.counter': { zh: '窗口工作台 · 社区便民服务站', en: 'Counter · Community Service Station' },
+  'doc.setup': { zh: '设备设置 · 社区便民服务站', en: 'Device setup · Community Service Station' },
+  'doc.hub': { zh: '部门审批台 · 数据中心', en: 'Department console · Data center' },
   // @staff-end
 
   'due.immediate': { zh: '即办件，当场办结', en: 'Immediate, done on the spot' },
