@@ -938,6 +938,13 @@ async function scenarioMisc() {
     await kiosk.context().close()
 
     const page = await newPage(desktop)
+    // The sign-in form has the switch too; the choice is the staff member's (kept in localStorage).
+    await page.goto('/counter/login')
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in in Chinese')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^Sign in$/, 'counter sign-in in English')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in back in Chinese')
     await login(page, 'counter1')
     await expectText(page.getByTestId('nav-work'), /^工作台$/, 'counter nav in Chinese')
     bad = await mixed(page)

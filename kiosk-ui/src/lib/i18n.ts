@@ -247,7 +247,6 @@ const messages = {
     zh: '{n} 秒后将返回首页并清除已输入的信息，触摸屏幕可继续使用',
     en: 'In {n} seconds the screen goes home and clears what you typed. Touch the screen to continue.',
   },
-  // @kiosk-end
 
   'counter.brand': { zh: '社区便民服务站 · 窗口工作台', en: 'Community Service Station · Counter' },
   'counter.nav': { zh: '主导航', en: 'Main' },
@@ -709,7 +708,6 @@ const messages = {
   'doc.counter': { zh: '窗口工作台 · 社区便民服务站', en: 'Counter · Community Service Station' },
   'doc.setup': { zh: '设备设置 · 社区便民服务站', en: 'Device setup · Community Service Station' },
   'doc.hub': { zh: '部门审批台 · 数据中心', en: 'Department console · Data center' },
-  // @staff-end
 
   'due.immediate': { zh: '即办件，当场办结', en: 'Immediate, done on the spot' },
   'due.none': { zh: '无时限', en: 'No time limit' },
