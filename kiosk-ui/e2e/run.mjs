@@ -1088,10 +1088,12 @@ async function scenarioSyncStatusAndNotices() {
 // ---------------------------------------------------------------- department console (hub)
 
 /** Takes an application for a 区民政局 commitment matter through the station's API and forwards it; with
- * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera. */
-async function forwardedApplication(name, scanPages) {
+ * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera; with
+ * longest the matter with the longest time limit (its due date reaches furthest ahead). */
+async function forwardedApplication(name, scanPages, longest = false) {
   const all = (await api('GET', '/api/v1/catalog/matters?department=' + encodeURIComponent('区民政局'))).items ?? []
-  const m = all.find((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const fits = all.filter((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const m = longest ? fits.sort((x, y) => y.time_limit_days - x.time_limit_days)[0] : fits[0]
   assert(m, 'a 区民政局 commitment matter with materials')
   const counter = (await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })).token
   const reviewer = (await api('POST', '/api/v1/sessions', { username: 'review1', password: PASSWORD })).token
@@ -1146,6 +1148,8 @@ async function reloadUntil(page, url, testid, expected, what) {
 async function scenarioHubConsole() {
   const approved = await forwardedApplication('审批测试', 2)
   const rejected = await forwardedApplication('驳回测试', 0)
+  // The longest time limit from today (December 2026) runs into 2027, whose calendar is provisional.
+  const longest = await forwardedApplication('暂定测试', 0, true)
   log(`  forwarded ${approved.number} (2 scanned pages) and ${rejected.number}`)
 
   const page = await newPage(desktop)
@@ -1166,14 +1170,22 @@ async function scenarioHubConsole() {
   await shot(page, 'hub-pending')
   await test('axe: hub pending list', () => axeCheck(page, 'hub pending list'))
   await test('hub console: a due date counted in a provisional year is marked 暂定 with the note; the calendar status is shown', async () => {
+    const longRow = page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`)
+    await longRow.waitFor({ timeout: 30_000 })
     const r = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
-    const it = r.items.find((x) => x.number === approved.number)
+    const it = r.items.find((x) => x.number === longest.number)
     assert(it && it.due_date && it.due_calendar, `the console says what the due date was counted on (${JSON.stringify(it)})`)
     const cal = (r.calendar ?? []).map((c) => `${c.year}:${c.status}`).join(' ')
     assert(/2026:official/.test(cal) && /2027:provisional/.test(cal), `calendar status by year (${cal})`)
     const calLine = await expectText(page.getByTestId('hub-calendar'), '2027年 暂定', 'the calendar status above the list')
     assert(calLine.includes('2026年 已正式公布'), `2026 official in the calendar line ("${calLine}")`)
-    const mark = row.getByTestId('hub-row-due-mark')
+    // Received in an official year with the due date in the next, provisional one: 暂定.
+    const received = Number(it.number.slice(2, 6))
+    const dueYear = Number(it.due_date.slice(0, 4))
+    const official = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'official')
+    const provisional = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'provisional')
+    if (official(received) && provisional(dueYear)) assert(it.due_calendar === 'provisional', `due ${it.due_date} counted on the provisional ${dueYear} calendar (${it.due_calendar})`)
+    const mark = longRow.getByTestId('hub-row-due-mark')
     if (it.due_calendar === 'provisional') {
       await expectText(mark, /^暂定$/, 'the 暂定 tag')
       const tip = await mark.getAttribute('title')
@@ -1182,16 +1194,20 @@ async function scenarioHubConsole() {
     } else {
       assert((await mark.count()) === (it.due_calendar === 'weekdays' ? 1 : 0), `mark for a due date on the ${it.due_calendar} calendar`)
     }
-    log(`  ${approved.number}: due ${it.due_date} on the ${it.due_calendar} calendar`)
+    await shot(page, 'hub-pending-provisional')
+    log(`  ${longest.number}: due ${it.due_date} on the ${it.due_calendar} calendar`)
   })
 
   const listed = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
-  const dueCalendar = listed.items.find((x) => x.number === approved.number)?.due_calendar
+  if (listed.items.find((x) => x.number === longest.number)?.due_calendar === 'provisional') {
+    await page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`).click()
+    await expectText(page.getByTestId('hub-detail-due-note'), '放假安排未正式公布，按暂定日历计算', 'the detail notes the provisional calendar')
+    assert((await page.getByTestId('hub-detail-due').getAttribute('data-mark')) === 'provisional', 'the detail marks the due date')
+    await shot(page, 'hub-detail-provisional')
+    await page.getByTestId('hub-nav-pending').click()
+  }
   await row.click()
   await expectText(page.getByTestId('hub-detail-number'), approved.number, 'detail number')
-  if (dueCalendar === 'provisional') {
-    await expectText(page.getByTestId('hub-detail-due-note'), '放假安排未正式公布，按暂定日历计算', 'the detail notes the provisional calendar')
-  }
   await expectText(page.getByTestId('hub-detail-status'), '已转办', 'detail status')
   await expectText(page.getByTestId('hub-detail-applicant'), '审批测试', 'applicant name in the detail')
   const idShown = await page.getByTestId('hub-detail-applicant-id').textContent()

@@ -28,6 +28,17 @@ export function dueNote(a: HubApplication): string {
   return ''
 }
 
+/** The note under a list for the mark: 暂定：2027年放假安排未正式公布，按暂定日历计算. */
+export function dueFootnote(a: HubApplication): string {
+  switch (dueMark(a)) {
+    case 'provisional':
+      return t('hub.due.provisionalFoot', { years: years(a) })
+    case 'estimate':
+      return t('hub.due.estimateFoot')
+  }
+  return ''
+}
+
 /** The calendar's status by year, as a clerk reads it: 2026年 正式公布 · 2027年 暂定（…）. */
 export function calendarLine(cal: CalendarYear[]): string {
   return cal

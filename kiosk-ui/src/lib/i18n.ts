@@ -656,6 +656,11 @@ const messages = {
     zh: '（{years}放假安排未正式公布，按暂定日历计算）',
     en: '(the {years} holiday arrangement is not officially published yet: counted on the provisional calendar)',
   },
+  'hub.due.provisionalFoot': {
+    zh: '暂定：{years}放假安排未正式公布，按暂定日历计算',
+    en: 'Provisional: the {years} holiday arrangement is not officially published yet; counted on the provisional calendar',
+  },
+  'hub.due.estimateFoot': { zh: '约：该年份无工作日历，按周一至周五估算', en: 'Approx.: no working-day calendar for the year; estimated Monday to Friday' },
   'hub.due.estimateNote': { zh: '（该年份无工作日历，按周一至周五估算）', en: '(no working-day calendar for the year: estimated Monday to Friday)' },
   'hub.cal.label': { zh: '工作日历：', en: 'Working-day calendar: ' },
   'hub.cal.official': { zh: '{y}年 已正式公布', en: '{y} official' },
