@@ -261,6 +261,7 @@ const messages = {
   'counter.col.due': { zh: '承诺办结', en: 'Due' },
   'counter.col.received': { zh: '受理时间', en: 'Received' },
 
+  'worklist.tab.review': { zh: '待初审', en: 'To review' },
   'worklist.searchLabel': { zh: '按办件编号或姓名搜索', en: 'Search by number or name' },
   'worklist.search': { zh: '搜索', en: 'Search' },
   'worklist.newIntake': { zh: '+ 受理', en: '+ New intake' },
