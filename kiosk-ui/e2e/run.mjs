@@ -173,8 +173,13 @@ async function newPage(viewport) {
   return page
 }
 
+// Every screenshot of a Chinese screen is also checked for labels mixing the two languages.
+const mixedFindings = []
+
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage })
+  if ((await page.evaluate(() => document.documentElement.lang)) === 'en') return
+  for (const m of await mixedLabels(page)) mixedFindings.push(`${name}: ${m}`)
 }
 
 const axeFindings = []
@@ -213,6 +218,42 @@ async function expectText(locator, expected, what) {
     await sleep(100)
   }
   throw new Error(`${what}: expected ${expected}, got "${got}"`)
+}
+
+/**
+ * Labels on the page that mix Chinese and English. A label is a visible element's own text (its
+ * direct text nodes) with its aria-label, title and placeholder; it mixes when it holds Han characters
+ * and a run of two or more Latin words. Taken out first, as not a second language: codes and numbers
+ * (MZ-001, SQ20261124-0003, ZM20261207-0001, A4, 115200, masked numbers like 1101**********0018),
+ * figures with units (18 KiB, 58 mm),
+ * paths and addresses (/dev/ttyUSB0, data/sim-idreader, http://…, ipp://…, host:port). A single Latin
+ * word beside Chinese is allowed: a technical name (PDF, SAM, IPP, JSONL, KiB, a pinyin example such as
+ * dbsq). No brand names are needed: device models and drivers' English terms (e.g. "SAM on …") are only
+ * in the setup page's 详细信息, as labels of their own without Chinese. The demo simulator panel (a
+ * developer tool, bottom left on the kiosk) is skipped.
+ */
+async function mixedLabels(page) {
+  return page.evaluate(() => {
+    const out = []
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('[data-testid="sim"], script, style') || !el.checkVisibility?.()) continue
+      let own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(' ')
+      for (const a of ['aria-label', 'title', 'placeholder', 'alt']) own += ' ' + (el.getAttribute(a) ?? '')
+      const label = own
+        .replace(/[a-z][a-z+.-]*:\/\/\S+/gi, ' ') // URLs
+        .replace(/\d[\d.]*\s*(?:[KMGT]i?B|B|mm|ms|s)\b/g, ' ') // figures with units (18 KiB, 58 mm)
+        .replace(/\S*\/\S*/g, ' ') // paths
+        .replace(/[A-Z]{1,4}\d[\w-]*|\d[\d*Xx:.-]*|[A-Za-z]*\*+[A-Za-z\d]*/g, ' ') // codes, numbers, masked
+      if (/[\u4e00-\u9fff]/.test(label) && /[A-Za-z]{2,}[\s,.;:()&'’-]+[A-Za-z]{2,}/.test(label)) out.push(own.trim().replace(/\s+/g, ' ').slice(0, 100))
+    }
+    return out
+  })
+}
+
+/** Fails when a visible label on the page mixes Chinese and English (mixedLabels). */
+async function assertNoMixed(page, where) {
+  const bad = await mixedLabels(page)
+  assert(bad.length === 0, `${where}: labels mixing Chinese and English: ${JSON.stringify(bad)}`)
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -405,6 +446,7 @@ async function scenarioKioskGuideAndProgress() {
   const item = page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`)
   await item.waitFor()
   await shot(page, 'kiosk-guide-search', false)
+  await assertNoMixed(page, 'kiosk guide list')
   await item.click()
   await expectText(page.getByTestId('matter-name'), pick.name, 'matter name')
   const mats = await page.getByTestId('matter-material').count()
@@ -414,11 +456,14 @@ async function scenarioKioskGuideAndProgress() {
   const tl = await page.getByTestId('matter-time-limit').textContent()
   if (pick.kind === 'immediate') assert(tl.includes('当场办结'), 'immediate matter shows 当场办结')
   await shot(page, 'kiosk-matter-detail')
+  await assertNoMixed(page, 'kiosk matter guide')
 
   assert(shared.number, 'scenario (a) created an application')
   const last4 = shared.idNumber.slice(-4)
   await page.getByTestId('kiosk-home').click()
   await page.getByTestId('tile-progress').click()
+  await page.getByTestId('progress-number').waitFor()
+  await assertNoMixed(page, 'kiosk progress form')
   await page.getByTestId('progress-number').fill(shared.number)
   await page.getByTestId('progress-last4').fill(last4)
   await page.getByTestId('progress-submit').click()
@@ -427,6 +472,7 @@ async function scenarioKioskGuideAndProgress() {
   const body = await page.locator('body').textContent()
   assert(!body.includes(shared.idNumber), 'kiosk never shows the full ID number')
   await shot(page, 'kiosk-progress-result')
+  await assertNoMixed(page, 'kiosk progress result')
 
   await page.getByTestId('progress-again').click()
   await page.getByTestId('progress-number').fill(shared.number)
@@ -505,6 +551,7 @@ async function scenarioKioskCard() {
   const body = (await page.locator('body').textContent()) ?? ''
   assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
   await shot(page, 'kiosk-my-applications')
+  await assertNoMixed(page, 'kiosk 我的办件')
   await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
   // The counter takes an application for the card holder (reading the same demo reader) and returns it
   // for correction (补正) with a reason.
@@ -535,6 +582,7 @@ async function scenarioKioskCard() {
   const fix = page.locator(`[data-testid="mine-item"][data-number="${returned}"] [data-testid="mine-correction-reason"]`)
   await expectText(fix, reason, '补正 notice on 我的办件')
   await shot(page, 'kiosk-my-applications-correction')
+  await assertNoMixed(page, 'kiosk 我的办件 with a 补正 notice')
   // Remove the card through the simulator panel.
   await page.getByTestId('sim-toggle').click()
   await shot(page, 'kiosk-simulator-panel', false)
@@ -661,6 +709,34 @@ async function scenarioSetup() {
   assert(n === 4, `4 devices listed (got ${n})`)
   const states = await page.getByTestId('setup-device-state').allTextContents()
   assert(states.every((t) => /[\u4e00-\u9fff]/.test(t)), `state labels are Chinese (${states.join(', ')})`)
+  // The device facts read as plain Chinese; the drivers' own terms are only behind 详细信息.
+  const reader = page.locator('[data-testid="setup-device"][data-kind="idreader"]')
+  // 读卡测试 opens the reader's port (no card: the station's no-card message), so it is connected.
+  await page.getByTestId('setup-read-card').click()
+  await expectText(page.getByTestId('setup-read-msg'), /[\u4e00-\u9fff]/, 'read test message in Chinese')
+  const link = await expectText(reader.getByTestId('setup-device-link'), /^已连接（串口 \S+，\d+ 波特率）$/, 'ID reader link in Chinese')
+  assert(!/baud|SAM on/.test(link), `no raw driver text in the link label ("${link}")`)
+  await expectText(reader.getByTestId('setup-device-sam'), '安全模块（SAM）正常', 'SAM state in Chinese')
+  const a4 = page.locator('[data-testid="setup-device"][data-kind="document_printer"]')
+  const a4Reasons = await expectText(a4.getByTestId('setup-device-reasons'), '正常', 'A4 printer reason "none" as 正常')
+  assert(!/none/.test(a4Reasons), `printer reasons in Chinese ("${a4Reasons}")`)
+  const details = page.getByTestId('setup-device-details')
+  assert(!(await details.first().getByText(/SAM on|baud/).first().isVisible().catch(() => false)), 'raw details folded away')
+  await assertNoMixed(page, 'setup devices')
+  await reader.getByTestId('setup-device-details').locator('summary').click()
+  await expectText(reader.getByTestId('setup-device-details'), /baud/, 'raw details behind 详细信息')
+  await assertNoMixed(page, 'setup devices with 详细信息 open')
+  // The language setting: English labels, kept after a reload, and back to Chinese.
+  await page.getByTestId('setup-lang').click()
+  await expectText(page.locator('h1'), /^Device setup$/, 'setup title in English')
+  await expectText(reader.getByTestId('setup-device-sam'), 'Security module (SAM) OK', 'SAM state in English')
+  const enStates = await page.getByTestId('setup-device-state').allTextContents()
+  assert(enStates.every((t) => !/[\u4e00-\u9fff]/.test(t)), `state labels in English (${enStates.join(', ')})`)
+  await page.reload()
+  await expectText(page.locator('h1'), /^Device setup$/, 'setup language kept after a reload')
+  await page.getByTestId('setup-lang').click()
+  await expectText(page.locator('h1'), /^设备设置$/, 'setup back to Chinese')
+  await page.getByTestId('setup-device').nth(3).waitFor()
   await page.getByTestId('setup-ticket-test').click()
   const ok = await expectText(page.getByTestId('setup-ticket-msg'), /\S/, 'ticket test message')
   assert((await page.getByTestId('setup-ticket-msg').getAttribute('data-ok')) === 'true', `ticket test succeeded ("${ok}")`)
@@ -675,6 +751,7 @@ async function scenarioSetup() {
   try {
     await page.getByTestId('setup-page-test').click()
     await expectText(page.getByTestId('setup-page-msg'), '缺纸', 'A4 paper-out message')
+    await expectText(page.locator('[data-testid="setup-device"][data-kind="document_printer"] [data-testid="setup-device-reasons"]'), '缺纸', 'IPP media-empty as 缺纸')
   } finally {
     await api('POST', '/api/v1/demo/document-printer/paper', { loaded: true })
   }
@@ -838,19 +915,7 @@ async function scenarioMisc() {
     await page.context().close()
   })
   await test('language: Chinese by default, the English switch changes the kiosk home and the counter, no label mixes both', async () => {
-    // Own text of each visible element (its direct text nodes), with codes and numbers taken out.
-    const mixed = (page) =>
-      page.evaluate(() => {
-        const out = []
-        for (const el of document.querySelectorAll('body *')) {
-          if (el.closest('[data-testid="sim"], script, style') || !el.checkVisibility?.()) continue
-          let own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(' ')
-          own = own.replace(/[A-Z]{1,4}\d[\w-]*|\d[\d*Xx-]*|[A-Za-z]*\*+[A-Za-z\d]*/g, ' ')
-          for (const a of ['aria-label', 'title', 'placeholder']) own += ' ' + (el.getAttribute(a) ?? '')
-          if (/[\u4e00-\u9fff]/.test(own) && /[A-Za-z]{2,}/.test(own)) out.push(own.trim().slice(0, 80))
-        }
-        return out
-      })
+    const mixed = mixedLabels
     const kiosk = await newPage(portrait)
     await kiosk.goto('/kiosk')
     await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'kiosk tile in Chinese')
@@ -863,11 +928,24 @@ async function scenarioMisc() {
     bad = await mixed(kiosk)
     assert(bad.length === 0, `kiosk home (English) labels mixing: ${JSON.stringify(bad)}`)
     await shot(kiosk, 'kiosk-home-english', false)
+    await kiosk.getByTestId('tile-guide').click()
+    await expectText(kiosk.locator('h1'), /^Service guide$/, 'kiosk guide title in English')
+    await expectText(kiosk.getByTestId('guide-cat-all'), /^All$/, 'kiosk guide category in English')
     await kiosk.getByTestId('kiosk-lang').click()
+    await expectText(kiosk.locator('h1'), /^办事指南$/, 'kiosk guide title back in Chinese')
+    await expectText(kiosk.getByTestId('guide-cat-all'), /^全部$/, 'kiosk guide category back in Chinese')
+    await kiosk.getByTestId('kiosk-home').click()
     await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'back to Chinese')
     await kiosk.context().close()
 
     const page = await newPage(desktop)
+    // The sign-in form has the switch too; the choice is the staff member's (kept in localStorage).
+    await page.goto('/counter/login')
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in in Chinese')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^Sign in$/, 'counter sign-in in English')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in back in Chinese')
     await login(page, 'counter1')
     await expectText(page.getByTestId('nav-work'), /^工作台$/, 'counter nav in Chinese')
     bad = await mixed(page)
@@ -878,6 +956,12 @@ async function scenarioMisc() {
     bad = await mixed(page)
     assert(bad.length === 0, `counter work list (English) labels mixing: ${JSON.stringify(bad)}`)
     await shot(page, 'counter-worklist-english', false)
+    await page.getByTestId('nav-certs').click()
+    await expectText(page.locator('h1'), /^Certificates$/, 'counter certificate list in English')
+    await expectText(page.getByTestId('certs-tab-all'), /^All$/, 'certificate tab in English')
+    await page.getByTestId('nav-intake').click()
+    await expectText(page.locator('h1'), /^New application$/, 'counter intake in English')
+    await page.getByTestId('nav-work').click()
     // The setting is kept: a reload stays in English; switching back restores Chinese.
     await page.reload()
     await expectText(page.getByTestId('nav-work'), /^Work lists$/, 'counter language kept after a reload')
@@ -1005,10 +1089,12 @@ async function scenarioSyncStatusAndNotices() {
 // ---------------------------------------------------------------- department console (hub)
 
 /** Takes an application for a 区民政局 commitment matter through the station's API and forwards it; with
- * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera. */
-async function forwardedApplication(name, scanPages) {
+ * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera; with
+ * longest the matter with the longest time limit (its due date reaches furthest ahead). */
+async function forwardedApplication(name, scanPages, longest = false) {
   const all = (await api('GET', '/api/v1/catalog/matters?department=' + encodeURIComponent('区民政局'))).items ?? []
-  const m = all.find((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const fits = all.filter((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const m = longest ? fits.sort((x, y) => y.time_limit_days - x.time_limit_days)[0] : fits[0]
   assert(m, 'a 区民政局 commitment matter with materials')
   const counter = (await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })).token
   const reviewer = (await api('POST', '/api/v1/sessions', { username: 'review1', password: PASSWORD })).token
@@ -1063,6 +1149,8 @@ async function reloadUntil(page, url, testid, expected, what) {
 async function scenarioHubConsole() {
   const approved = await forwardedApplication('审批测试', 2)
   const rejected = await forwardedApplication('驳回测试', 0)
+  // The longest time limit from today (December 2026) runs into 2027, whose calendar is provisional.
+  const longest = await forwardedApplication('暂定测试', 0, true)
   log(`  forwarded ${approved.number} (2 scanned pages) and ${rejected.number}`)
 
   const page = await newPage(desktop)
@@ -1082,7 +1170,43 @@ async function scenarioHubConsole() {
   assert(!listText.includes(approved.idNumber) && !listText.includes('审批测试'), 'the list masks the applicant')
   await shot(page, 'hub-pending')
   await test('axe: hub pending list', () => axeCheck(page, 'hub pending list'))
+  await test('hub console: a due date counted in a provisional year is marked 暂定 with the note; the calendar status is shown', async () => {
+    const longRow = page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`)
+    await longRow.waitFor({ timeout: 30_000 })
+    const r = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
+    const it = r.items.find((x) => x.number === longest.number)
+    assert(it && it.due_date && it.due_calendar, `the console says what the due date was counted on (${JSON.stringify(it)})`)
+    const cal = (r.calendar ?? []).map((c) => `${c.year}:${c.status}`).join(' ')
+    assert(/2026:official/.test(cal) && /2027:provisional/.test(cal), `calendar status by year (${cal})`)
+    const calLine = await expectText(page.getByTestId('hub-calendar'), '2027年 暂定', 'the calendar status above the list')
+    assert(calLine.includes('2026年 已正式公布'), `2026 official in the calendar line ("${calLine}")`)
+    // Received in an official year with the due date in the next, provisional one: 暂定.
+    const received = Number(it.number.slice(2, 6))
+    const dueYear = Number(it.due_date.slice(0, 4))
+    const official = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'official')
+    const provisional = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'provisional')
+    if (official(received) && provisional(dueYear)) assert(it.due_calendar === 'provisional', `due ${it.due_date} counted on the provisional ${dueYear} calendar (${it.due_calendar})`)
+    const mark = longRow.getByTestId('hub-row-due-mark')
+    if (it.due_calendar === 'provisional') {
+      await expectText(mark, /^暂定$/, 'the 暂定 tag')
+      const tip = await mark.getAttribute('title')
+      assert(tip === `（${it.due_provisional_years.map((y) => `${y}年`).join('、')}放假安排未正式公布，按暂定日历计算）`, `the tag's note ("${tip}")`)
+      await expectText(page.getByTestId('hub-due-notes'), '放假安排未正式公布，按暂定日历计算', 'the note under the list')
+    } else {
+      assert((await mark.count()) === (it.due_calendar === 'weekdays' ? 1 : 0), `mark for a due date on the ${it.due_calendar} calendar`)
+    }
+    await shot(page, 'hub-pending-provisional')
+    log(`  ${longest.number}: due ${it.due_date} on the ${it.due_calendar} calendar`)
+  })
 
+  const listed = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
+  if (listed.items.find((x) => x.number === longest.number)?.due_calendar === 'provisional') {
+    await page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`).click()
+    await expectText(page.getByTestId('hub-detail-due-note'), '放假安排未正式公布，按暂定日历计算', 'the detail notes the provisional calendar')
+    assert((await page.getByTestId('hub-detail-due').getAttribute('data-mark')) === 'provisional', 'the detail marks the due date')
+    await shot(page, 'hub-detail-provisional')
+    await page.getByTestId('hub-nav-pending').click()
+  }
   await row.click()
   await expectText(page.getByTestId('hub-detail-number'), approved.number, 'detail number')
   await expectText(page.getByTestId('hub-detail-status'), '已转办', 'detail status')
@@ -1219,6 +1343,18 @@ async function scenarioHubAdmin() {
   await page.waitForURL(/\/hub\/admin/)
   await shot(page, 'hub-admin')
   await test('axe: hub admin stations', () => axeCheck(page, 'hub admin stations'))
+  await test('hub console: the language setting switches to English, is kept, and switches back', async () => {
+    await expectText(page.getByTestId('hub-nav-admin'), /^站点状态$/, 'hub nav in Chinese')
+    await assertNoMixed(page, 'hub admin')
+    await page.getByTestId('hub-lang').click()
+    await expectText(page.getByTestId('hub-nav-admin'), /^Stations$/, 'hub nav in English')
+    await expectText(page.getByTestId('hub-logout'), /^Log out$/, 'hub logout in English')
+    await expectText(page.locator('h1'), /^Stations$/, 'hub title in English')
+    await page.reload()
+    await expectText(page.getByTestId('hub-nav-admin'), /^Stations$/, 'hub language kept after a reload')
+    await page.getByTestId('hub-lang').click()
+    await expectText(page.getByTestId('hub-nav-admin'), /^站点状态$/, 'hub back to Chinese')
+  })
   await page.getByTestId('hub-logout').click()
   await page.waitForURL(/\/hub\/login/)
   await page.context().close()
@@ -1545,7 +1681,7 @@ async function scenarioCounterCertificate() {
         chosen = t
         break
       }
-      await page.getByRole('button', { name: '上一步 Back' }).click()
+      await page.getByRole('button', { name: '上一步', exact: true }).click()
     }
     assert(chosen, 'some type is allowed at the counter for a card-verified resident')
     log(`  counter issues ${chosen.code} ${chosen.name}`)
@@ -1976,6 +2112,9 @@ async function main() {
     await test('kbd 5. kiosk: English labels behind 中/EN; the idle wipe closes the keyboard, empties its buffer and goes back to Chinese', scenarioKeyboardIdle)
     await scenarioAxe()
     await scenarioMisc()
+    await test('no screen shown in Chinese has a label mixing Chinese and English', async () => {
+      assert(mixedFindings.length === 0, `mixed labels:\n  ${[...new Set(mixedFindings)].join('\n  ')}`)
+    })
     await test('no Content-Security-Policy violations in the browser', async () => {
       assert(cspViolations.length === 0, `CSP violations:\n  ${[...new Set(cspViolations)].slice(0, 10).join('\n  ')}`)
     })
