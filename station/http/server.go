@@ -114,6 +114,7 @@ type Server struct {
 	metricsToken string
 
 	closing   chan struct{} // closed by Close: long-lived streams end
+	silent    silentConns   // accepted connections, to end those without a request at Close
 	closeOnce sync.Once
 	version   string
 
@@ -188,6 +189,9 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
+// shutdownTimeout bounds Close's wait for requests in progress.
+const shutdownTimeout = 10 * time.Second
+
 // Open listens on addr (host:port; port 0 picks a free port) and serves in the background until Close.
 func (s *Server) Open(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -216,7 +220,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := s.app.Listener(s.silent.listener(ln)); err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil
@@ -235,7 +239,10 @@ func (s *Server) Addr() net.Addr {
 // Close stops accepting connections and waits up to 5 seconds for requests in flight.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) }) // ends event streams, which would hold Shutdown up
-	err := s.app.ShutdownWithTimeout(5 * time.Second)
+	// A connection that has not sent its first request (a browser's preconnect, a client's dial race)
+	// would hold fasthttp's Shutdown until the read timeout; it carries nothing, so it is closed first.
+	s.silent.closeSilent()
+	err := s.app.ShutdownWithTimeout(shutdownTimeout)
 	s.mu.Lock()
 	done, ln := s.done, s.ln
 	s.done = nil
