@@ -53,3 +53,10 @@ func copyOwner(ref, dir string) error {
 		return os.Lchown(p, uid, gid)
 	})
 }
+
+// keepOwner gives path the owner and group fi had (a replaced file's), where permitted.
+func keepOwner(path string, fi os.FileInfo) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		_ = os.Chown(path, int(st.Uid), int(st.Gid))
+	}
+}
