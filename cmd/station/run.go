@@ -20,7 +20,6 @@ import (
 	"github.com/civic-station/station/devices/idcard"
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/devices/rig"
-	"github.com/civic-station/station/internal/flagconf"
 	"github.com/civic-station/station/internal/sdnotify"
 	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
@@ -327,9 +326,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "配置错误（%s）：\n%v\n", path, err)
 		return 2
 	}
-	if m.Demo && src["listen-https"] == flagconf.FromDefault {
-		m.ListenHTTPS = demoListenHTTPS
-	}
+	m.applyDemoDefaults(src)
 	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	m.Stdout = stdout
 	if err := m.Run(ctx); err != nil {
