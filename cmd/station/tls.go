@@ -134,10 +134,11 @@ type tlsCurrent struct {
 // tlsService keeps the HTTPS certificate: it loads or issues it at start and every tlsRefresh, and
 // answers the TLS handshake and the setup page with the current one.
 type tlsService struct {
-	m    *Main
-	mu   sync.Mutex
-	cur  tlsCurrent
-	port string
+	m        *Main
+	mu       sync.Mutex
+	cur      tlsCurrent
+	port     string
+	loopback bool // the listener takes only this box's connections
 }
 
 // TLSStatus implements shttp.TLSInfo.
@@ -145,7 +146,7 @@ func (t *tlsService) TLSStatus() shttp.TLSStatus {
 	t.mu.Lock()
 	cur := t.cur
 	t.mu.Unlock()
-	st := shttp.TLSStatus{Enabled: cur.leaf != nil, StationCA: cur.stationCA, Port: t.port}
+	st := shttp.TLSStatus{Enabled: cur.leaf != nil, StationCA: cur.stationCA, Port: t.port, LoopbackOnly: t.loopback}
 	if cur.leaf != nil {
 		st.Names = lantls.CertNames(cur.leaf)
 		na := cur.leaf.NotAfter
@@ -236,8 +237,9 @@ func (m *Main) startTLS() error {
 	if m.httpsLn == nil {
 		return nil
 	}
-	_, port, _ := net.SplitHostPort(m.httpsLn.Addr().String())
-	m.tls = &tlsService{m: m, port: port}
+	host, port, _ := net.SplitHostPort(m.httpsLn.Addr().String())
+	ip := net.ParseIP(host)
+	m.tls = &tlsService{m: m, port: port, loopback: ip != nil && ip.IsLoopback()}
 	st, err := m.tls.load(false)
 	if err != nil {
 		return fmt.Errorf("HTTPS certificate: %w", err)

@@ -526,6 +526,7 @@ export interface TLSStatusView {
   names: string[]
   not_after?: string
   https_port?: string
+  loopback_only?: boolean
 }
 
 export const tlsApi = {

@@ -28,6 +28,8 @@ type TLSStatus struct {
 	Names         []string   `json:"names"`               // the server certificate's names and addresses
 	NotAfter      *time.Time `json:"not_after,omitempty"` // the server certificate's end
 	Port          string     `json:"https_port,omitempty"`
+	// LoopbackOnly is true when the HTTPS listener takes only this box's connections (the demo's).
+	LoopbackOnly bool `json:"loopback_only,omitempty"`
 	// CACert is the CA certificate in DER, what GET /api/v1/setup/ca.crt sends; nil without a station CA.
 	CACert []byte `json:"-"`
 }
