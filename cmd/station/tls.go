@@ -242,7 +242,7 @@ func (m *Main) startTLS() error {
 	m.tls = &tlsService{m: m, port: port, loopback: ip != nil && ip.IsLoopback()}
 	st, err := m.tls.load(false)
 	if err != nil {
-		return fmt.Errorf("HTTPS certificate: %w", err)
+		return fmt.Errorf("HTTPS 证书无法载入或签发（station doctor 检查；自备证书见配置项 tls-cert、tls-key）/ HTTPS certificate: %w", err)
 	}
 	if st != nil && st.NewCA {
 		m.Logger.Info("station CA created", "path", filepath.Join(st.Dir, lantls.CACertFile), "fingerprint", lantls.Fingerprint(st.CA))

@@ -93,6 +93,13 @@ func TestCounterTerminalsLogInOverHTTPSWithTheStationCA(t *testing.T) {
 	if got := resp.Header.Get("Strict-Transport-Security"); got != "max-age=31536000" {
 		t.Errorf("HSTS %q on the HTTPS answer", got)
 	}
+	secure := false
+	for _, c := range resp.Cookies() {
+		secure = secure || c.Name == "station_session" && c.Secure
+	}
+	if !secure {
+		t.Error("the session cookie set over HTTPS is not Secure")
+	}
 	if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
 		t.Errorf("connection state %+v", resp.TLS)
 	}
