@@ -23,7 +23,7 @@ func main() {
 }
 
 const usage = `用法：
-  station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站（参数也可写在 /etc/station/station.toml）
+  station run [--data DIR] [--listen-https HOST:PORT] [--demo]  启动服务站（局域网 HTTPS；参数也可写在 /etc/station/station.toml）
   station backup [--data DIR] --to FILE [--passphrase-file F]  在线备份（运行中也可），加密为一个文件；station backup verify FILE 校验
   station restore --from FILE [--data DIR] [--key F | --passphrase-file F] [--replace]  从备份恢复（先停止服务）
   station doctor [--config FILE] [--json]                  逐项检查本机：配置、数据目录、密钥、数据库、审计、磁盘、服务、设备、同步
