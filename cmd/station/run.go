@@ -100,7 +100,8 @@ type Main struct {
 }
 
 // NewMain returns a Main with the defaults of `station run` and the embedded UI when the binary was
-// built with it.
+// built with it, but without HTTPS: runFlags sets --listen-https's default (":8443"), as it does the
+// demo hub console's, so that a Main built in a test or a tool opens no LAN port unless told.
 func NewMain() *Main {
 	m := &Main{
 		DataDir: "./data",
