@@ -1,6 +1,10 @@
 # Station — build, run and test. `make` alone lists the targets.
 
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# RELEASE is the release this tree builds (a hub's --min-station-version compares it); the version adds
+# the commit as build information: 0.2.0+git20261207.ec2a26b. A tag vX.Y.Z on the commit names it alone.
+RELEASE := 0.2.0
+VERSION ?= $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || \
+	echo $(RELEASE)+git$$(git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0))
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/station
 DATA    ?= ./data
@@ -11,7 +15,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist
+.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,7 +41,7 @@ kiosk-ui/dist/index.html: kiosk-ui/node_modules $(UI_SRC)
 
 ui: kiosk-ui/dist/index.html ## Build the kiosk, counter and setup UIs into kiosk-ui/dist (when their sources changed)
 
-test: fmt-check vet tidy-check test-go test-ui test-package ## Everything CI runs: gofmt, go vet, go test -race, browser tests, the .deb
+test: fmt-check vet tidy-check cross-check test-go test-ui test-package ## Everything CI runs: gofmt, go vet, the Windows and loong64 builds, go test -race, browser tests, the .deb
 
 test-go: ## Go tests with the race detector (works without node)
 	go test -race -count=1 ./...
@@ -66,20 +70,24 @@ bench: ## Benchmarks: intake throughput and latency vs raw SQLite, cold start, R
 	$(MAKE) build
 	bench/coldstart.sh $(BIN)
 
+bench-backup: ## Backup and restore of a 1 GiB data directory against cp -a (same run), peak RSS; doctor's wall time
+	STATION_BENCH_BACKUP_MB=1024 go test -run '^$$' -bench BackupVsCopy -benchtime 1x -timeout 30m ./cmd/station/
+	go test -run '^$$' -bench Doctor -benchtime 20x ./cmd/station/
+
 bench-sync: ## Sync benchmarks (~15 min): catch-up through 10 Mbit/s, hub ingest (PostgreSQL too with STATION_TEST_POSTGRES_URL), 10,000-connection storm
 	go test -run '^$$' -bench CatchUpSlowLink -benchtime 1x -timeout 60m ./syncer/
 	go test -run '^$$' -bench HubIngest -benchtime 2000x -timeout 30m ./syncer/hub/
 	go test -run '^$$' -bench HubAdmission -benchtime 1x -timeout 60m ./syncer/hub/
 
 # Packages: the version must start with a digit for dpkg and rpm.
-PKG_VERSION ?= 0.1.0+git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+PKG_VERSION ?= $(VERSION)
 NFPM        := go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
 DIST        := bin/dist
 # GOARCH → what it is built with: cgo and go-fitz's bundled MuPDF where it has one, else nomupdf.
 DIST_CC_amd64   := gcc
 DIST_CC_arm64   := aarch64-linux-gnu-gcc
 
-dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF) and loong64 (no MuPDF) and package each as .deb and .rpm in bin/dist
+dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF), loong64 (no MuPDF) as .deb and .rpm, and windows/amd64 (no MuPDF) as a .zip, in bin/dist
 	@mkdir -p $(DIST)
 	CGO_ENABLED=1 CC=$(DIST_CC_amd64) GOOS=linux GOARCH=amd64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-amd64/station ./cmd/station
 	CGO_ENABLED=1 CC=$(DIST_CC_arm64) GOOS=linux GOARCH=arm64 go build -tags '$(GOTAGS)' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/linux-arm64/station ./cmd/station
@@ -90,7 +98,21 @@ dist: $(if $(HAVE_NPM),ui,) ## Cross-build linux/amd64, arm64 (MuPDF) and loong6
 	    GOARCH=$$arch VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/ || exit 1; \
 	  done; \
 	done
-	@ls -l $(DIST)/*.deb $(DIST)/*.rpm
+	$(MAKE) --no-print-directory windows
+	@ls -l $(DIST)/*.deb $(DIST)/*.rpm $(DIST)/*.zip
+
+# Windows: no MuPDF (go-fitz's Windows library needs a newer MinGW runtime than Debian's), no cgo. The
+# zip holds station.exe and the Windows notes; `station service install` registers the service.
+windows: $(if $(HAVE_NPM),ui,) ## Cross-build windows/amd64 (no MuPDF) into bin/dist/station-VERSION-windows-amd64.zip
+	@mkdir -p $(DIST)/windows-amd64
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags '$(GOTAGS) nomupdf' -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/windows-amd64/station.exe ./cmd/station
+	cp packaging/windows/README.txt $(DIST)/windows-amd64/README.txt
+	rm -f $(DIST)/station-$(PKG_VERSION)-windows-amd64.zip
+	cd $(DIST)/windows-amd64 && zip -q -9 ../station-$(PKG_VERSION)-windows-amd64.zip station.exe README.txt
+
+cross-check: ## Fail if the station does not build for windows/amd64 and linux/loong64 (no cgo)
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags nomupdf -o /dev/null ./cmd/station
+	CGO_ENABLED=0 GOOS=linux GOARCH=loong64 go build -tags nomupdf -o /dev/null ./cmd/station
 
 test-package: build ## Package bin/station as a .deb, lintian it, and install/check/remove/purge it with dpkg (root with CI=true only)
 	@mkdir -p $(DIST)/package && cp $(BIN) $(DIST)/package/station

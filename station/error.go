@@ -19,6 +19,7 @@ const (
 	EUNSUPPORTED  = "EUNSUPPORTED"  // the request body is not of a media type the route takes (JSON)
 	ETOOMANY      = "ETOOMANY"      // too many attempts; try again later
 	EUNAVAILABLE  = "EUNAVAILABLE"  // temporarily unable to serve
+	EUPGRADE      = "EUPGRADE"      // the caller's software is older than the server accepts: upgrade it
 	ESTORAGE      = "ESTORAGE"      // the disk is short of its reserve: new input is refused, nothing is lost
 	EINTERNAL     = "EINTERNAL"     // a bug or an unexpected failure
 )
@@ -90,6 +91,7 @@ var httpStatusByCode = map[string]int{
 	EUNSUPPORTED:  415, // Unsupported Media Type
 	ETOOMANY:      429, // Too Many Requests
 	EUNAVAILABLE:  503, // Service Unavailable
+	EUPGRADE:      426, // Upgrade Required
 	ESTORAGE:      507, // Insufficient Storage
 	EINTERNAL:     500, // Internal Server Error
 }

@@ -23,6 +23,7 @@ func TestHTTPStatus(t *testing.T) {
 		{"too many attempts are 429", ETOOMANY, http.StatusTooManyRequests},
 		{"an internal error is 500", EINTERNAL, http.StatusInternalServerError},
 		{"an unavailable service is 503", EUNAVAILABLE, http.StatusServiceUnavailable},
+		{"software below the minimum is 426", EUPGRADE, http.StatusUpgradeRequired},
 		{"a disk short of its reserve is 507", ESTORAGE, http.StatusInsufficientStorage},
 		{"an unknown code is 500", "ESOMETHINGNEW", http.StatusInternalServerError},
 		{"no code is 500", "", http.StatusInternalServerError},

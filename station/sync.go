@@ -291,29 +291,32 @@ func IsSHA256(s string) bool {
 // SyncStatus is what the technician and the counter see of the station's sync with the data center
 // (`station sync status`, GET /api/v1/sync/status, /metrics).
 type SyncStatus struct {
-	Enrolled       bool      `json:"enrolled"`
-	StationID      string    `json:"station_id,omitempty"`
-	StationName    string    `json:"station_name,omitempty"`
-	HubURL         string    `json:"hub_url,omitempty"`
-	Online         bool      `json:"online"`                    // the last round reached the hub and finished
-	Pending        int       `json:"pending"`                   // records waiting to be sent
-	OldestUnsent   time.Time `json:"oldest_unsent,omitzero"`    // when the oldest of them occurred
-	OldestAge      Seconds   `json:"oldest_unsent_age_seconds"` // how long it has waited
-	DeadLetters    int       `json:"dead_letters"`              // records set aside
-	Acked          int       `json:"acked"`                     // acknowledged, kept until pruned
-	LastAttempt    time.Time `json:"last_attempt,omitzero"`     // start of the last round
-	LastSuccess    time.Time `json:"last_success,omitzero"`     // end of the last round that succeeded
-	LastError      string    `json:"last_error,omitempty"`      // why the last round failed
-	BytesSent      int64     `json:"bytes_sent"`                // record batches (compressed) and blob chunks since start
-	BytesReceived  int64     `json:"bytes_received"`            // answers from the hub since start
-	RecordsAcked   int64     `json:"records_acked"`             // acknowledged by the hub since start
-	ClockSkew      Seconds   `json:"clock_skew_seconds"`        // hub clock minus station clock (from the hub's Date header)
-	Cursor         string    `json:"cursor"`                    // downlink cursor
-	CursorAt       time.Time `json:"cursor_updated_at,omitzero"`
-	Drift          bool      `json:"drift"`                // the last state hash did not match the hub's
-	Resyncs        int       `json:"resyncs"`              // full resyncs so far
-	ConsecutiveKO  int       `json:"consecutive_failures"` // failed rounds in a row
-	BandwidthLimit int64     `json:"bandwidth_limit"`      // bytes per second allowed now; 0 means unlimited
+	Enrolled     bool      `json:"enrolled"`
+	StationID    string    `json:"station_id,omitempty"`
+	StationName  string    `json:"station_name,omitempty"`
+	HubURL       string    `json:"hub_url,omitempty"`
+	Online       bool      `json:"online"`                    // the last round reached the hub and finished
+	Pending      int       `json:"pending"`                   // records waiting to be sent
+	OldestUnsent time.Time `json:"oldest_unsent,omitzero"`    // when the oldest of them occurred
+	OldestAge    Seconds   `json:"oldest_unsent_age_seconds"` // how long it has waited
+	DeadLetters  int       `json:"dead_letters"`              // records set aside
+	Acked        int       `json:"acked"`                     // acknowledged, kept until pruned
+	LastAttempt  time.Time `json:"last_attempt,omitzero"`     // start of the last round
+	LastSuccess  time.Time `json:"last_success,omitzero"`     // end of the last round that succeeded
+	LastError    string    `json:"last_error,omitempty"`      // why the last round failed
+	// UpgradeRequired: the hub refused this station's software version as older than its minimum
+	// (LastError is the hub's message); nothing syncs until the station is upgraded.
+	UpgradeRequired bool      `json:"upgrade_required,omitempty"`
+	BytesSent       int64     `json:"bytes_sent"`         // record batches (compressed) and blob chunks since start
+	BytesReceived   int64     `json:"bytes_received"`     // answers from the hub since start
+	RecordsAcked    int64     `json:"records_acked"`      // acknowledged by the hub since start
+	ClockSkew       Seconds   `json:"clock_skew_seconds"` // hub clock minus station clock (from the hub's Date header)
+	Cursor          string    `json:"cursor"`             // downlink cursor
+	CursorAt        time.Time `json:"cursor_updated_at,omitzero"`
+	Drift           bool      `json:"drift"`                // the last state hash did not match the hub's
+	Resyncs         int       `json:"resyncs"`              // full resyncs so far
+	ConsecutiveKO   int       `json:"consecutive_failures"` // failed rounds in a row
+	BandwidthLimit  int64     `json:"bandwidth_limit"`      // bytes per second allowed now; 0 means unlimited
 }
 
 // Seconds is a duration that travels in JSON as a whole number of seconds.

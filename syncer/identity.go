@@ -110,6 +110,7 @@ func Enroll(ctx context.Context, hubURL, token, dataDir, version string) (*Ident
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(protocol.HeaderStationVersion, version)
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("enroll at %s: %w", u.Host, err)

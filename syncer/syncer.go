@@ -243,6 +243,9 @@ func (s *Syncer) backoff(n int, err error) time.Duration {
 	if errors.As(err, &he) && he.RetryAfter > 0 {
 		return he.RetryAfter + s.cfg.Jitter(he.RetryAfter)
 	}
+	if errors.As(err, &he) && he.Code == station.EUPGRADE { // nothing changes until someone upgrades the station
+		return s.cfg.BackoffMax
+	}
 	ceil := s.cfg.BackoffMax
 	if n < 31 {
 		if d := s.cfg.BackoffBase << (n - 1); d > 0 && d < ceil {
@@ -267,9 +270,13 @@ func (s *Syncer) SyncOnce(ctx context.Context) error {
 	s.mu.Lock()
 	if err != nil {
 		s.st.LastError = err.Error()
+		var he *hubError
+		if s.st.UpgradeRequired = errors.As(err, &he) && he.Code == station.EUPGRADE; s.st.UpgradeRequired {
+			s.st.LastError = he.Message // the hub's own words: which version it wants
+		}
 		s.st.ConsecutiveKO++
 	} else {
-		s.st.LastError, s.st.ConsecutiveKO = "", 0
+		s.st.LastError, s.st.ConsecutiveKO, s.st.UpgradeRequired = "", 0, false
 		s.st.LastSuccess = s.cfg.Now()
 	}
 	s.mu.Unlock()

@@ -163,44 +163,14 @@ func backupCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return 1
 	}
 	defer db.Close()
-	src, err := backupSource(ctx, *dir, db)
+	started := time.Now()
+	report, finish := progressReporter(stderr, "备份")
+	man, err := writeBackupFile(ctx, *dir, db, key, wrapped, *out, report)
+	finish()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	// Written under a temporary name and renamed when complete and fsynced: a file under the final
-	// name is always a whole archive.
-	partial := *out + ".partial"
-	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		fmt.Fprintf(stderr, "无法创建备份文件：%v\n", err)
-		return 1
-	}
-	if _, err := os.Stat(*out); err == nil {
-		f.Close()
-		os.Remove(partial)
-		fmt.Fprintf(stderr, "备份文件 %s 已存在，请换一个文件名\n", *out)
-		return 1
-	}
-	started := time.Now()
-	report, finish := progressReporter(stderr, "备份")
-	man, err := backup.Write(ctx, f, key, wrapped, src, report)
-	finish()
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(partial, *out)
-	}
-	if err != nil {
-		os.Remove(partial)
-		fmt.Fprintf(stderr, "备份失败（未留下备份文件）：%v\n", err)
-		return 1
-	}
-	syncDir(filepath.Dir(*out))
 	fi, _ := os.Stat(*out)
 	keyNote := fmt.Sprintf("不含数据密钥：恢复时需要数据密钥文件（指纹 %s），请另行保管", man.Key)
 	if man.KeyIncluded {
@@ -209,6 +179,46 @@ func backupCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fmt.Fprintf(stdout, "已备份到 %s：%d 个文件，%s，用时 %s；%s\n",
 		*out, len(man.Files), bytesize.Format(fi.Size()), time.Since(started).Round(10*time.Millisecond), keyNote)
 	return 0
+}
+
+// writeBackupFile writes a backup of the data directory dir into out, which must not exist: under
+// out.partial until it is complete and fsynced, then renamed, so a file under the final name is always
+// a whole archive. report, when not nil, gets the progress. `station backup` and the scheduled backups
+// share it.
+func writeBackupFile(ctx context.Context, dir string, db *sqlite.DB, key *datakey.Key, wrapped []byte, out string, report func(backup.Progress)) (*backup.Manifest, error) {
+	src, err := backupSource(ctx, dir, db)
+	if err != nil {
+		return nil, err
+	}
+	partial := out + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("无法创建备份文件：%w", err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		f.Close()
+		os.Remove(partial)
+		return nil, fmt.Errorf("备份文件 %s 已存在，请换一个文件名", out)
+	}
+	if report == nil {
+		report = func(backup.Progress) {}
+	}
+	man, err := backup.Write(ctx, f, key, wrapped, src, report)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, out)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return nil, fmt.Errorf("备份失败（未留下备份文件）：%w", err)
+	}
+	syncDir(filepath.Dir(out))
+	return man, nil
 }
 
 func restoreCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

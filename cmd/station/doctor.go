@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/internal/flagconf"
+	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/diskspace"
 	"github.com/civic-station/station/station/sqlite"
 	"github.com/civic-station/station/syncer"
@@ -128,6 +130,7 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkStore(ctx, dir)
 		d.checkDisk(dir)
 		d.checkSync(dir)
+		d.checkBackups(dir)
 		d.checkTLS()
 	}
 	d.checkService()
@@ -185,6 +188,7 @@ func (d *doctor) checkStore(ctx context.Context, dir string) {
 		d.add("数据库", checkFail, err.Error(), "启动一次 station run 完成数据库升级")
 		return
 	}
+	d.checkSchema(ctx, db)
 	res, err := db.IntegrityCheck(ctx)
 	switch {
 	case err != nil:
@@ -202,6 +206,28 @@ func (d *doctor) checkStore(ctx context.Context, dir string) {
 		d.add("审计日志", checkFail, fmt.Sprintf("哈希链从第 %d 条起不可信：%s", rep.FirstBadSeq, rep.Problem), "保留现场并报告数据中心；不要修改数据库")
 	default:
 		d.add("审计日志", checkOK, fmt.Sprintf("共 %d 条，哈希链连续", rep.Entries), "")
+	}
+}
+
+// checkSchema compares the database's schema version with this program's and names the newest
+// pre-upgrade snapshot.
+func (d *doctor) checkSchema(ctx context.Context, db *sqlite.DB) {
+	v, err := db.SchemaVersion(ctx)
+	prog := sqlite.SchemaVersion()
+	switch {
+	case err != nil:
+		d.add("数据库结构", checkFail, err.Error(), "")
+	case v > prog:
+		d.add("数据库结构", checkFail, fmt.Sprintf("数据库结构版本 %d 比本程序的 %d 新", v, prog), "安装新版本，或从升级前的备份恢复")
+	case v < prog:
+		d.add("数据库结构", checkWarn, fmt.Sprintf("数据库结构版本 %d，本程序 %d：下次启动时升级（升级前自动备份）", v, prog), "重启服务完成升级")
+	default:
+		detail := fmt.Sprintf("结构版本 %d", v)
+		if snaps, _ := filepath.Glob(filepath.Join(sqlite.UpgradeBackupDir(db.Path()), "station-schema*.db")); len(snaps) > 0 {
+			sort.Strings(snaps)
+			detail += "；升级前备份 " + snaps[len(snaps)-1]
+		}
+		d.add("数据库结构", checkOK, detail, "")
 	}
 }
 
@@ -236,6 +262,8 @@ func (d *doctor) checkSync(dir string) {
 		return
 	}
 	switch {
+	case st.UpgradeRequired:
+		d.add("数据中心", checkFail, st.LastError, "安装新版本的 station 软件包（apt install ./station_….deb）；升级前数据自动备份")
 	case st.LastSuccess.IsZero():
 		d.add("数据中心", checkWarn, fmt.Sprintf("已注册 %s，从未同步成功（%s）", id.HubURL, st.LastError), "检查网络和数据中心地址")
 	case d.now().Sub(st.LastSuccess) > time.Hour:
@@ -245,6 +273,30 @@ func (d *doctor) checkSync(dir string) {
 	}
 	if skew := st.ClockSkew.Duration(); skew > 2*time.Minute || skew < -2*time.Minute {
 		d.add("时钟", checkWarn, fmt.Sprintf("本机时钟与数据中心相差 %s", skew.Round(time.Second)), "开启时间同步（timedatectl set-ntp true）")
+	}
+}
+
+// checkBackups reports the scheduled backups from the configuration and the last outcome the running
+// station recorded.
+func (d *doctor) checkBackups(dir string) {
+	p := d.m.Backups
+	if p.At == "" {
+		d.add("定时备份", checkWarn, "未设置", "在配置文件中设置 backup-at（如 \"02:30\"）和 backup-to（如U盘挂载点）")
+		return
+	}
+	var st station.BackupStatus
+	raw, err := os.ReadFile(backupStatusFile(dir))
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
+	switch {
+	case err != nil || st.LastAttempt.IsZero():
+		d.add("定时备份", checkWarn, fmt.Sprintf("每天 %s 备份到 %s，尚未执行过", p.At, p.To), "确认服务在运行；可先手动执行 station backup --to 检查目的目录")
+	case st.Alert(d.now()) != "":
+		d.add("定时备份", checkFail, st.Alert(d.now()), "检查目的目录（U盘是否插好、空间是否足够），再手动执行 station backup --to 确认")
+	default:
+		d.add("定时备份", checkOK, fmt.Sprintf("每天 %s 备份到 %s，最近一次 %s（%s，%s）", p.At, p.To,
+			st.LastSuccess.In(station.ChinaTime).Format("2006-01-02 15:04"), filepath.Base(st.LastFile), bytesize.Format(st.LastBytes)), "")
 	}
 }
 

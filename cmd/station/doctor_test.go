@@ -39,7 +39,7 @@ func TestDoctorOnAHealthyStationAndOnBrokenOnes(t *testing.T) {
 	st := startStationIn(t, dir, nil)
 	config := writeConfig(t, "data = \""+dir+"\"\nlisten = \""+st.HTTP.Addr().String()+"\"\ndemo = true\n")
 	code, res := doctorReport(t, config)
-	for _, name := range []string{"配置文件", "数据目录", "数据密钥", "数据库", "审计日志", "磁盘空间", "网页服务", "设备"} {
+	for _, name := range []string{"配置文件", "数据目录", "数据密钥", "数据库", "数据库结构", "审计日志", "磁盘空间", "网页服务", "设备"} {
 		if r := findCheck(t, res, name); r.Status != checkOK {
 			t.Errorf("%s: %s %s (fix %q)", name, r.Status, r.Detail, r.Fix)
 		}

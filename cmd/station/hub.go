@@ -22,6 +22,7 @@ import (
 	"github.com/civic-station/station/syncer/hub/console"
 	hubpostgres "github.com/civic-station/station/syncer/hub/postgres"
 	hubsqlite "github.com/civic-station/station/syncer/hub/sqlite"
+	"github.com/civic-station/station/syncer/protocol"
 )
 
 // HubMain is the running data-center hub: store, CA, blob directory, the HTTPS server of sync
@@ -37,6 +38,8 @@ type HubMain struct {
 	ConsoleListener net.Listener
 	// MetricsToken lets a scraper elsewhere read /metrics with a bearer token; "" loopback only.
 	MetricsToken string
+	// MinStationVersion is the oldest station release the hub syncs with ("" any).
+	MinStationVersion string
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -99,7 +102,8 @@ func (m *HubMain) Run(ctx context.Context) error {
 			hosts = append(hosts, h)
 		}
 	}
-	m.Server = hub.New(hub.Config{Store: m.Store, Blobs: m.Blobs, CA: m.CA, Now: m.Now, Logger: m.Logger, Hosts: hosts, MetricsToken: m.MetricsToken})
+	m.Server = hub.New(hub.Config{Store: m.Store, Blobs: m.Blobs, CA: m.CA, Now: m.Now, Logger: m.Logger, Hosts: hosts, MetricsToken: m.MetricsToken,
+		MinStationVersion: m.MinStationVersion})
 	if err := m.Server.Open(m.Listen); err != nil {
 		return err
 	}
@@ -190,6 +194,13 @@ func hubCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs.StringVar(&m.DB, "db", "", "PostgreSQL 连接串（为空则使用内置 SQLite）")
 	hosts := fs.String("host", "", "服务器证书中的主机名或地址，逗号分隔")
 	fs.StringVar(&m.MetricsToken, "metrics-token", os.Getenv("STATION_HUB_METRICS_TOKEN"), "远程采集 /metrics 的令牌（Authorization: Bearer 令牌；也可用环境变量 STATION_HUB_METRICS_TOKEN）；不设置时只对本机开放")
+	fs.Func("min-station-version", "与之同步的最低站点版本，如 0.2.0（更旧的站点会收到升级提示；为空则不限）", func(v string) error {
+		if _, ok := protocol.ParseVersion(v); !ok && v != "" {
+			return fmt.Errorf("应为 X.Y.Z 形式的版本号，如 0.2.0 / want a release such as 0.2.0")
+		}
+		m.MinStationVersion = v
+		return nil
+	})
 	fs.StringVar(&m.Console, "console", defaultConsole, "部门审批台监听地址（HTTP，默认仅本机；生产环境请在前面加 TLS 反向代理；为空则不启动）")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)

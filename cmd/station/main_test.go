@@ -59,7 +59,7 @@ func startStation(t *testing.T) *testStation {
 
 // startStationIn runs the real Main as startStation does, in dir (which may hold an enrollment with a
 // hub: the station then syncs with it), after configure, when not nil, has changed what the test needs.
-func startStationIn(t *testing.T, dir string, configure func(*Main)) *testStation {
+func startStationIn(t testing.TB, dir string, configure func(*Main)) *testStation {
 	t.Helper()
 	clock := &testClock{now: time.Date(2026, 11, 24, 1, 30, 0, 0, time.UTC)}
 	m := NewMain()
@@ -83,7 +83,7 @@ func startStationIn(t *testing.T, dir string, configure func(*Main)) *testStatio
 	return &testStation{Main: m, clock: clock}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))

@@ -66,6 +66,8 @@ type Main struct {
 	SyncBandwidth string // bandwidth cap by time of day for the sync (syncer.ParseSchedule); "" unlimited
 	DiskReserve   int64  // free space below which new input is refused, in bytes
 
+	Backups backupPlan // the scheduled backups (backup_schedule.go)
+
 	Community     string // the station's community, printed on certificates (cert.go)
 	CertAlgorithm string // the certificate signature algorithm: ed25519 (default) or sm2
 
@@ -86,6 +88,7 @@ type Main struct {
 	Disk    *diskspace.Guard // the free space of the data directory against DiskReserve
 	limiter *syncer.Limiter  // the sync's bandwidth cap; nil when unlimited
 	syncMon *syncMonitor     // the sync status the HTTP server reports
+	backups *backupScheduler // the scheduled backups; set by Run
 
 	httpLn    net.Listener // bound by Run before anything else, until the HTTP server takes it
 	httpsLn   net.Listener // the HTTPS port's, likewise
@@ -199,6 +202,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.newCertificates(printer); err != nil {
 		return err
 	}
+	if err := m.startBackups(bgCtx); err != nil {
+		return err
+	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:    m.DB,
 		Log:      m.DB,
@@ -217,6 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 		SyncStore: m.DB,
 		Sync:      m.syncMon,
 		Disk:      m.Disk,
+		Backups:   m.backups,
 
 		Certificates: m.Certs,
 		MetricsToken: m.MetricsToken,
@@ -401,6 +408,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&m.MetricsToken, "metrics-token", "", "远程采集 /metrics 的令牌（Authorization: Bearer 令牌）；不设置时只对本机开放")
 	m.registerSyncFlags(fs)
 	m.registerCertFlags(fs)
+	m.registerBackupFlags(fs)
 	m.registerTLSFlags(fs)
 	return fs
 }

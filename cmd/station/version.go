@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/civic-station/station/station/pdf/raster"
+	"github.com/civic-station/station/station/sqlite"
 )
 
 // pdfRenderer says whether this build renders PDFs, for `station version` and the setup page.
@@ -17,6 +18,7 @@ func pdfRenderer() string {
 }
 
 func versionCommand(stdout io.Writer) int {
-	fmt.Fprintf(stdout, "station %s (%s, %s/%s)\nPDF 渲染：%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH, pdfRenderer())
+	fmt.Fprintf(stdout, "station %s (%s, %s/%s)\n数据库结构版本：%d\nPDF 渲染：%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		sqlite.SchemaVersion(), pdfRenderer())
 	return 0
 }

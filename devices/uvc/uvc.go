@@ -348,3 +348,16 @@ func notConnected(err error) error {
 	}
 	return err
 }
+
+// Info describes a video device found by List.
+type Info struct {
+	Path    string
+	Name    string
+	Bus     string
+	Formats []Format
+	// Err is set when the node exists but could not be opened or queried (busy, no permission).
+	Err string
+}
+
+// Usable reports whether the device offers a format the driver can use.
+func (i Info) Usable() bool { return i.Err == "" && len(usable(i.Formats)) > 0 }

@@ -76,6 +76,7 @@ type Config struct {
 	SyncStore SyncStore
 	Sync      SyncMonitor
 	Disk      DiskMonitor
+	Backups   BackupMonitor // the scheduled backups, shown with the sync status (may be nil)
 	// Certificates issues, prints and verifies certificates; nil answers the certificate routes with
 	// EUNAVAILABLE.
 	Certificates Certificates
@@ -109,6 +110,7 @@ type Server struct {
 	syncStore SyncStore
 	syncMon   SyncMonitor
 	disk      DiskMonitor
+	backups   BackupMonitor
 	certs     Certificates // nil without the certificate service
 	tls       TLSInfo      // nil without HTTPS
 	// metricsToken admits a remote scraper to /metrics ("" admits none)
@@ -157,6 +159,7 @@ func NewServer(cfg Config) *Server {
 		syncStore:    cfg.SyncStore,
 		syncMon:      cfg.Sync,
 		disk:         cfg.Disk,
+		backups:      cfg.Backups,
 		certs:        cfg.Certificates,
 		tls:          cfg.TLS,
 		metricsToken: cfg.MetricsToken,

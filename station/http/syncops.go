@@ -37,6 +37,11 @@ type DiskMonitor interface {
 	Status() station.DiskStatus
 }
 
+// BackupMonitor reports the scheduled backups (cmd/station's scheduler implements it).
+type BackupMonitor interface {
+	Status() station.BackupStatus
+}
+
 // syncRoutes lists the routes about the station's sync with the data center (status, dead letters)
 // and the notices it brings down.
 func syncRoutes() []route {
@@ -58,10 +63,11 @@ func syncRoutes() []route {
 
 // syncStatusView is the sync status with the disk's and what needs attention.
 type syncStatusView struct {
-	Sync   station.SyncStatus  `json:"sync"`
-	Disk   *station.DiskStatus `json:"disk,omitempty"`
-	Alerts []string            `json:"alerts"` // in Chinese; empty when all is well
-	At     time.Time           `json:"at"`
+	Sync   station.SyncStatus    `json:"sync"`
+	Disk   *station.DiskStatus   `json:"disk,omitempty"`
+	Backup *station.BackupStatus `json:"backup,omitempty"` // the scheduled backups
+	Alerts []string              `json:"alerts"`           // in Chinese; empty when all is well
+	At     time.Time             `json:"at"`
 }
 
 type deadLetterList struct {
@@ -96,6 +102,13 @@ func (s *Server) syncStatus(ctx context.Context) (syncStatusView, error) {
 		v.Disk = &d
 		if d.Low {
 			v.Alerts = append(v.Alerts, station.ErrDiskLow().Message)
+		}
+	}
+	if s.backups != nil {
+		b := s.backups.Status()
+		v.Backup = &b
+		if a := b.Alert(now); a != "" {
+			v.Alerts = append(v.Alerts, a)
 		}
 	}
 	if v.Alerts == nil {

@@ -4,7 +4,9 @@
 // The database runs in WAL mode with synchronous=FULL, foreign keys on, STRICT tables and a busy
 // timeout. One connection writes (commands are applied one at a time, each in one transaction that also
 // appends the audit entry and the outbox record); a pool of query-only connections reads. Migrations are
-// numbered .sql files embedded in the binary, each applied in its own transaction.
+// numbered .sql files embedded in the binary, forward only: an upgrade first snapshots the database into
+// upgrade-backups/ beside it, then applies every pending migration in one transaction, so a failure leaves
+// the old database exactly as it was (see migrate.go).
 package sqlite
 
 import (
@@ -18,8 +20,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +73,7 @@ type options struct {
 	readOnly bool
 	readers  int
 	space    SpaceGuard
+	schema   fs.FS // the migrations (migrationFS; tests swap in broken ones)
 }
 
 // WithSpaceGuard makes Submit ask g before it applies a command that is new input
@@ -101,7 +102,7 @@ func dsn(path string, pragmas []string, extra string) string {
 
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	o := options{logger: slog.New(slog.DiscardHandler), readers: max(4, runtime.GOMAXPROCS(0))}
+	o := options{logger: slog.New(slog.DiscardHandler), readers: max(4, runtime.GOMAXPROCS(0)), schema: migrationFS}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -127,7 +128,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			db.write.Close()
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
-		if err := db.migrate(ctx); err != nil {
+		if err := db.migrate(ctx, o.schema); err != nil {
 			db.write.Close()
 			return nil, err
 		}
@@ -223,53 +224,4 @@ func (db *DB) IntegrityCheck(ctx context.Context) (string, error) {
 		out = append(out, s)
 	}
 	return strings.Join(out, "\n"), rows.Err()
-}
-
-// migrate applies the embedded migrations not yet recorded, each in its own transaction.
-func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Slice(names, func(i, j int) bool { return migrationNumber(names[i]) < migrationNumber(names[j]) })
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func migrationNumber(name string) int {
-	base := strings.TrimPrefix(name, "migrations/")
-	n, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-	return n
-}
-
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
-		return err
-	} else if n > 0 {
-		return nil
-	}
-	body, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, formatTime(time.Now())); err != nil {
-		return err
-	}
-	return tx.Commit()
 }

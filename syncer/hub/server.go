@@ -46,6 +46,9 @@ type Config struct {
 	MaxChunkBytes int64         // largest blob chunk (default 1 MiB)
 	CertValidity  time.Duration // station certificates (default 2 years)
 	Hosts         []string      // names and addresses in the server certificate (default localhost, 127.0.0.1)
+	// MinStationVersion, when set, is the oldest station release the hub syncs with ("0.2.0"): an older
+	// station, or one whose version names no release, is answered 426 EUPGRADE on every sync path.
+	MinStationVersion string
 }
 
 // Server serves protocol v1 over HTTPS with client certificates.
@@ -62,6 +65,7 @@ type metrics struct {
 	batches, tooLarge, busy, enrollments, enrollRefused  atomic.Int64
 	blobBytes, blobsComplete, changesServed              atomic.Int64
 	active                                               atomic.Int64
+	tooOld                                               atomic.Int64 // requests refused for a station below MinStationVersion
 	approved, rejected                                   atomic.Int64 // decisions taken in the department console
 }
 
@@ -110,11 +114,11 @@ func New(cfg Config) *Server {
 // Handler returns the HTTP handler of the protocol and /metrics.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+protocol.PathEnroll, s.admit(s.enroll))
-	mux.HandleFunc("POST "+protocol.PathRecords, s.admit(s.station(s.records)))
-	mux.HandleFunc("HEAD "+protocol.PathBlobs+"{sha}", s.admit(s.station(s.blobHead)))
-	mux.HandleFunc("PATCH "+protocol.PathBlobs+"{sha}", s.admit(s.station(s.blobPatch)))
-	mux.HandleFunc("GET "+protocol.PathChanges, s.admit(s.station(s.changes)))
+	mux.HandleFunc("POST "+protocol.PathEnroll, s.admit(s.minVersion(s.enroll)))
+	mux.HandleFunc("POST "+protocol.PathRecords, s.admit(s.minVersion(s.station(s.records))))
+	mux.HandleFunc("HEAD "+protocol.PathBlobs+"{sha}", s.admit(s.minVersion(s.station(s.blobHead))))
+	mux.HandleFunc("PATCH "+protocol.PathBlobs+"{sha}", s.admit(s.minVersion(s.station(s.blobPatch))))
+	mux.HandleFunc("GET "+protocol.PathChanges, s.admit(s.minVersion(s.station(s.changes))))
 	mux.HandleFunc("GET "+protocol.PathMetrics, s.serveMetrics)
 	return mux
 }
@@ -297,6 +301,29 @@ func (s *Server) admit(next http.HandlerFunc) http.HandlerFunc {
 			s.metrics.active.Add(-1)
 			<-s.active
 		}()
+		next(w, r)
+	}
+}
+
+// minVersion refuses a station older than Config.MinStationVersion with 426 EUPGRADE and a message
+// the station shows its technician as is.
+func (s *Server) minVersion(next http.HandlerFunc) http.HandlerFunc {
+	if s.cfg.MinStationVersion == "" {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		have := r.Header.Get(protocol.HeaderStationVersion)
+		if !protocol.VersionAtLeast(have, s.cfg.MinStationVersion) {
+			s.metrics.tooOld.Add(1)
+			shown := have
+			if shown == "" {
+				shown = "未知"
+			}
+			writeError(w, http.StatusUpgradeRequired, station.EUPGRADE, fmt.Sprintf(
+				"本站软件版本（%s）低于数据中心要求的最低版本 %s，数据中心暂停与本站同步：请升级本站软件（本站业务照常办理，数据保存在本机，升级后自动补传）",
+				shown, s.cfg.MinStationVersion))
+			return
+		}
 		next(w, r)
 	}
 }
@@ -630,6 +657,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		{"station_hub_batches_total", "Record batches received.", "counter", m.batches.Load()},
 		{"station_hub_batches_too_large_total", "Requests refused with 413.", "counter", m.tooLarge.Load()},
 		{"station_hub_busy_total", "Requests shed with 503 by admission control.", "counter", m.busy.Load()},
+		{"station_hub_too_old_total", "Sync requests refused with 426 for a station below the minimum version.", "counter", m.tooOld.Load()},
 		{"station_hub_enrollments_total", "Stations enrolled.", "counter", m.enrollments.Load()},
 		{"station_hub_enrollments_refused_total", "Enrollments refused.", "counter", m.enrollRefused.Load()},
 		{"station_hub_blob_bytes_total", "Blob bytes received and stored.", "counter", m.blobBytes.Load()},

@@ -17,9 +17,6 @@ import (
 	"net"
 	"os"
 	"sync"
-
-	"github.com/creack/pty"
-	"golang.org/x/sys/unix"
 )
 
 // DefaultFontPath is the CJK font the simulator draws text with when Config.FontPaths is nil and
@@ -229,25 +226,9 @@ type PTY struct {
 // OpenPTY opens a pseudo-terminal in raw mode and, if link is not empty, points a symbolic link at
 // its device (replacing an existing link), like udev's /dev/ttyUSB-printer names.
 func (s *Sim) OpenPTY(link string) (*PTY, error) {
-	ptmx, tty, err := pty.Open()
+	ptmx, tty, err := openRawPTY()
 	if err != nil {
-		return nil, fmt.Errorf("escpossim: open pty: %w", err)
-	}
-	// Keep the terminal side open so the master never sees EIO between the driver's opens, and
-	// make it raw so no byte is translated or echoed.
-	t, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
-	if err == nil {
-		t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		t.Oflag &^= unix.OPOST
-		t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		t.Cflag &^= unix.CSIZE | unix.PARENB
-		t.Cflag |= unix.CS8
-		err = unix.IoctlSetTermios(int(tty.Fd()), unix.TCSETS, t)
-	}
-	if err != nil {
-		ptmx.Close()
-		tty.Close()
-		return nil, fmt.Errorf("escpossim: raw mode: %w", err)
+		return nil, err
 	}
 	p := &PTY{sim: s, ptmx: ptmx, tty: tty}
 	if link != "" {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package uvc
 
 import (
@@ -97,19 +99,6 @@ func (d *webcamDevice) Frame(timeout time.Duration) ([]byte, error) {
 }
 
 func (d *webcamDevice) Close() error { return d.cam.Close() }
-
-// Info describes a video device found by List.
-type Info struct {
-	Path    string
-	Name    string
-	Bus     string
-	Formats []Format
-	// Err is set when the node exists but could not be opened or queried (busy, no permission).
-	Err string
-}
-
-// Usable reports whether the device offers a format the driver can use.
-func (i Info) Usable() bool { return i.Err == "" && len(usable(i.Formats)) > 0 }
 
 // List finds the V4L2 capture devices under /dev (video0, video1 …, in numeric order). Nodes that are
 // not capture devices (UVC metadata nodes) are left out; nodes that exist but cannot be opened are
