@@ -214,7 +214,7 @@ func describeFile(path string) string {
 func combinationProblems(m *Main, src map[string]flagconf.Source) []string {
 	var out []string
 	if checkPlainListen(m.Listen) != nil {
-		out = append(out, fmt.Sprintf("配置项 \"listen\" = %q（%s）不是本机地址：明文 HTTP 只供本机使用；局域网请用配置项 listen-https（如 \":8443\"），listen 改为 \"127.0.0.1:8080\"", m.Listen, src["listen"]))
+		out = append(out, fmt.Sprintf("配置项 \"listen\" = %q（来自 %s）不是本机地址：明文 HTTP 只供本机使用；局域网请用配置项 listen-https（如 \":8443\"），listen 改为 \"127.0.0.1:8080\"", m.Listen, src["listen"]))
 	}
 	switch {
 	case (m.TLSCert == "") != (m.TLSKey == ""):

@@ -151,7 +151,7 @@ func TestConfigCheckReportsSettingsThatDoNotGoTogether(t *testing.T) {
 	t.Setenv("STATION_LISTEN", "")
 	os.Unsetenv("STATION_LISTEN")
 	cases := []struct{ name, file, want string }{
-		{"plain HTTP on every address", "listen = \"0.0.0.0:8080\"\n", `配置项 "listen" = "0.0.0.0:8080"（file）不是本机地址`},
+		{"plain HTTP on every address", "listen = \"0.0.0.0:8080\"\n", `配置项 "listen" = "0.0.0.0:8080"（来自 file）不是本机地址`},
 		{"a certificate without its key", "tls-cert = \"/etc/station/own.crt\"\n", `配置项 "tls-cert" 和 "tls-key" 须一起设置`},
 		{"certificate files that do not load", "tls-cert = \"/nonexistent/own.crt\"\ntls-key = \"/nonexistent/own.key\"\n", `配置项 "tls-cert"/"tls-key" 无法载入`},
 	}

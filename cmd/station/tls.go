@@ -299,3 +299,19 @@ func (m *Main) printHTTPS(w io.Writer) {
 			filepath.Join(tlsDir(m.DataDir), lantls.CACertFile), u, st.CAFingerprint)
 	}
 }
+
+// lanBaseURL is how a counter terminal would reach the configured HTTPS address: the box's host name
+// when it listens on every address. Tools that do not run the station use it (`station tls show`).
+func (m *Main) lanBaseURL() string {
+	host, port, err := net.SplitHostPort(m.ListenHTTPS)
+	if err != nil {
+		return "https://本机地址:端口"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "本机地址"
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		}
+	}
+	return "https://" + net.JoinHostPort(host, port)
+}

@@ -70,7 +70,7 @@ func tlsCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "本站根证书 %s\n  名称        %s\n  SHA-256 指纹 %s\n  有效期至    %s\n",
 		filepath.Join(dir, lantls.CACertFile), ca.Subject.String(), lantls.Fingerprint(ca), ca.NotAfter.Local().Format(time.DateOnly))
-	fmt.Fprintln(stdout, "柜台电脑：在 https://本机地址:端口/setup 下载本站证书，核对指纹与上面一致后安装为受信任的根证书。")
+	fmt.Fprintf(stdout, "柜台电脑：在 %s/setup 下载本站证书，核对指纹与上面一致后安装为受信任的根证书。\n", m.lanBaseURL())
 	if _, leaf, err := lantls.LoadKeyPair(filepath.Join(dir, lantls.ServerCertFile), filepath.Join(dir, lantls.ServerKeyFile)); err == nil {
 		printLeaf(stdout, leaf)
 	} else {
