@@ -104,6 +104,16 @@ func TestCounterTerminalsLogInOverHTTPSWithTheStationCA(t *testing.T) {
 		t.Errorf("connection state %+v", resp.TLS)
 	}
 
+	// No HSTS for localhost: browsers would pin the kiosk's http://localhost:8080 to HTTPS too.
+	resp, err = client.Get(strings.Replace(base, "127.0.0.1", "localhost", 1) + "/readyz")
+	if err != nil {
+		t.Fatalf("https://localhost: %v", err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Strict-Transport-Security"); resp.StatusCode != 200 || got != "" {
+		t.Errorf("https://localhost: %d, HSTS %q; want none", resp.StatusCode, got)
+	}
+
 	_, err = httpsClient(nil).Get(base + "/readyz")
 	var uae x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &uae) {

@@ -226,7 +226,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
-	if c.Context().IsTLS() { // the connection itself, never a forwarded header
+	if c.Context().IsTLS() && !localhostName(string(c.Request().Host())) { // the connection itself, never a forwarded header
 		h.Set("Strict-Transport-Security", HSTS)
 	}
 	return c.Next()

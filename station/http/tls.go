@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,18 @@ import (
 // HSTS is the Strict-Transport-Security value of every answer on an HTTPS connection: browsers that
 // once reached the station over HTTPS keep to HTTPS for a year.
 const HSTS = "max-age=31536000"
+
+// localhostName reports whether host is localhost or a name under .localhost. HSTS is not sent for
+// them: a browser keeps HSTS per host name whatever the port, so one visit to https://localhost:8443
+// on the box would turn the kiosk's http://localhost:8080 into https://localhost:8080, which does
+// not answer. (Browsers ignore HSTS for IP addresses, so 127.0.0.1 needs no exception.)
+func localhostName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
 
 // TLSStatus describes the certificate of the station's HTTPS listener for the setup page, so that a
 // technician can install the station's CA on a counter terminal and compare its fingerprint.
