@@ -109,15 +109,20 @@ func newMultiListener(lns []net.Listener) *multiListener {
 	return m
 }
 
-// accept feeds ln's connections to Accept until ln fails or the multiListener is closed; a listener
-// that fails for good (closed by someone else) fails the whole, as a single listener would.
+// accept feeds ln's connections to Accept until ln fails or the multiListener is closed. A passing
+// failure (out of file descriptors) is waited out here, as fasthttp does for a single listener; a
+// listener that fails for good (closed by someone else) fails the whole, as a single listener would.
 func (m *multiListener) accept(ln net.Listener) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if t, ok := err.(interface{ Temporary() bool }); ok && t.Temporary() {
+				select {
+				case <-time.After(100 * time.Millisecond):
+					continue
+				case <-m.done:
+					return
+				}
 			}
 			select {
 			case m.errs <- err:
