@@ -25,6 +25,10 @@ func (m *Main) applyDemoDefaults(src map[string]flagconf.Source) {
 	}
 }
 
+// caRenewWarning is how long before the station CA's end the doctor starts to warn: replacing it means
+// visiting every counter terminal.
+const caRenewWarning = 365 * 24 * time.Hour
+
 // tlsCheck is the doctor's line for the HTTPS certificate.
 const tlsCheck = "HTTPS 证书"
 
@@ -87,6 +91,10 @@ func (d *doctor) checkTLS() {
 		d.add(tlsCheck, checkWarn, "证书未包含本机现在的名称或地址 "+strings.Join(missing, "、")+"（柜台电脑用它们访问会报证书错误）",
 			"station tls renew（运行中的服务站 10 分钟内也会自动换发）")
 		return
+	}
+	if left := ca.NotAfter.Sub(now); left < caRenewWarning {
+		d.add("本站根证书", checkWarn, fmt.Sprintf("%s 将于 %s 过期（柜台电脑安装的就是它）", ca.Subject.CommonName, ca.NotAfter.Local().Format(time.DateOnly)),
+			"到期前安排换用新根证书：停止服务，移走 "+dir+"，启动服务，再在每台柜台电脑安装新的本站证书")
 	}
 	d.expiry(leaf, now, fmt.Sprintf("本站根证书 %s（指纹 %s）签发，含 %s", ca.Subject.CommonName, lantls.Fingerprint(ca), strings.Join(have, "、")),
 		"station tls renew（运行中的服务站会在到期前 30 天内自动换发；未换发说明它没有运行或无法写入 "+dir+"）")

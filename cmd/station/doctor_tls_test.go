@@ -103,3 +103,25 @@ func TestDoctorChecksTheHTTPSCertificate(t *testing.T) {
 		}
 	})
 }
+
+// TestDoctorWarnsAYearBeforeTheStationCAEnds: replacing the CA means visiting every terminal, so the
+// doctor says so a year ahead; the server certificate itself is still fine.
+func TestDoctorWarnsAYearBeforeTheStationCAEnds(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o700)
+	tlsFolder := filepath.Join(dir, "tls")
+	old := time.Now().Add(-lantls.CAValidity + 180*24*time.Hour) // the CA has half a year left
+	for _, at := range []time.Time{old, time.Now()} {
+		if _, err := lantls.Ensure(lantls.Options{Dir: tlsFolder, Names: lantls.LocalNames(nil), Now: at, Force: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config := writeConfig(t, "data = \""+dir+"\"\nlisten = \"127.0.0.1:1\"\nlisten-https = \"127.0.0.1:1\"\n")
+	_, res := doctorReport(t, config)
+	if r := findCheck(t, res, "本站根证书"); r.Status != checkWarn || !strings.Contains(r.Fix, "每台柜台电脑") {
+		t.Errorf("%+v", r)
+	}
+	if r := findCheck(t, res, tlsCheck); r.Status != checkOK {
+		t.Errorf("the server certificate: %+v", r)
+	}
+}
