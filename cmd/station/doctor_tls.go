@@ -13,17 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/civic-station/station/internal/flagconf"
 	"github.com/civic-station/station/station/lantls"
 )
-
-// applyDemoDefaults gives the demo its own defaults where the configuration left a key unset: HTTPS
-// on a free loopback port rather than the LAN's :8443.
-func (m *Main) applyDemoDefaults(src map[string]flagconf.Source) {
-	if m.Demo && src["listen-https"] == flagconf.FromDefault {
-		m.ListenHTTPS = demoListenHTTPS
-	}
-}
 
 // caRenewWarning is how long before the station CA's end the doctor starts to warn: replacing it means
 // visiting every counter terminal.

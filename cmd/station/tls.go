@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/civic-station/station/internal/flagconf"
 	shttp "github.com/civic-station/station/station/http"
 	"github.com/civic-station/station/station/lantls"
 	"github.com/civic-station/station/syncer"
@@ -33,6 +34,14 @@ const defaultListenHTTPS = ":8443"
 // demoListenHTTPS is where the demo serves HTTPS unless --listen-https says otherwise: a free loopback
 // port, so that `make run` takes no fixed port beyond the two it names and opens nothing to the LAN.
 const demoListenHTTPS = "127.0.0.1:0"
+
+// applyDemoDefaults gives the demo its own defaults where the configuration left a key unset: HTTPS
+// on a free loopback port rather than the LAN's :8443.
+func (m *Main) applyDemoDefaults(src map[string]flagconf.Source) {
+	if m.Demo && src["listen-https"] == flagconf.FromDefault {
+		m.ListenHTTPS = demoListenHTTPS
+	}
+}
 
 // tlsRefresh is how often a running station looks at its certificate again: it reissues it when the
 // box's addresses changed or its end is near, and takes up files that `station tls renew` or the
