@@ -32,7 +32,7 @@ kiosk-ui/node_modules: kiosk-ui/package.json kiosk-ui/package-lock.json
 
 # The UI is rebuilt only when one of its sources is newer than the last build (vue-tsc and vite take
 # 15-20 s on two cores).
-UI_SRC := $(shell find kiosk-ui/src kiosk-ui/public -type f 2>/dev/null) kiosk-ui/index.html kiosk-ui/vite.config.ts \
+UI_SRC := $(shell find kiosk-ui/src kiosk-ui/public kiosk-ui/build -type f 2>/dev/null) kiosk-ui/index.html kiosk-ui/vite.config.ts \
 	kiosk-ui/tsconfig.json kiosk-ui/package.json kiosk-ui/package-lock.json
 
 kiosk-ui/dist/index.html: kiosk-ui/node_modules $(UI_SRC)

@@ -39,16 +39,36 @@ const (
 
 // Status is a device's state for the setup page, `station doctor` and /metrics.
 type Status struct {
-	Kind        Kind      `json:"kind"`
-	Name        string    `json:"name"`   // human-readable model or address, e.g. "SAM on /dev/ttyUSB0"
-	Detail      string    `json:"detail"` // e.g. "115200 baud", "ipp://10.0.0.5/ipp/print"
-	Connected   bool      `json:"connected"`
-	State       State     `json:"state"`
-	Reasons     []string  `json:"reasons,omitempty"` // device-reported reasons, e.g. IPP media-empty
+	Kind      Kind     `json:"kind"`
+	Name      string   `json:"name"`   // human-readable model or address, e.g. "SAM on /dev/ttyUSB0"
+	Detail    string   `json:"detail"` // e.g. "115200 baud", "ipp://10.0.0.5/ipp/print"
+	Connected bool     `json:"connected"`
+	State     State    `json:"state"`
+	Reasons   []string `json:"reasons,omitempty"` // device-reported reasons, e.g. IPP media-empty
+	// Link, Port and Baud say how the station reaches the device, as codes and plain values the setup
+	// page labels in Chinese itself (Name and Detail are prose for logs and `station doctor`).
+	Link Link   `json:"link,omitempty"`
+	Port string `json:"port,omitempty"` // serial port or device node, host:port, or printer URI
+	Baud int    `json:"baud,omitempty"` // serial line speed, when known
+	// Message explains an error state for the person at the device, in Chinese, when the driver has
+	// one (e.g. the SAM's fault); Reasons and LastError keep the device's own terms.
+	Message     string    `json:"message,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
+
+// Link is how the station reaches a device.
+type Link string
+
+// Device links.
+const (
+	LinkSerial Link = "serial" // a serial port (RS-232 or USB serial), Port and Baud
+	LinkTCP    Link = "tcp"    // a raw TCP socket, Port is host:port
+	LinkIPP    Link = "ipp"    // an IPP printer, Port is its URI
+	LinkV4L2   Link = "v4l2"   // a V4L2 video device, Port is its node
+	LinkSim    Link = "sim"    // a simulator inside the station process
+)
 
 // Errors every driver uses for the common failures, so callers can tell them apart with errors.Is.
 var (

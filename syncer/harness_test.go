@@ -170,7 +170,7 @@ func (s *testStation) submit(kind station.CommandKind, actor station.Actor, payl
 func (s *testStation) intake(blob string) string {
 	s.t.Helper()
 	number := "110101199003070018"
-	sealed, err := s.key.Seal(station.IDResident, number)
+	sealed, err := station.SealApplicant(s.key, station.IDResident, number)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -25,17 +25,57 @@ import (
 
 	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/revealkey"
 	"github.com/civic-station/station/syncer/protocol"
 )
 
-// Identity is the station's identity at the hub: its ID and client certificate, and the hub's CA.
+// Identity is the station's identity at the hub: its ID and client certificate, the hub's CA, and
+// the hub's reveal public key when the hub has one.
 type Identity struct {
 	StationID   string `json:"station_id"`
 	StationName string `json:"station_name"`
 	HubURL      string `json:"hub_url"`
+	// RevealKey is the hub's reveal public key (station/revealkey, base64), given at enrollment or
+	// announced later with the downlink; "" until the station knows one.
+	RevealKey string `json:"reveal_key,omitempty"`
 
 	Cert tls.Certificate `json:"-"`
 	CA   *x509.CertPool  `json:"-"`
+
+	dir string // the identity folder it was loaded from; "" for one built in memory
+}
+
+// HubRevealKey parses RevealKey; it returns nil and no error when the station knows no reveal key.
+func (id *Identity) HubRevealKey() (*revealkey.PublicKey, error) {
+	if id.RevealKey == "" {
+		return nil, nil
+	}
+	return revealkey.ParsePublicKey(id.RevealKey)
+}
+
+// saveRevealKey records a new reveal key in identity.json (owner-only, replaced atomically).
+func (id *Identity) saveRevealKey(key string) error {
+	next := *id
+	next.RevealKey = key
+	if id.dir != "" {
+		if err := writeIdentityMeta(id.dir, next); err != nil {
+			return err
+		}
+	}
+	id.RevealKey = key
+	return nil
+}
+
+// writeIdentityMeta writes identity.json in dir.
+func writeIdentityMeta(dir string, id Identity) error {
+	meta, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "identity.json"), meta, 0o600); err != nil {
+		return fmt.Errorf("store identity: %w", err)
+	}
+	return nil
 }
 
 // ErrNotEnrolled is returned by LoadIdentity when the data directory holds no identity.
@@ -75,6 +115,7 @@ func LoadIdentity(dataDir string) (*Identity, error) {
 	if !id.CA.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("load identity: no certificate in %s", filepath.Join(dir, "hub-ca.crt"))
 	}
+	id.dir = dir
 	return &id, nil
 }
 
@@ -128,13 +169,17 @@ func Enroll(ctx context.Context, hubURL, token, dataDir, version string) (*Ident
 	if err := json.Unmarshal(raw, &er); err != nil {
 		return nil, fmt.Errorf("enroll: bad answer: %w", err)
 	}
+	if er.RevealKey != "" {
+		if _, err := revealkey.ParsePublicKey(er.RevealKey); err != nil {
+			return nil, fmt.Errorf("enroll: bad answer: reveal key: %w", err)
+		}
+	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, err
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	id := Identity{StationID: er.StationID, StationName: er.StationName, HubURL: u.String()}
-	meta, _ := json.MarshalIndent(id, "", "  ")
+	id := Identity{StationID: er.StationID, StationName: er.StationName, HubURL: u.String(), RevealKey: er.RevealKey}
 	dir := identityDir(dataDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -142,10 +187,14 @@ func Enroll(ctx context.Context, hubURL, token, dataDir, version string) (*Ident
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{"station.key", keyPEM}, {"station.crt", []byte(er.Certificate)}, {"hub-ca.crt", []byte(er.CA)}, {"identity.json", meta}} {
+	}{{"station.key", keyPEM}, {"station.crt", []byte(er.Certificate)}, {"hub-ca.crt", []byte(er.CA)}} {
 		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o600); err != nil {
 			return nil, fmt.Errorf("store identity: %w", err)
 		}
+	}
+	// identity.json last: LoadIdentity treats its presence as "enrolled".
+	if err := writeIdentityMeta(dir, id); err != nil {
+		return nil, err
 	}
 	return LoadIdentity(dataDir)
 }

@@ -29,6 +29,7 @@ import (
 
 	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/revealkey"
 	"github.com/civic-station/station/syncer/protocol"
 )
 
@@ -49,6 +50,12 @@ type Store interface {
 // error satisfying errors.Is(err, fs.ErrNotExist).
 type BlobSource interface {
 	OpenBlob(sha256 string) (io.ReadSeekCloser, int64, error)
+}
+
+// HubKeySetter takes the hub's reveal public key for the ID numbers sealed from now on
+// (station/datakey.Key implements it).
+type HubKeySetter interface {
+	SetHubKey(*revealkey.PublicKey)
 }
 
 // Config configures a Syncer. Store and Identity (or HTTPClient and HubURL) are required.
@@ -80,6 +87,10 @@ type Config struct {
 	// Limiter caps the traffic with the hub by time of day (uploads and downloads together); nil:
 	// unlimited. Time spent throttled does not count against RequestTimeout.
 	Limiter *Limiter
+	// HubKeys gets the hub's reveal key: the one in Identity when New runs, then any other the hub
+	// announces with the downlink (which is also stored in the identity). nil: the key is stored, not
+	// applied.
+	HubKeys HubKeySetter
 }
 
 // Status is what the technician sees of the sync (station.SyncStatus).
@@ -97,6 +108,7 @@ type Syncer struct {
 	batch      int       // current record limit per batch; halves on 413
 	lastPrune  time.Time // zero until the first prune
 	lastResync time.Time
+	revealKey  string // the hub reveal key in use, as the protocol carries it; "" when none
 }
 
 // New returns a syncer for cfg.
@@ -166,6 +178,13 @@ func New(cfg Config) (*Syncer, error) {
 	s.st.HubURL, s.st.Enrolled = cfg.HubURL, true
 	if cfg.Identity != nil {
 		s.st.StationID, s.st.StationName = cfg.Identity.StationID, cfg.Identity.StationName
+		s.revealKey = cfg.Identity.RevealKey
+		if key, err := cfg.Identity.HubRevealKey(); err != nil {
+			cfg.Logger.Warn("the stored hub reveal key is unusable; waiting for the hub to announce it again", "err", err)
+			s.revealKey = ""
+		} else if key != nil && cfg.HubKeys != nil {
+			cfg.HubKeys.SetHubKey(key)
+		}
 	}
 	return s, nil
 }
@@ -714,6 +733,9 @@ func (s *Syncer) pull(ctx context.Context) error {
 		if err := json.Unmarshal(raw, &page); err != nil {
 			return fmt.Errorf("changes: bad answer: %w", err)
 		}
+		if err := s.adoptRevealKey(page.RevealKey); err != nil {
+			return err
+		}
 		if len(page.Changes) > 0 || page.NextCursor != cur.Cursor || reset {
 			if err := s.submit(ctx, station.CmdSyncApply, station.SyncApply{FromCursor: cur.Cursor, Cursor: page.NextCursor, Reset: reset, Changes: page.Changes}); err != nil {
 				return err
@@ -745,6 +767,36 @@ func (s *Syncer) pull(ctx context.Context) error {
 		s.cfg.Logger.Warn("downlink state differs from the hub's; full resync", "local", local, "hub", page.StateHash)
 		reset = true
 	}
+}
+
+// adoptRevealKey takes a reveal key the hub announced, when it is not the one in use: it is stored in
+// the identity first, then applied to the seals that follow. A malformed key is logged and ignored (the
+// station goes on sealing as before); a key that cannot be stored fails the round.
+func (s *Syncer) adoptRevealKey(announced string) error {
+	s.mu.Lock()
+	current := s.revealKey
+	s.mu.Unlock()
+	if announced == "" || announced == current {
+		return nil
+	}
+	key, err := revealkey.ParsePublicKey(announced)
+	if err != nil {
+		s.cfg.Logger.Warn("the hub announced a malformed reveal key; ignored", "err", err)
+		return nil
+	}
+	if s.cfg.Identity != nil {
+		if err := s.cfg.Identity.saveRevealKey(announced); err != nil {
+			return err
+		}
+	}
+	if s.cfg.HubKeys != nil {
+		s.cfg.HubKeys.SetHubKey(key)
+	}
+	s.mu.Lock()
+	s.revealKey = announced
+	s.mu.Unlock()
+	s.cfg.Logger.Info("hub reveal key adopted: new ID numbers carry a copy for the data center", "fingerprint", key.Fingerprint())
+	return nil
 }
 
 // prune drops acknowledged records older than Retention, at most once per PruneEvery.

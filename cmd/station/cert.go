@@ -73,7 +73,7 @@ func (m *Main) newCertificates(printer issue.Printer) error {
 		printerName = "演示A4打印机"
 	}
 	svc, err := issue.New(issue.Config{Store: m.DB, Log: m.DB, Blobs: m.Disk.Blobs(m.Blobs), Printer: printer,
-		PrinterName: printerName, Station: m.certStation(), Now: m.Now, Logger: m.Logger.With("component", "certificates")})
+		PrinterName: printerName, Station: m.certStation(), Sealer: m.Key, Now: m.Now, Logger: m.Logger.With("component", "certificates")})
 	if err != nil {
 		return err
 	}

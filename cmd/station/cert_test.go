@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/pdf/raster"
+	"github.com/civic-station/station/station/revealkey"
 )
 
 // certView is a certificate as the API answers it.
@@ -467,9 +469,44 @@ func TestCounterCertificateFlow(t *testing.T) {
 	})
 
 	t.Run("a type the department verifies waits for its approval", func(t *testing.T) {
+		// As if enrolled with a hub that has a reveal key: the verification application carries a copy
+		// of the resident's number that the hub opens (the resident's own record does not keep one).
+		hubKey, err := revealkey.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Key.SetHubKey(hubKey.Public())
+		defer s.Key.SetHubKey(nil)
 		r, w := s.issueAtCounter(t, counter, wang, "MS-004", nil) // 高龄津贴申领初审意见: 80 or older
 		if r.status != 201 || w.Status != "awaiting_approval" || w.ApplicationID == "" || !strings.HasPrefix(w.ApplicationNumber, "SQ20261124-") {
 			t.Fatalf("issue: %d %s", r.status, r.body)
+		}
+		pending, err := s.DB.PendingOutbox(context.Background(), 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var intake *station.ApplicationIntake
+		for _, rec := range pending {
+			var p station.ApplicationIntake
+			if rec.Kind == string(station.CmdApplicationIntake) && json.Unmarshal(rec.Payload, &p) == nil && p.ApplicationID == w.ApplicationID {
+				intake = &p
+			}
+		}
+		if intake == nil {
+			t.Fatal("the verification application's intake is not in the outbox")
+		}
+		residents, err := loadDemoResidents()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want string
+		for _, dr := range residents {
+			if dr.Name == "王桂芬" {
+				want = station.NormalizeIDNumber(dr.IDNumber)
+			}
+		}
+		if number, err := hubKey.Open(intake.Applicant.IDNumber); err != nil || number != want {
+			t.Fatalf("the hub opens the verification application's copy as a number of %d characters, %v; want 王桂芬's", len(number), err)
 		}
 		if r := s.do(t, "POST", "/api/v1/certificates/"+w.ID+"/print", counter, nil); r.status != 409 || !strings.Contains(string(r.body), "部门核实") {
 			t.Fatalf("printed before approval: %d %s", r.status, r.body)

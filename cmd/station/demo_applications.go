@@ -97,7 +97,7 @@ func (m *Main) seedApplications(ctx context.Context, residents []demoResident) e
 		}
 		r := residents[spec.resident%len(residents)]
 		number := station.NormalizeIDNumber(r.IDNumber)
-		sealed, err := m.Key.Seal(r.IDType, number)
+		sealed, err := station.SealApplicant(m.Key, r.IDType, number)
 		if err != nil {
 			return err
 		}

@@ -85,7 +85,8 @@ type demoHub struct {
 }
 
 // startDemoHub starts the demo's data center, seeds its console accounts and enrolls the station with
-// it (once: a restart reuses the identity in the data directory).
+// it (once: a restart reuses the identity in the data directory), and makes the data key seal to the
+// hub's reveal key.
 func (m *Main) startDemoHub(ctx context.Context) error {
 	h := NewHubMain()
 	h.DataDir, h.Listen, h.Console = filepath.Join(m.DataDir, "hub"), "127.0.0.1:0", m.HubConsole
@@ -119,16 +120,21 @@ func (m *Main) startDemoHub(ctx context.Context) error {
 			return fmt.Errorf("enroll with the demo hub: %w", err)
 		}
 		m.Logger.Info("enrolled with the demo hub", "station", id.StationID)
-		return nil
 	} else if err != nil {
 		return err
-	}
-	if _, err := h.Store.Station(ctx, id.StationID); station.ErrorCode(err) == station.ENOTFOUND {
+	} else if _, err := h.Store.Station(ctx, id.StationID); station.ErrorCode(err) == station.ENOTFOUND {
 		return fmt.Errorf("the station is enrolled as %s with another data center, which the demo hub in %s does not know: "+
 			"use a fresh data directory for the demo", id.StationID, h.DataDir)
 	} else if err != nil {
 		return err
 	}
+	// Seal to the hub's reveal key before the demo data is seeded (the syncer, which would otherwise
+	// apply it, starts after the seeding).
+	key, err := id.HubRevealKey()
+	if err != nil {
+		return fmt.Errorf("the demo hub's reveal key: %w", err)
+	}
+	m.Key.SetHubKey(key)
 	return nil
 }
 

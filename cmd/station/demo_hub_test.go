@@ -93,7 +93,8 @@ func TestDemoClosedLoop(t *testing.T) {
 	dir := t.TempDir()
 	s := startDemoWithConsole(t, dir)
 	counter, reviewer := s.login(t, "counter1"), s.login(t, "review1")
-	a := s.intake(t, counter, "MZ-001", validID("11010119900307451"))
+	number := validID("11010119900307451")
+	a := s.intake(t, counter, "MZ-001", number)
 	r := s.do(t, "POST", "/api/v1/scans/pages", counter, nil)
 	var page struct{ SHA256 string }
 	r.json(t, &page)
@@ -107,8 +108,7 @@ func TestDemoClosedLoop(t *testing.T) {
 	}
 
 	clerk := s.consoleLogin(t, "minzheng")
-	var mine consoleItem
-	var seeded bool
+	var mine, sample consoleItem
 	eventually(t, "the forwarded application reaches the console", func() bool {
 		var list struct{ Items []consoleItem }
 		s.console(t, "GET", "/console/api/applications", clerk, nil).json(t, &list)
@@ -116,10 +116,13 @@ func TestDemoClosedLoop(t *testing.T) {
 			if it.ID == a.ID {
 				mine = it
 			}
-			seeded = seeded || it.MatterCode == "MZ-007" // the demo's sample forwarded to 区民政局
+			if it.MatterCode == "MZ-007" { // the demo's sample forwarded to 区民政局
+				sample = it
+			}
 		}
 		return mine.ID != ""
 	})
+	seeded := sample.ID != ""
 	if mine.Number != a.Number {
 		t.Errorf("the console numbers the application %q, the station %q", mine.Number, a.Number)
 	}
@@ -136,6 +139,32 @@ func TestDemoClosedLoop(t *testing.T) {
 	}
 	if _, err := png.Decode(bytes.NewReader(png1.body)); err != nil {
 		t.Fatalf("page preview: %v", err)
+	}
+	// The clerk reveals the applicant's full number for a reason: the station sealed a copy to the
+	// demo hub's reveal key, for the application taken at the counter and for the seeded sample.
+	var revealed struct {
+		IDNumber string `json:"id_number"`
+	}
+	rv := s.console(t, "POST", base+"/reveal", clerk, map[string]string{"reason": "核对申请人身份"})
+	if rv.json(t, &revealed); rv.status != 200 || revealed.IDNumber != number {
+		t.Fatalf("reveal: %d %s", rv.status, rv.body)
+	}
+	if seeded {
+		rv := s.console(t, "POST", "/console/api/applications/"+sample.StationID+"/"+sample.ID+"/reveal", clerk, map[string]string{"reason": "核对申请人身份"})
+		if rv.json(t, &revealed); rv.status != 200 || revealed.IDNumber == "" || strings.Contains(revealed.IDNumber, "*") {
+			t.Errorf("reveal of the demo's seeded sample: %d %s", rv.status, rv.body)
+		}
+	}
+	// Only applicants' numbers get a copy for the data center: the residents the station sent have none.
+	residents, err := s.demoHub.Store.Records(context.Background(), hub.RecordFilter{Kinds: []string{string(station.CmdResidentUpsert)}})
+	if err != nil || len(residents) == 0 {
+		t.Fatalf("the demo hub holds %d resident records (%v), want the demo's", len(residents), err)
+	}
+	for _, rec := range residents {
+		var up station.ResidentUpsert
+		if err := json.Unmarshal(rec.Payload, &up); err != nil || up.IDNumber.Hub != "" {
+			t.Fatalf("resident record %s carries a hub copy (or does not decode: %v)", rec.ID, err)
+		}
 	}
 	if r := s.console(t, "POST", base+"/decision", clerk, map[string]string{"action": "approve"}); r.status != http.StatusCreated {
 		t.Fatalf("approve: %d %s", r.status, r.body)

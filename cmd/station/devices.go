@@ -19,6 +19,7 @@ const devicesUsage = `用法：
   station devices test idreader --port PATH [--baud N] [--json] [--reveal]
   station devices test printer --ticket|--page --uri URI        URI：tcp://HOST:9100、serial:///dev/ttyUSB0、ipp://HOST/…
   station devices test camera [--device /dev/video0] --out page.jpg
+  station devices pin idreader|ticket-printer /dev/ttyUSB0    按所插 USB 口固定设备名（/dev/station-idreader 等）
 `
 
 const simulateUsage = `用法：
@@ -36,6 +37,8 @@ func devicesCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 0
 	case len(args) >= 1 && args[0] == "list":
 		return devicesList(ctx, args[1:], stdout, stderr)
+	case len(args) >= 1 && args[0] == "pin":
+		return devicesPin(args[1:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "test":
 		switch args[1] {
 		case "idreader":

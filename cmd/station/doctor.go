@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +53,7 @@ type doctor struct {
 	m       *Main
 	results []checkResult
 	now     func() time.Time
+	noHub   bool // skip the connection to the hub (--no-hub)
 }
 
 func (d *doctor) add(name, status, detail, fix string) {
@@ -61,10 +65,11 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fset := runFlags(m, stderr)
 	apply := configFlag(fset, os.LookupEnv)
 	asJSON := fset.Bool("json", false, "以 JSON 输出")
+	noHub := fset.Bool("no-hub", false, "不连接数据中心（离线检查）")
 	if err := fset.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	d := &doctor{m: m, now: time.Now}
+	d := &doctor{m: m, now: time.Now, noHub: *noHub}
 	path, src, err := apply()
 	if err == nil {
 		m.applyDemoDefaults(src)
@@ -255,11 +260,23 @@ func (d *doctor) checkSync(dir string) {
 		d.add("数据中心", checkWarn, "尚未注册（记录保存在本地）", "station enroll --hub URL --token 令牌")
 		return
 	}
+	d.checkStationCert(id)
+	if !d.noHub {
+		d.checkHubTLS(id)
+	}
 	b, err := os.ReadFile(syncStatusFile(dir))
 	var st syncer.Status
 	if err != nil || json.Unmarshal(b, &st) != nil {
 		d.add("数据中心", checkWarn, fmt.Sprintf("已注册 %s，尚无同步记录", id.HubURL), "确认服务在运行、网络可达数据中心")
 		return
+	}
+	switch {
+	case st.DeadLetters > 0:
+		d.add("同步积压", checkWarn, fmt.Sprintf("%d 条记录被搁置（数据中心拒收），%d 条待上传", st.DeadLetters, st.Pending), "在设置页“同步”中查看搁置原因，处理后重试")
+	case st.Pending > 0 && st.OldestAge.Duration() > 24*time.Hour:
+		d.add("同步积压", checkWarn, fmt.Sprintf("%d 条待上传，最早的已等待 %s", st.Pending, st.OldestAge.Duration().Round(time.Minute)), "检查网络；记录保存在本地，恢复后自动上报")
+	default:
+		d.add("同步积压", checkOK, fmt.Sprintf("%d 条待上传，无搁置记录", st.Pending), "")
 	}
 	switch {
 	case st.UpgradeRequired:
@@ -274,6 +291,62 @@ func (d *doctor) checkSync(dir string) {
 	if skew := st.ClockSkew.Duration(); skew > 2*time.Minute || skew < -2*time.Minute {
 		d.add("时钟", checkWarn, fmt.Sprintf("本机时钟与数据中心相差 %s", skew.Round(time.Second)), "开启时间同步（timedatectl set-ntp true）")
 	}
+}
+
+// checkStationCert reports when the station's certificate for the hub expires.
+func (d *doctor) checkStationCert(id *syncer.Identity) {
+	leaf := id.Cert.Leaf
+	if leaf == nil && len(id.Cert.Certificate) > 0 {
+		leaf, _ = x509.ParseCertificate(id.Cert.Certificate[0])
+	}
+	if leaf == nil {
+		d.add("站点证书", checkFail, "无法读取站点证书", "重新注册：station enroll --hub URL --token 令牌")
+		return
+	}
+	left := leaf.NotAfter.Sub(d.now())
+	until := leaf.NotAfter.In(station.ChinaTime).Format("2006-01-02")
+	switch {
+	case left <= 0:
+		d.add("站点证书", checkFail, "站点证书已于 "+until+" 过期，数据中心拒绝同步", "向数据中心申请注册码后重新注册（station enroll）")
+	case left < 30*24*time.Hour:
+		d.add("站点证书", checkWarn, fmt.Sprintf("站点证书将于 %s 过期（还有 %d 天）", until, int(left.Hours()/24)), "向数据中心申请注册码后重新注册（station enroll）")
+	default:
+		d.add("站点证书", checkOK, "有效期至 "+until, "")
+	}
+}
+
+// checkHubTLS opens a TLS connection to the hub with the station's certificate, trusting only the
+// hub CA from enrollment: reachable, and the hub's certificate valid and from that CA.
+func (d *doctor) checkHubTLS(id *syncer.Identity) {
+	u, err := url.Parse(id.HubURL)
+	if err != nil || u.Host == "" {
+		d.add("数据中心连接", checkFail, "数据中心地址无效："+id.HubURL, "重新注册：station enroll --hub https://主机:端口 --token 令牌")
+		return
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "443")
+	}
+	start := time.Now()
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 3 * time.Second}, "tcp", host, id.TLSConfig())
+	if err != nil {
+		var verr *tls.CertificateVerificationError
+		if errors.As(err, &verr) {
+			d.add("数据中心连接", checkFail, "数据中心的证书不可信："+err.Error(), "核对数据中心地址；数据中心换过 CA 时需重新注册")
+		} else {
+			d.add("数据中心连接", checkFail, fmt.Sprintf("无法连接 %s：%v", host, err), "检查网络、防火墙和数据中心地址")
+		}
+		return
+	}
+	defer conn.Close()
+	hub := conn.ConnectionState().PeerCertificates[0]
+	detail := fmt.Sprintf("%s，TLS %s，握手 %s，数据中心证书有效期至 %s", host, tls.VersionName(conn.ConnectionState().Version),
+		time.Since(start).Round(time.Millisecond), hub.NotAfter.In(station.ChinaTime).Format("2006-01-02"))
+	if hub.NotAfter.Sub(d.now()) < 30*24*time.Hour {
+		d.add("数据中心连接", checkWarn, detail, "数据中心证书即将过期：请通知数据中心")
+		return
+	}
+	d.add("数据中心连接", checkOK, detail, "")
 }
 
 // checkBackups reports the scheduled backups from the configuration and the last outcome the running

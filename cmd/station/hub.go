@@ -18,6 +18,7 @@ import (
 	kioskui "github.com/civic-station/station/kiosk-ui"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
+	"github.com/civic-station/station/station/revealkey"
 	"github.com/civic-station/station/syncer/hub"
 	"github.com/civic-station/station/syncer/hub/console"
 	hubpostgres "github.com/civic-station/station/syncer/hub/postgres"
@@ -48,6 +49,7 @@ type HubMain struct {
 
 	Store         hub.Store
 	CA            *hub.CA
+	RevealKey     *revealkey.PrivateKey // DataDir/reveal.key: opens the hub's copies of ID numbers
 	Blobs         *hub.BlobStore
 	Server        *hub.Server
 	ConsoleServer *console.Server // nil without Console
@@ -63,7 +65,7 @@ func NewHubMain() *HubMain {
 	return m
 }
 
-// Open opens the store, the CA and the blob directory, without serving.
+// Open opens the store, the CA, the reveal key and the blob directory, without serving.
 func (m *HubMain) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create hub data directory: %w", err)
@@ -73,6 +75,9 @@ func (m *HubMain) Open(ctx context.Context) error {
 		return err
 	}
 	if m.CA, err = hub.LoadOrCreateCA(m.DataDir, m.Now()); err != nil {
+		return err
+	}
+	if m.RevealKey, err = revealkey.Load(filepath.Join(m.DataDir, revealkey.FileName)); err != nil {
 		return err
 	}
 	m.Blobs, err = hub.OpenBlobStore(filepath.Join(m.DataDir, "blobs"))
@@ -103,14 +108,14 @@ func (m *HubMain) Run(ctx context.Context) error {
 		}
 	}
 	m.Server = hub.New(hub.Config{Store: m.Store, Blobs: m.Blobs, CA: m.CA, Now: m.Now, Logger: m.Logger, Hosts: hosts, MetricsToken: m.MetricsToken,
-		MinStationVersion: m.MinStationVersion})
+		MinStationVersion: m.MinStationVersion, RevealKey: m.RevealKey.Public()})
 	if err := m.Server.Open(m.Listen); err != nil {
 		return err
 	}
-	m.Logger.Info("hub started", "addr", m.Server.Addr().String(), "data", m.DataDir)
+	m.Logger.Info("hub started", "addr", m.Server.Addr().String(), "data", m.DataDir, "reveal_key", m.RevealKey.Public().Fingerprint())
 	if m.Console != "" {
 		m.ConsoleServer = console.New(console.Config{Store: m.Store, Blobs: m.Blobs, Hasher: m.Hasher, Decisions: m.Server,
-			UI: m.UI, Now: m.Now, Logger: m.Logger.With("component", "console")})
+			Revealer: m.RevealKey, UI: m.UI, Now: m.Now, Logger: m.Logger.With("component", "console")})
 		if m.ConsoleListener != nil {
 			m.ConsoleServer.Start(m.ConsoleListener)
 			m.ConsoleListener = nil

@@ -21,6 +21,7 @@ import (
 const hubPublishUsage = `用法：
   station hub publish catalog FILE.json [--data DIR] [--db URL]                  发布服务事项目录（事项数组，或 {"matters": […]}）
   station hub publish calendar FILE.json [--data DIR] [--db URL]                 发布工作日历（{"years": [2027], "days": […]}）
+  station hub publish calendar national [--data DIR] [--db URL]                  发布内置的全国放假调休日历（与站点内置的相同，含暂定年份）
   station hub publish notice FILE.json [--station ID] [--data DIR] [--db URL]    发布通知公告（一条或数组）
   station hub publish templates FILE.json [--data DIR] [--db URL]                发布证明模板（{"version": N, "templates": […]}，含停止出具）
 `
@@ -66,7 +67,13 @@ func hubPublish(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stderr, "--station 只用于 notice：目录和日历发给所有站点\n")
 		return 2
 	}
-	raw, err := os.ReadFile(file)
+	var raw []byte
+	var err error
+	if what == "calendar" && file == "national" {
+		raw, err = nationalCalendarFile()
+	} else {
+		raw, err = os.ReadFile(file)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "读取 %s 失败：%v\n", file, err)
 		return 1
@@ -212,6 +219,18 @@ func (p *publisher) catalog(raw []byte) error {
 	}
 	fmt.Fprintf(p.out, "目录：发布 %d 项，未变化 %d 项。各站点下次同步时生效。\n", len(todo), len(matters)-len(todo))
 	return nil
+}
+
+// nationalCalendarFile is the built-in national calendar (station.NationalCalendar, the one every
+// station is seeded with) as a calendar file, every year it covers included.
+func nationalCalendarFile() ([]byte, error) {
+	days, years := station.NationalCalendar()
+	imp := station.CalendarImport{Days: days}
+	for y := range years {
+		imp.Years = append(imp.Years, y)
+	}
+	slices.Sort(imp.Years)
+	return json.Marshal(imp)
 }
 
 // calendar publishes the working-day calendar of the years of a calendar file, one change per year,

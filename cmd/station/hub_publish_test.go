@@ -247,3 +247,22 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestTheHubPublishesTheNationalCalendar: `station hub publish calendar national` publishes the
+// built-in national calendar, every year it covers (2027's provisional days too), once.
+func TestTheHubPublishesTheNationalCalendar(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	_, hub, out, errb, _ := publishingHub(t, logger)
+	if code := hub("publish", "calendar", "national"); code != 0 {
+		t.Fatalf("publish calendar national: %d %s", code, errb.String())
+	}
+	for _, want := range []string{"已发布2026年日历", "已发布2027年日历"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("first publication lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := hub("publish", "calendar", "national"); code != 0 || !strings.Contains(out.String(), "2026年日历未变化") || strings.Contains(out.String(), "已发布") {
+		t.Errorf("publishing it again: %d %s", code, out.String())
+	}
+}

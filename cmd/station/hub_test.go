@@ -96,6 +96,19 @@ func TestHubEnrollSyncStatus(t *testing.T) {
 	if !rep.Enrolled || rep.Outbox.Pending != 0 || rep.Syncer == nil || rep.Syncer.LastSuccess.IsZero() {
 		t.Errorf("sync status = %s", out.String())
 	}
+	// The hub's reveal key: created owner-only on first start, handed over at enrollment.
+	if fi, err := os.Stat(filepath.Join(hubDir, "reveal.key")); err != nil {
+		t.Errorf("the hub's reveal.key: %v", err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("the hub's reveal.key has mode %v, want 0600", fi.Mode().Perm())
+	}
+	if rep.RevealKey == "" || rep.RevealKey != h.RevealKey.Public().Fingerprint() {
+		t.Errorf("sync status reveal key %q, want the hub's %s", rep.RevealKey, h.RevealKey.Public().Fingerprint())
+	}
+	out.Reset()
+	if code := syncCommand(ctx, []string{"status", "--data", stationDir}, &out, &errb); code != 0 || !strings.Contains(out.String(), "数据中心查看密钥："+rep.RevealKey) {
+		t.Errorf("sync status text: %d %s", code, out.String())
+	}
 	out.Reset()
 	if code := hubCommand(ctx, []string{"records", "--data", hubDir, "--station", rep.StationID, "--json"}, nil, &out, &errb); code != 0 {
 		t.Fatalf("hub records: %d %s", code, errb.String())

@@ -28,6 +28,7 @@ const usage = `用法：
   station restore --from FILE [--data DIR] [--key F | --passphrase-file F] [--replace]  从备份恢复（先停止服务）
   station doctor [--config FILE] [--json]                  逐项检查本机：配置、数据目录、密钥、数据库、审计、磁盘、服务、设备、同步
   station service install|uninstall|start|stop|restart|status  安装为系统服务（systemd / Windows 服务）及启停
+  station kiosk install|uninstall|unit                     自助终端屏幕：tty1 上 cage 全屏运行 Chromium（屏幕设置见配置文件 kiosk-*）
   station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return doctorCommand(ctx, args[1:], stdout, stderr)
 	case "service":
 		return serviceCommand(args[1:], stdout, stderr)
+	case "kiosk":
+		return kioskCommand(ctx, args[1:], stdout, stderr)
 	case "config":
 		return configCommand(args[1:], stdout, stderr)
 	case "user":

@@ -60,3 +60,7 @@ func keepOwner(path string, fi os.FileInfo) {
 		_ = os.Chown(path, int(st.Uid), int(st.Gid))
 	}
 }
+
+// execReplace replaces this process with the program at path (the kiosk's compositor), so that its
+// service manager supervises it directly.
+func execReplace(path string, argv []string) error { return syscall.Exec(path, argv, os.Environ()) }

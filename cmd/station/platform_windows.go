@@ -1,6 +1,9 @@
 package main
 
-import "os"
+import (
+	"errors"
+	"os"
+)
 
 const syscallNonblock = 0
 
@@ -10,3 +13,8 @@ func copyOwner(ref, dir string) error { return nil }
 
 // keepOwner does nothing on Windows, where the file's ACL follows its folder.
 func keepOwner(string, os.FileInfo) {}
+
+// execReplace is not available on Windows, where the kiosk screen is not supported.
+func execReplace(string, []string) error {
+	return errors.New("the kiosk screen (cage) needs Linux")
+}

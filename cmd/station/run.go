@@ -67,6 +67,7 @@ type Main struct {
 	DiskReserve   int64  // free space below which new input is refused, in bytes
 
 	Backups backupPlan // the scheduled backups (backup_schedule.go)
+	Kiosk   kioskPlan  // the kiosk screen's settings, for `station kiosk run` (kiosk.go); unused by run
 
 	Community     string // the station's community, printed on certificates (cert.go)
 	CertAlgorithm string // the certificate signature algorithm: ed25519 (default) or sm2
@@ -231,6 +232,13 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	var accounts []demoUser
 	if m.Demo {
+		// The demo hub first: enrolling gives the station the hub's reveal key, so that the demo
+		// applications seeded next carry the copy of the applicant's number a clerk can reveal.
+		if m.DemoHub {
+			if err := m.startDemoHub(ctx); err != nil {
+				return fmt.Errorf("start the demo hub: %w", err)
+			}
+		}
 		start := time.Now()
 		if accounts, err = m.seedDemo(ctx); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
@@ -239,16 +247,11 @@ func (m *Main) Run(ctx context.Context) error {
 		// Hashing the demo passwords took tens of MiB (argon2id is memory-hard); give it back now rather
 		// than leave an idle station holding it.
 		debug.FreeOSMemory()
-		if m.DemoHub {
-			if err := m.startDemoHub(ctx); err != nil {
-				return fmt.Errorf("start the demo hub: %w", err)
-			}
-		}
 	}
 	if err := m.startCertificates(ctx); err != nil {
 		return fmt.Errorf("certificate signing key: %w", err)
 	}
-	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), m.demoHubSync()); err != nil {
+	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync()); err != nil {
 		return fmt.Errorf("start syncer: %w", err)
 	}
 	if m.tls != nil {
@@ -409,6 +412,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	m.registerSyncFlags(fs)
 	m.registerCertFlags(fs)
 	m.registerBackupFlags(fs)
+	m.registerKioskFlags(fs)
 	m.registerTLSFlags(fs)
 	return fs
 }

@@ -77,7 +77,13 @@ func TestSystemdAcceptsTheUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "station.service")
+	verifyUnit(t, analyze, "station.service", unit)
+}
+
+// verifyUnit runs systemd-analyze verify on a unit file named name holding unit.
+func verifyUnit(t *testing.T, analyze, name, unit string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +92,7 @@ func TestSystemdAcceptsTheUnit(t *testing.T) {
 	// unit file are about the unit.
 	var bad []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "station.service") && !strings.Contains(l, "Failed to prepare") {
+		if strings.Contains(l, name) && !strings.Contains(l, "Failed to prepare") {
 			bad = append(bad, l)
 		}
 	}

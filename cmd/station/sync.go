@@ -71,6 +71,12 @@ func withMonitor(m *syncMonitor) syncOption {
 	}
 }
 
+// withHubKeys gives the syncer the data key, so that it seals to the hub's reveal key from the
+// identity and to any the hub announces later.
+func withHubKeys(k syncer.HubKeySetter) syncOption {
+	return func(cfg *syncer.Config, _ **syncMonitor) { cfg.HubKeys = k }
+}
+
 // startSyncer starts the syncer of an enrolled station as a goroutine owned by the returned stop
 // function, which cancels it and waits for it. A station that is not enrolled gets a no-op stop and
 // no error: it works offline until a technician enrolls it. Main.Run calls it after opening the store.
@@ -195,10 +201,13 @@ func syncCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // syncReport is what `station sync status` prints.
 type syncReport struct {
-	Enrolled    bool                 `json:"enrolled"`
-	StationID   string               `json:"station_id,omitempty"`
-	StationName string               `json:"station_name,omitempty"`
-	HubURL      string               `json:"hub_url,omitempty"`
+	Enrolled    bool   `json:"enrolled"`
+	StationID   string `json:"station_id,omitempty"`
+	StationName string `json:"station_name,omitempty"`
+	HubURL      string `json:"hub_url,omitempty"`
+	// RevealKey is the fingerprint of the hub's reveal key the station seals applicants' numbers to; ""
+	// while it knows none (the data center then cannot reveal the numbers of new applications).
+	RevealKey   string               `json:"reveal_key,omitempty"`
 	Outbox      station.OutboxStats  `json:"outbox"`
 	Cursor      station.SyncCursor   `json:"cursor"`
 	DeadLetters []station.DeadLetter `json:"dead_letters"`
@@ -222,6 +231,9 @@ func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	var rep syncReport
 	if id, err := syncer.LoadIdentity(*dir); err == nil {
 		rep.Enrolled, rep.StationID, rep.StationName, rep.HubURL = true, id.StationID, id.StationName, id.HubURL
+		if k, err := id.HubRevealKey(); err == nil && k != nil {
+			rep.RevealKey = k.Fingerprint()
+		}
 	}
 	if rep.Outbox, err = db.OutboxStats(ctx); err == nil {
 		if rep.Cursor, err = db.SyncCursor(ctx); err == nil {
@@ -244,6 +256,11 @@ func syncStatusCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	if rep.Enrolled {
 		fmt.Fprintf(stdout, "已注册：%s（站点编号 %s），数据中心 %s\n", rep.StationName, rep.StationID, rep.HubURL)
+		if rep.RevealKey != "" {
+			fmt.Fprintf(stdout, "数据中心查看密钥：%s（新受理办件的证件号码为数据中心另行加密一份）\n", rep.RevealKey)
+		} else {
+			fmt.Fprintln(stdout, "尚未取得数据中心查看密钥：数据中心暂不能查看新受理办件的完整证件号码（下次同步时取得）。")
+		}
 	} else {
 		fmt.Fprintln(stdout, "尚未注册数据中心（station enroll），记录保存在本地待上报。")
 	}

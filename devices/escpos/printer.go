@@ -184,6 +184,9 @@ func (p *Printer) Status(ctx context.Context) devices.Status {
 		Kind:      devices.KindTicketPrinter,
 		Name:      "ESC/POS " + p.network + " " + p.addr,
 		Detail:    fmt.Sprintf("%s, %d mm", p.uri, map[int]int{Width58: 58, Width80: 80}[p.width]),
+		Link:      devices.Link(p.network),
+		Port:      p.addr,
+		Baud:      p.baud,
 		UpdatedAt: p.now(),
 	}
 	if err != nil {

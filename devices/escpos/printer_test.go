@@ -96,6 +96,9 @@ func TestADeadPeerIsNotConnectedOrTimedOut(t *testing.T) {
 		if st.Connected || st.State != devices.StateDisconnected || st.LastError == "" {
 			t.Errorf("status = %+v, want disconnected with the error", st)
 		}
+		if st.Link != devices.LinkTCP || st.Port != addr || st.Baud != 0 {
+			t.Errorf("link, port, baud = %q, %q, %d; want tcp, %q, 0", st.Link, st.Port, st.Baud, addr)
+		}
 	})
 	t.Run("a peer that accepts and never answers gives ErrTimeout", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

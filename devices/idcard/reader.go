@@ -139,8 +139,8 @@ func New(cfg Config) *Reader {
 	rest := max(cfg.PollInterval, PresentPollInterval)
 	r := &Reader{cfg: cfg, log: log.With("device", "idreader"), poll: cfg.PollInterval, rest: rest,
 		retry: min(rest, maxReconnectInterval)}
-	r.status = devices.Status{Kind: devices.KindIDReader, Name: r.displayName(""),
-		State: devices.StateDisconnected, UpdatedAt: time.Now()}
+	r.status = devices.Status{Kind: devices.KindIDReader, Name: r.displayName(""), Link: devices.LinkSerial,
+		Port: cfg.Port, State: devices.StateDisconnected, UpdatedAt: time.Now()}
 	return r
 }
 
@@ -172,9 +172,11 @@ func (r *Reader) setState(state devices.State, err error) {
 	r.status.Connected = state != devices.StateDisconnected
 	r.status.UpdatedAt = now
 	r.status.Reasons = nil
+	r.status.Message = ""
 	var se *sam.StatusError
 	if state == devices.StateError && errors.As(err, &se) {
 		r.status.Reasons = []string{se.Code.Description()}
+		r.status.Message = se.Message()
 	}
 	if err != nil {
 		r.status.LastError = err.Error()
@@ -198,6 +200,10 @@ func (r *Reader) setPort(name string, baud int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.status.Name = r.displayName(name)
+	r.status.Port, r.status.Baud = name, baud
+	if name == "" {
+		r.status.Port = r.cfg.Port
+	}
 	r.status.Detail = ""
 	if baud > 0 {
 		r.status.Detail = fmt.Sprintf("%d baud", baud)

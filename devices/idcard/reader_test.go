@@ -290,6 +290,9 @@ func TestEveryFailureStatus(t *testing.T) {
 			if st := r.Status(); st.State != wantState || (code != sam.FindFailed && !strings.Contains(st.LastError, code.Description())) {
 				t.Errorf("status %s %q, want %s with the error", st.State, st.LastError, wantState)
 			}
+			if st := r.Status(); code.DeviceFault() && st.Message != code.Message() {
+				t.Errorf("status message %q, want the SAM's Chinese message %q", st.Message, code.Message())
+			}
 			got, err := r.ReadCard(ctxT(t))
 			if err != nil {
 				t.Fatalf("the read after: %v", err)
@@ -425,6 +428,10 @@ func TestProbing(t *testing.T) {
 			}
 			if st := r.Status(); st.Detail != fmt.Sprintf("%d baud", tt.baud) {
 				t.Errorf("detail %q", st.Detail)
+			}
+			// The setup page labels the link itself from the codes, not from Name and Detail.
+			if st := r.Status(); st.Link != devices.LinkSerial || st.Port != sim.Link() || st.Baud != tt.baud {
+				t.Errorf("link, port, baud = %q, %q, %d; want serial, %q, %d", st.Link, st.Port, st.Baud, sim.Link(), tt.baud)
 			}
 		})
 	}

@@ -350,7 +350,7 @@ func (p *Printer) Status(ctx context.Context) devices.Status {
 // status is Status that also returns the format the driver would send the printer ("" when it has
 // none it can use, which is then also described in LastError) and why the printer could not be asked.
 func (p *Printer) status(ctx context.Context) (devices.Status, string, error) {
-	st := devices.Status{Kind: devices.KindDocumentPrinter, Name: p.uri, Detail: p.uri}
+	st := devices.Status{Kind: devices.KindDocumentPrinter, Name: p.uri, Detail: p.uri, Link: devices.LinkIPP, Port: p.uri}
 	r, err := p.call(ctx, "Get-Printer-Attributes", goipp.OperationGetPrinterAttributes, []attr{
 		{goipp.AttributePrinterURI, p.uri},
 		{goipp.AttributeRequestingUserName, p.opts.User},

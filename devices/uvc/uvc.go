@@ -122,7 +122,8 @@ func newCamera(path string, open func(string) (device, error), opts Options) *Ca
 		opts.StillQuality = 92
 	}
 	c := &Camera{path: path, open: open, log: opts.Logger, now: opts.Now, opts: opts}
-	c.st = devices.Status{Kind: devices.KindCamera, Name: "V4L2 " + path, Detail: path, State: devices.StateReady, Connected: true}
+	c.st = devices.Status{Kind: devices.KindCamera, Name: "V4L2 " + path, Detail: path, Link: devices.LinkV4L2, Port: path,
+		State: devices.StateReady, Connected: true}
 	return c
 }
 

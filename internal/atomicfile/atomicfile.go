@@ -39,3 +39,40 @@ func WriteFile(path string, data []byte, mode os.FileMode) error {
 	}
 	return nil
 }
+
+// Create installs data at path only if nothing is there yet, with the same guarantees as WriteFile: the
+// data is written to a temporary file in the same folder (created with mode), fsynced, then hard-linked
+// to path, and the folder fsynced. If path exists — another process created it first — Create leaves it
+// untouched and returns an error satisfying errors.Is(err, fs.ErrExist).
+func Create(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		return err
+	}
+	return nil
+}

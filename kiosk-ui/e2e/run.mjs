@@ -15,6 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import AxeBuilder from '@axe-core/playwright'
+import { pinyin } from 'pinyin-pro'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const artifacts = path.join(here, 'artifacts')
@@ -173,8 +174,13 @@ async function newPage(viewport) {
   return page
 }
 
+// Every screenshot of a Chinese screen is also checked for labels mixing the two languages.
+const mixedFindings = []
+
 async function shot(page, name, fullPage = true) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage })
+  if ((await page.evaluate(() => document.documentElement.lang)) === 'en') return
+  for (const m of await mixedLabels(page)) mixedFindings.push(`${name}: ${m}`)
 }
 
 const axeFindings = []
@@ -213,6 +219,42 @@ async function expectText(locator, expected, what) {
     await sleep(100)
   }
   throw new Error(`${what}: expected ${expected}, got "${got}"`)
+}
+
+/**
+ * Labels on the page that mix Chinese and English. A label is a visible element's own text (its
+ * direct text nodes) with its aria-label, title and placeholder; it mixes when it holds Han characters
+ * and a run of two or more Latin words. Taken out first, as not a second language: codes and numbers
+ * (MZ-001, SQ20261124-0003, ZM20261207-0001, A4, 115200, masked numbers like 1101**********0018),
+ * figures with units (18 KiB, 58 mm),
+ * paths and addresses (/dev/ttyUSB0, data/sim-idreader, http://…, ipp://…, host:port). A single Latin
+ * word beside Chinese is allowed: a technical name (PDF, SAM, IPP, JSONL, KiB, a pinyin example such as
+ * dbsq). No brand names are needed: device models and drivers' English terms (e.g. "SAM on …") are only
+ * in the setup page's 详细信息, as labels of their own without Chinese. The demo simulator panel (a
+ * developer tool, bottom left on the kiosk) is skipped.
+ */
+async function mixedLabels(page) {
+  return page.evaluate(() => {
+    const out = []
+    for (const el of document.querySelectorAll('body *')) {
+      if (el.closest('[data-testid="sim"], script, style') || !el.checkVisibility?.()) continue
+      let own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(' ')
+      for (const a of ['aria-label', 'title', 'placeholder', 'alt']) own += ' ' + (el.getAttribute(a) ?? '')
+      const label = own
+        .replace(/[a-z][a-z+.-]*:\/\/\S+/gi, ' ') // URLs
+        .replace(/\d[\d.]*\s*(?:[KMGT]i?B|B|mm|ms|s)\b/g, ' ') // figures with units (18 KiB, 58 mm)
+        .replace(/\S*\/\S*/g, ' ') // paths
+        .replace(/[A-Z]{1,4}\d[\w-]*|\d[\d*Xx:.-]*|[A-Za-z]*\*+[A-Za-z\d]*/g, ' ') // codes, numbers, masked
+      if (/[\u4e00-\u9fff]/.test(label) && /[A-Za-z]{2,}[\s,.;:()&'’-]+[A-Za-z]{2,}/.test(label)) out.push(own.trim().replace(/\s+/g, ' ').slice(0, 100))
+    }
+    return out
+  })
+}
+
+/** Fails when a visible label on the page mixes Chinese and English (mixedLabels). */
+async function assertNoMixed(page, where) {
+  const bad = await mixedLabels(page)
+  assert(bad.length === 0, `${where}: labels mixing Chinese and English: ${JSON.stringify(bad)}`)
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -405,6 +447,7 @@ async function scenarioKioskGuideAndProgress() {
   const item = page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`)
   await item.waitFor()
   await shot(page, 'kiosk-guide-search', false)
+  await assertNoMixed(page, 'kiosk guide list')
   await item.click()
   await expectText(page.getByTestId('matter-name'), pick.name, 'matter name')
   const mats = await page.getByTestId('matter-material').count()
@@ -414,11 +457,14 @@ async function scenarioKioskGuideAndProgress() {
   const tl = await page.getByTestId('matter-time-limit').textContent()
   if (pick.kind === 'immediate') assert(tl.includes('当场办结'), 'immediate matter shows 当场办结')
   await shot(page, 'kiosk-matter-detail')
+  await assertNoMixed(page, 'kiosk matter guide')
 
   assert(shared.number, 'scenario (a) created an application')
   const last4 = shared.idNumber.slice(-4)
   await page.getByTestId('kiosk-home').click()
   await page.getByTestId('tile-progress').click()
+  await page.getByTestId('progress-number').waitFor()
+  await assertNoMixed(page, 'kiosk progress form')
   await page.getByTestId('progress-number').fill(shared.number)
   await page.getByTestId('progress-last4').fill(last4)
   await page.getByTestId('progress-submit').click()
@@ -427,6 +473,7 @@ async function scenarioKioskGuideAndProgress() {
   const body = await page.locator('body').textContent()
   assert(!body.includes(shared.idNumber), 'kiosk never shows the full ID number')
   await shot(page, 'kiosk-progress-result')
+  await assertNoMixed(page, 'kiosk progress result')
 
   await page.getByTestId('progress-again').click()
   await page.getByTestId('progress-number').fill(shared.number)
@@ -446,9 +493,9 @@ async function scenarioKioskIdle() {
   assert(/\belder\b/.test((await root.getAttribute('class')) ?? ''), 'elder class applied')
   await page.getByTestId('tile-progress').click()
   await page.getByTestId('progress-number').fill('SQ20990101-0001')
-  // The on-screen keypad types into the focused field.
+  // The on-screen numeric pad types into the focused field.
   await page.getByTestId('progress-last4').click()
-  for (const k of ['1', '2', '3', '4', '5']) await page.getByTestId(`key-${k}`).click()
+  for (const k of ['1', '2', '3', '4', '5']) await page.getByTestId(`kbd-key-${k}`).click()
   assert((await page.getByTestId('progress-last4').inputValue()) === '1234', 'keypad fills the last 4 (max 4)')
   await shot(page, 'kiosk-idle-before')
   // Activity keeps the session alive: type again after 2 s and check we are still there after 4 s.
@@ -505,6 +552,7 @@ async function scenarioKioskCard() {
   const body = (await page.locator('body').textContent()) ?? ''
   assert(!fullIdRe.test(body), 'no full 18-digit ID number in the page')
   await shot(page, 'kiosk-my-applications')
+  await assertNoMixed(page, 'kiosk 我的办件')
   await test('axe: kiosk card session (我的办件)', () => axeCheck(page, 'kiosk my applications'))
   // The counter takes an application for the card holder (reading the same demo reader) and returns it
   // for correction (补正) with a reason.
@@ -535,6 +583,7 @@ async function scenarioKioskCard() {
   const fix = page.locator(`[data-testid="mine-item"][data-number="${returned}"] [data-testid="mine-correction-reason"]`)
   await expectText(fix, reason, '补正 notice on 我的办件')
   await shot(page, 'kiosk-my-applications-correction')
+  await assertNoMixed(page, 'kiosk 我的办件 with a 补正 notice')
   // Remove the card through the simulator panel.
   await page.getByTestId('sim-toggle').click()
   await shot(page, 'kiosk-simulator-panel', false)
@@ -661,6 +710,34 @@ async function scenarioSetup() {
   assert(n === 4, `4 devices listed (got ${n})`)
   const states = await page.getByTestId('setup-device-state').allTextContents()
   assert(states.every((t) => /[\u4e00-\u9fff]/.test(t)), `state labels are Chinese (${states.join(', ')})`)
+  // The device facts read as plain Chinese; the drivers' own terms are only behind 详细信息.
+  const reader = page.locator('[data-testid="setup-device"][data-kind="idreader"]')
+  // 读卡测试 opens the reader's port (no card: the station's no-card message), so it is connected.
+  await page.getByTestId('setup-read-card').click()
+  await expectText(page.getByTestId('setup-read-msg'), /[\u4e00-\u9fff]/, 'read test message in Chinese')
+  const link = await expectText(reader.getByTestId('setup-device-link'), /^已连接（串口 \S+，\d+ 波特率）$/, 'ID reader link in Chinese')
+  assert(!/baud|SAM on/.test(link), `no raw driver text in the link label ("${link}")`)
+  await expectText(reader.getByTestId('setup-device-sam'), '安全模块（SAM）正常', 'SAM state in Chinese')
+  const a4 = page.locator('[data-testid="setup-device"][data-kind="document_printer"]')
+  const a4Reasons = await expectText(a4.getByTestId('setup-device-reasons'), '正常', 'A4 printer reason "none" as 正常')
+  assert(!/none/.test(a4Reasons), `printer reasons in Chinese ("${a4Reasons}")`)
+  const details = page.getByTestId('setup-device-details')
+  assert(!(await details.first().getByText(/SAM on|baud/).first().isVisible().catch(() => false)), 'raw details folded away')
+  await assertNoMixed(page, 'setup devices')
+  await reader.getByTestId('setup-device-details').locator('summary').click()
+  await expectText(reader.getByTestId('setup-device-details'), /baud/, 'raw details behind 详细信息')
+  await assertNoMixed(page, 'setup devices with 详细信息 open')
+  // The language setting: English labels, kept after a reload, and back to Chinese.
+  await page.getByTestId('setup-lang').click()
+  await expectText(page.locator('h1'), /^Device setup$/, 'setup title in English')
+  await expectText(reader.getByTestId('setup-device-sam'), 'Security module (SAM) OK', 'SAM state in English')
+  const enStates = await page.getByTestId('setup-device-state').allTextContents()
+  assert(enStates.every((t) => !/[\u4e00-\u9fff]/.test(t)), `state labels in English (${enStates.join(', ')})`)
+  await page.reload()
+  await expectText(page.locator('h1'), /^Device setup$/, 'setup language kept after a reload')
+  await page.getByTestId('setup-lang').click()
+  await expectText(page.locator('h1'), /^设备设置$/, 'setup back to Chinese')
+  await page.getByTestId('setup-device').nth(3).waitFor()
   await page.getByTestId('setup-ticket-test').click()
   const ok = await expectText(page.getByTestId('setup-ticket-msg'), /\S/, 'ticket test message')
   assert((await page.getByTestId('setup-ticket-msg').getAttribute('data-ok')) === 'true', `ticket test succeeded ("${ok}")`)
@@ -675,6 +752,7 @@ async function scenarioSetup() {
   try {
     await page.getByTestId('setup-page-test').click()
     await expectText(page.getByTestId('setup-page-msg'), '缺纸', 'A4 paper-out message')
+    await expectText(page.locator('[data-testid="setup-device"][data-kind="document_printer"] [data-testid="setup-device-reasons"]'), '缺纸', 'IPP media-empty as 缺纸')
   } finally {
     await api('POST', '/api/v1/demo/document-printer/paper', { loaded: true })
   }
@@ -858,19 +936,7 @@ async function scenarioMisc() {
     await page.context().close()
   })
   await test('language: Chinese by default, the English switch changes the kiosk home and the counter, no label mixes both', async () => {
-    // Own text of each visible element (its direct text nodes), with codes and numbers taken out.
-    const mixed = (page) =>
-      page.evaluate(() => {
-        const out = []
-        for (const el of document.querySelectorAll('body *')) {
-          if (el.closest('[data-testid="sim"], script, style') || !el.checkVisibility?.()) continue
-          let own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(' ')
-          own = own.replace(/[A-Z]{1,4}\d[\w-]*|\d[\d*Xx-]*|[A-Za-z]*\*+[A-Za-z\d]*/g, ' ')
-          for (const a of ['aria-label', 'title', 'placeholder']) own += ' ' + (el.getAttribute(a) ?? '')
-          if (/[\u4e00-\u9fff]/.test(own) && /[A-Za-z]{2,}/.test(own)) out.push(own.trim().slice(0, 80))
-        }
-        return out
-      })
+    const mixed = mixedLabels
     const kiosk = await newPage(portrait)
     await kiosk.goto('/kiosk')
     await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'kiosk tile in Chinese')
@@ -883,11 +949,24 @@ async function scenarioMisc() {
     bad = await mixed(kiosk)
     assert(bad.length === 0, `kiosk home (English) labels mixing: ${JSON.stringify(bad)}`)
     await shot(kiosk, 'kiosk-home-english', false)
+    await kiosk.getByTestId('tile-guide').click()
+    await expectText(kiosk.locator('h1'), /^Service guide$/, 'kiosk guide title in English')
+    await expectText(kiosk.getByTestId('guide-cat-all'), /^All$/, 'kiosk guide category in English')
     await kiosk.getByTestId('kiosk-lang').click()
+    await expectText(kiosk.locator('h1'), /^办事指南$/, 'kiosk guide title back in Chinese')
+    await expectText(kiosk.getByTestId('guide-cat-all'), /^全部$/, 'kiosk guide category back in Chinese')
+    await kiosk.getByTestId('kiosk-home').click()
     await expectText(kiosk.getByTestId('tile-guide'), '办事指南', 'back to Chinese')
     await kiosk.context().close()
 
     const page = await newPage(desktop)
+    // The sign-in form has the switch too; the choice is the staff member's (kept in localStorage).
+    await page.goto('/counter/login')
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in in Chinese')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^Sign in$/, 'counter sign-in in English')
+    await page.getByTestId('login-lang').click()
+    await expectText(page.getByTestId('login-submit'), /^登录$/, 'counter sign-in back in Chinese')
     await login(page, 'counter1')
     await expectText(page.getByTestId('nav-work'), /^工作台$/, 'counter nav in Chinese')
     bad = await mixed(page)
@@ -898,6 +977,12 @@ async function scenarioMisc() {
     bad = await mixed(page)
     assert(bad.length === 0, `counter work list (English) labels mixing: ${JSON.stringify(bad)}`)
     await shot(page, 'counter-worklist-english', false)
+    await page.getByTestId('nav-certs').click()
+    await expectText(page.locator('h1'), /^Certificates$/, 'counter certificate list in English')
+    await expectText(page.getByTestId('certs-tab-all'), /^All$/, 'certificate tab in English')
+    await page.getByTestId('nav-intake').click()
+    await expectText(page.locator('h1'), /^New application$/, 'counter intake in English')
+    await page.getByTestId('nav-work').click()
     // The setting is kept: a reload stays in English; switching back restores Chinese.
     await page.reload()
     await expectText(page.getByTestId('nav-work'), /^Work lists$/, 'counter language kept after a reload')
@@ -1025,10 +1110,12 @@ async function scenarioSyncStatusAndNotices() {
 // ---------------------------------------------------------------- department console (hub)
 
 /** Takes an application for a 区民政局 commitment matter through the station's API and forwards it; with
- * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera. */
-async function forwardedApplication(name, scanPages) {
+ * scanPages > 0 the first material gets a scanned PDF of that many pages from the demo camera; with
+ * longest the matter with the longest time limit (its due date reaches furthest ahead). */
+async function forwardedApplication(name, scanPages, longest = false) {
   const all = (await api('GET', '/api/v1/catalog/matters?department=' + encodeURIComponent('区民政局'))).items ?? []
-  const m = all.find((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const fits = all.filter((x) => x.kind === 'commitment' && x.department === '区民政局' && (x.materials ?? []).length > 0)
+  const m = longest ? fits.sort((x, y) => y.time_limit_days - x.time_limit_days)[0] : fits[0]
   assert(m, 'a 区民政局 commitment matter with materials')
   const counter = (await api('POST', '/api/v1/sessions', { username: 'counter1', password: PASSWORD })).token
   const reviewer = (await api('POST', '/api/v1/sessions', { username: 'review1', password: PASSWORD })).token
@@ -1083,6 +1170,8 @@ async function reloadUntil(page, url, testid, expected, what) {
 async function scenarioHubConsole() {
   const approved = await forwardedApplication('审批测试', 2)
   const rejected = await forwardedApplication('驳回测试', 0)
+  // The longest time limit from today (December 2026) runs into 2027, whose calendar is provisional.
+  const longest = await forwardedApplication('暂定测试', 0, true)
   log(`  forwarded ${approved.number} (2 scanned pages) and ${rejected.number}`)
 
   const page = await newPage(desktop)
@@ -1102,7 +1191,43 @@ async function scenarioHubConsole() {
   assert(!listText.includes(approved.idNumber) && !listText.includes('审批测试'), 'the list masks the applicant')
   await shot(page, 'hub-pending')
   await test('axe: hub pending list', () => axeCheck(page, 'hub pending list'))
+  await test('hub console: a due date counted in a provisional year is marked 暂定 with the note; the calendar status is shown', async () => {
+    const longRow = page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`)
+    await longRow.waitFor({ timeout: 30_000 })
+    const r = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
+    const it = r.items.find((x) => x.number === longest.number)
+    assert(it && it.due_date && it.due_calendar, `the console says what the due date was counted on (${JSON.stringify(it)})`)
+    const cal = (r.calendar ?? []).map((c) => `${c.year}:${c.status}`).join(' ')
+    assert(/2026:official/.test(cal) && /2027:provisional/.test(cal), `calendar status by year (${cal})`)
+    const calLine = await expectText(page.getByTestId('hub-calendar'), '2027年 暂定', 'the calendar status above the list')
+    assert(calLine.includes('2026年 已正式公布'), `2026 official in the calendar line ("${calLine}")`)
+    // Received in an official year with the due date in the next, provisional one: 暂定.
+    const received = Number(it.number.slice(2, 6))
+    const dueYear = Number(it.due_date.slice(0, 4))
+    const official = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'official')
+    const provisional = (y) => (r.calendar ?? []).some((c) => c.year === y && c.status === 'provisional')
+    if (official(received) && provisional(dueYear)) assert(it.due_calendar === 'provisional', `due ${it.due_date} counted on the provisional ${dueYear} calendar (${it.due_calendar})`)
+    const mark = longRow.getByTestId('hub-row-due-mark')
+    if (it.due_calendar === 'provisional') {
+      await expectText(mark, /^暂定$/, 'the 暂定 tag')
+      const tip = await mark.getAttribute('title')
+      assert(tip === `（${it.due_provisional_years.map((y) => `${y}年`).join('、')}放假安排未正式公布，按暂定日历计算）`, `the tag's note ("${tip}")`)
+      await expectText(page.getByTestId('hub-due-notes'), '放假安排未正式公布，按暂定日历计算', 'the note under the list')
+    } else {
+      assert((await mark.count()) === (it.due_calendar === 'weekdays' ? 1 : 0), `mark for a due date on the ${it.due_calendar} calendar`)
+    }
+    await shot(page, 'hub-pending-provisional')
+    log(`  ${longest.number}: due ${it.due_date} on the ${it.due_calendar} calendar`)
+  })
 
+  const listed = await page.evaluate(async () => (await fetch('/console/api/applications?list=pending')).json())
+  if (listed.items.find((x) => x.number === longest.number)?.due_calendar === 'provisional') {
+    await page.locator(`[data-testid="hub-row"][data-number="${longest.number}"]`).click()
+    await expectText(page.getByTestId('hub-detail-due-note'), '放假安排未正式公布，按暂定日历计算', 'the detail notes the provisional calendar')
+    assert((await page.getByTestId('hub-detail-due').getAttribute('data-mark')) === 'provisional', 'the detail marks the due date')
+    await shot(page, 'hub-detail-provisional')
+    await page.getByTestId('hub-nav-pending').click()
+  }
   await row.click()
   await expectText(page.getByTestId('hub-detail-number'), approved.number, 'detail number')
   await expectText(page.getByTestId('hub-detail-status'), '已转办', 'detail status')
@@ -1174,6 +1299,58 @@ async function scenarioHubConsole() {
   await kiosk.context().close()
 }
 
+/** A clerk reveals the applicant's full ID number for a reason; it hides again (button, timer, leaving). */
+async function scenarioHubReveal() {
+  const a = await forwardedApplication('查看测试', 0)
+  log(`  forwarded ${a.number}`)
+  const page = await newPage(desktop)
+  // A controllable clock that flows normally until runFor, for the automatic hide.
+  await page.clock.install()
+  await hubLogin(page, 'minzheng')
+  await page.waitForURL(/\/hub\/pending/)
+  const row = page.locator(`[data-testid="hub-row"][data-number="${a.number}"]`)
+  await row.waitFor({ timeout: 30_000 })
+  await row.click()
+  await expectText(page.getByTestId('hub-detail-number'), a.number, 'detail number')
+  const shown = page.getByTestId('hub-applicant-id-number')
+  const masked = await expectText(shown, a.idNumber.slice(-4), 'the masked number')
+  assert(!masked.includes(a.idNumber), `the number is masked before a reveal (${masked})`)
+
+  await page.getByTestId('hub-reveal').click()
+  await page.getByTestId('hub-reveal-dialog').waitFor()
+  await page.getByTestId('hub-reveal-confirm').click()
+  await expectText(page.getByTestId('hub-reveal-reason-error'), '原因', 'a reveal needs a reason')
+  await page.getByTestId('hub-reveal-reason').fill('核对申请人身份信息')
+  await shot(page, 'hub-reveal-dialog')
+  await test('axe: hub reveal dialog', () => axeCheck(page, 'hub reveal dialog'))
+  await page.getByTestId('hub-reveal-confirm').click()
+  await expectText(shown, a.idNumber, 'the full number after the reveal')
+  assert((await shown.getAttribute('data-revealed')) === 'true', 'the number is marked revealed')
+  await expectText(page.getByTestId('hub-reveal-countdown'), '秒后自动隐藏', 'the countdown')
+  await shot(page, 'hub-reveal-shown')
+  await page.getByTestId('hub-reveal-hide').click()
+  await expectText(shown, a.idNumber.slice(-4), 'masked again after 隐藏')
+  assert(!(await shown.textContent()).includes(a.idNumber), 'the 隐藏 button hides the number')
+
+  const reveal = async () => {
+    await page.getByTestId('hub-reveal').click()
+    await page.getByTestId('hub-reveal-reason').fill('复核申请人身份证号码')
+    await page.getByTestId('hub-reveal-confirm').click()
+    await expectText(shown, a.idNumber, 'the full number after another reveal')
+  }
+  await reveal()
+  await page.clock.runFor('01:05')
+  await page.getByTestId('hub-reveal').waitFor()
+  assert(!(await shown.textContent()).includes(a.idNumber), 'the number hides itself after a minute')
+
+  await reveal()
+  await page.getByTestId('hub-back').click()
+  await row.click()
+  await expectText(page.getByTestId('hub-detail-number'), a.number, 'detail number again')
+  assert(!(await shown.textContent()).includes(a.idNumber), 'leaving the page drops the revealed number')
+  await page.context().close()
+}
+
 async function scenarioHubAdmin() {
   const page = await newPage(desktop)
   await hubLogin(page, 'cityadmin')
@@ -1187,6 +1364,18 @@ async function scenarioHubAdmin() {
   await page.waitForURL(/\/hub\/admin/)
   await shot(page, 'hub-admin')
   await test('axe: hub admin stations', () => axeCheck(page, 'hub admin stations'))
+  await test('hub console: the language setting switches to English, is kept, and switches back', async () => {
+    await expectText(page.getByTestId('hub-nav-admin'), /^站点状态$/, 'hub nav in Chinese')
+    await assertNoMixed(page, 'hub admin')
+    await page.getByTestId('hub-lang').click()
+    await expectText(page.getByTestId('hub-nav-admin'), /^Stations$/, 'hub nav in English')
+    await expectText(page.getByTestId('hub-logout'), /^Log out$/, 'hub logout in English')
+    await expectText(page.locator('h1'), /^Stations$/, 'hub title in English')
+    await page.reload()
+    await expectText(page.getByTestId('hub-nav-admin'), /^Stations$/, 'hub language kept after a reload')
+    await page.getByTestId('hub-lang').click()
+    await expectText(page.getByTestId('hub-nav-admin'), /^站点状态$/, 'hub back to Chinese')
+  })
   await page.getByTestId('hub-logout').click()
   await page.waitForURL(/\/hub\/login/)
   await page.context().close()
@@ -1513,7 +1702,7 @@ async function scenarioCounterCertificate() {
         chosen = t
         break
       }
-      await page.getByRole('button', { name: '上一步 Back' }).click()
+      await page.getByRole('button', { name: '上一步', exact: true }).click()
     }
     assert(chosen, 'some type is allowed at the counter for a card-verified resident')
     log(`  counter issues ${chosen.code} ${chosen.name}`)
@@ -1626,6 +1815,275 @@ async function scenarioKioskCertificateDepartment() {
   }
 }
 
+
+// ---------------------------------------------------------------- on-screen keyboard
+
+/** Taps on-screen keys in order (never page.keyboard): 'SQ' and the like are one key each, ' is the syllable break. */
+async function tapKeys(page, keys) {
+  for (const k of keys) await page.getByTestId(`kbd-key-${k === "'" ? 'sep' : k}`).click()
+}
+
+/** Taps the letters of a pinyin buffer on the on-screen keyboard and waits until it shows them. */
+async function tapPinyin(page, letters) {
+  await tapKeys(page, [...letters])
+  await expectText(page.getByTestId('kbd-buffer'), letters, 'the pinyin buffer')
+}
+
+/** Taps the candidate that reads text, paging with › when it is not on the first page. */
+async function tapCandidate(page, text) {
+  const cand = page.locator(`[data-testid="kbd-cand"][data-text="${text}"]`)
+  for (let i = 0; i < 15; i++) {
+    await page.getByTestId('kbd-cand').first().waitFor()
+    if (await cand.count()) {
+      await cand.click()
+      return
+    }
+    const next = page.getByTestId('kbd-next')
+    if (!(await next.count()) || (await next.isDisabled())) break
+    await next.click()
+  }
+  const shown = await page.getByTestId('kbd-cand').allTextContents()
+  throw new Error(`no candidate "${text}" (last page shown: ${shown.map((x) => x.trim()).join(' ')})`)
+}
+
+/** The bounding box of a locator, asserting it is on screen. */
+async function box(locator, what) {
+  const b = await locator.boundingBox()
+  assert(b, `${what} is on screen`)
+  return b
+}
+
+/** The focused field sits above the keyboard, not under it. */
+async function assertNotCovered(page, field, what) {
+  const f = await box(field, what)
+  const k = await box(page.getByTestId('kbd'), 'the keyboard')
+  assert(f.y + f.height <= k.y + 1, `${what} (bottom ${Math.round(f.y + f.height)}) is above the keyboard (top ${Math.round(k.y)})`)
+  assert(f.y >= 0, `${what} is inside the viewport (top ${Math.round(f.y)})`)
+}
+
+async function scenarioKeyboardCertificate() {
+  const el = certShared.eligible ?? (await findEligible())
+  const recipient = (el.type.inputs ?? []).find((f) => f.key === 'recipient')
+  assert(recipient, `${el.type.code} asks for the recipient (提交单位)`)
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk')
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
+    await kioskOpenType(page, el.type)
+    await page.getByTestId('cert-inputs').waitFor()
+    const field = page.locator('[data-testid="cert-input"][data-key="recipient"]')
+    assert((await field.getAttribute('inputmode')) === 'none', 'no system keyboard on the recipient field')
+    assert((await page.getByTestId('kbd').count()) === 0, 'no keyboard before a field is tapped')
+    await field.click()
+    const kbd = page.getByTestId('kbd')
+    await kbd.waitFor()
+    assert((await kbd.getAttribute('data-layout')) === 'full' && (await kbd.getAttribute('data-mode')) === 'pinyin', 'the full keyboard opens in 拼音')
+    assert((await kbd.getAttribute('role')) === 'region' && (await kbd.getAttribute('aria-label')) === '屏幕键盘', 'the keyboard region is labelled 屏幕键盘')
+    assert((await page.getByTestId('kbd-backspace').getAttribute('aria-label')) === '退格', 'backspace is labelled 退格')
+    await assertNotCovered(page, field, 'the recipient field')
+    // Pinyin → a word by tapping its candidate; the rest by the space key (first candidate).
+    await tapPinyin(page, 'jiaoyu')
+    await expectText(page.getByTestId('kbd-cand').first(), '教育', 'first candidate for jiaoyu')
+    await tapCandidate(page, '教育')
+    assert((await field.inputValue()) === '教育', `the candidate went into the field (${await field.inputValue()})`)
+    assert(((await page.getByTestId('kbd-buffer').textContent()) ?? '').trim() === '', 'the buffer is empty after the pick')
+    await tapPinyin(page, 'jux')
+    await page.getByTestId('kbd-backspace').click() // edits the buffer, not the field
+    await expectText(page.getByTestId('kbd-buffer'), /^ju$/, 'backspace removed the buffer letter')
+    assert((await field.inputValue()) === '教育', 'backspace left the field alone while the buffer had letters')
+    await tapCandidate(page, '局')
+    assert((await field.inputValue()) === '教育局', `the second candidate went after the first (${await field.inputValue()})`)
+    // Initials only: jyj → 教育局 (a station word).
+    await page.getByTestId('kbd-clear').click()
+    assert((await field.inputValue()) === '', '清空 empties the field')
+    await tapPinyin(page, 'jyj')
+    await expectText(page.getByTestId('kbd-cand').first(), '教育局', 'first candidate for the initials jyj')
+    await page.getByTestId('kbd-space').click()
+    assert((await field.inputValue()) === '教育局', 'jyj gave 教育局')
+    // Backspace with an empty buffer edits the field; ABC mode types letters as they are.
+    await page.getByTestId('kbd-backspace').click()
+    assert((await field.inputValue()) === '教育', 'backspace removed the last character of the field')
+    await page.getByTestId('kbd-mode-abc').click()
+    await tapKeys(page, ['j', 'u'])
+    assert((await field.inputValue()) === '教育ju', `ABC types letters (${await field.inputValue()})`)
+    await page.getByTestId('kbd-backspace').click()
+    await page.getByTestId('kbd-backspace').click()
+    await page.getByTestId('kbd-mode-pinyin').click()
+    await tapPinyin(page, 'ju')
+    await tapCandidate(page, '局')
+    assert((await field.inputValue()) === '教育局', `back to 教育局 (${await field.inputValue()})`)
+    await shot(page, 'kiosk-kbd-cert', false)
+    await axeCheck(page, 'kiosk certificate inputs with the on-screen keyboard')
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    // Landscape in elder mode (the tallest keyboard on the shortest screen) still keeps the field in sight.
+    await page.setViewportSize({ width: 1920, height: 1080 })
+    await page.getByTestId('kiosk-elder').click()
+    await field.click()
+    await kbd.waitFor()
+    await page.waitForTimeout(200) // the scroll into view runs on the next frame
+    await assertNotCovered(page, field, 'the recipient field (landscape, elder mode)')
+    await shot(page, 'kiosk-kbd-cert-landscape-elder', false)
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    // A physical keyboard still works on the other fields.
+    for (const f of el.type.inputs ?? []) {
+      if (f.key !== 'recipient') await page.locator(`[data-testid="cert-input"][data-key="${f.key}"]`).fill(certInputValue(f))
+    }
+    // What the keyboard typed is what the form submits for the preview.
+    const issued = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/v1/kiosk/certificates')
+    await page.getByTestId('cert-submit').click()
+    const body = (await issued).postDataJSON()
+    assert(body.inputs?.recipient === '教育局', `the form submits recipient 教育局 (${JSON.stringify(body.inputs)})`)
+    await page.getByTestId('cert-preview').waitFor()
+    await waitImage(page, 'cert-preview-img')
+    assert((await page.getByTestId('kbd').count()) === 0, 'no keyboard over the preview')
+  } finally {
+    await api('POST', '/api/v1/demo/idreader/remove')
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardGuide() {
+  const all = (await api('GET', '/api/v1/catalog/matters')).items ?? []
+  // A matter whose name starts with a two-character word: type its pinyin, pick it, find the matter.
+  const pick = all.find((m) => /^[\u4e00-\u9fff]{2}/.test(m.name)) ?? all[0]
+  const word = [...pick.name].slice(0, 2).join('')
+  const syllables = pinyin(word, { toneType: 'none', type: 'array', v: true })
+  log(`  typing "${syllables.join('')}" for ${word} (${pick.code} ${pick.name})`)
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide')
+    await page.getByTestId('guide-cat').first().waitFor()
+    const search = page.getByTestId('guide-search')
+    assert((await search.getAttribute('inputmode')) === 'none', 'no system keyboard on the search field')
+    await search.click()
+    await page.getByTestId('kbd').waitFor()
+    await tapPinyin(page, syllables.join(''))
+    await tapCandidate(page, word)
+    assert((await search.inputValue()) === word, `the search field reads ${word} (${await search.inputValue()})`)
+    await page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`).waitFor()
+    const names = await page.getByTestId('guide-matter').allTextContents()
+    assert(names.some((n) => n.includes(word)), `matters named with ${word} listed (${names.length})`)
+    // The whole matter name by its initials (the catalog's names are candidates too).
+    await page.getByTestId('kbd-clear').click()
+    assert((await search.inputValue()) === '', '清空 empties the search')
+    const name = pick.name.match(/^[\u4e00-\u9fff]+/)[0] // the name up to any bracket
+    const initials = pinyin(name, { pattern: 'first', toneType: 'none', type: 'array' }).join('')
+    log(`  typing the initials "${initials}" for ${name}`)
+    await tapPinyin(page, initials)
+    await expectText(page.getByTestId('kbd-cand').first(), name, `first candidate for ${initials}`)
+    await page.getByTestId('kbd-space').click()
+    assert((await search.inputValue()) === name, `the search field reads ${name}`)
+    await page.locator(`[data-testid="guide-matter"][data-code="${pick.code}"]`).waitFor()
+    await shot(page, 'kiosk-kbd-guide', false)
+    await axeCheck(page, 'kiosk guide with the on-screen keyboard')
+    // Back closes the keyboard.
+    await page.getByTestId('kiosk-back').click()
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 3000 })
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardProgress() {
+  assert(shared.number, 'scenario (a) created an application')
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/progress')
+    const number = page.getByTestId('progress-number')
+    await number.click()
+    const kbd = page.getByTestId('kbd')
+    await kbd.waitFor()
+    assert((await kbd.getAttribute('data-layout')) === 'numpad', 'the numeric pad opens for the application number')
+    assert((await page.getByTestId('kbd-key-X').count()) === 0, 'no X key for the application number')
+    await assertNotCovered(page, number, 'the application number field')
+    const keys = shared.number.match(/SQ|./g)
+    await tapKeys(page, keys)
+    assert((await number.inputValue()) === shared.number, `the pad typed ${shared.number} (${await number.inputValue()})`)
+    const last4Field = page.getByTestId('progress-last4')
+    await last4Field.click()
+    assert((await page.getByTestId('kbd-key-SQ').count()) === 0, 'no SQ key for the last 4')
+    await assertNotCovered(page, last4Field, 'the last-4 field')
+    await tapKeys(page, [...shared.idNumber.slice(-4)])
+    assert((await last4Field.inputValue()) === shared.idNumber.slice(-4), 'the pad typed the last 4')
+    await shot(page, 'kiosk-kbd-numpad', false)
+    await axeCheck(page, 'kiosk progress with the numeric pad')
+    await page.getByTestId('kbd-done').click()
+    await kbd.waitFor({ state: 'detached' })
+    await page.getByTestId('progress-submit').click()
+    await expectText(page.getByTestId('progress-status'), '已办结', 'kiosk progress status')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardElder() {
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide')
+    const search = page.getByTestId('guide-search')
+    await search.click()
+    await tapPinyin(page, 'de')
+    const key = await box(page.getByTestId('kbd-key-q'), 'key q')
+    const cand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate')
+    assert(key.height >= 48 && key.width >= 48 && cand.height >= 48, `keys and candidates at least 48 px (${key.width}×${key.height}, ${cand.height})`)
+    await page.getByTestId('kiosk-elder').click()
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 3000 }) // the focus left the field
+    await search.click()
+    await tapPinyin(page, 'de')
+    await expectText(page.getByTestId('kbd-buffer'), /^de$/, 'a fresh buffer after the keyboard closed')
+    const bigKey = await box(page.getByTestId('kbd-key-q'), 'key q (elder)')
+    const bigCand = await box(page.getByTestId('kbd-cand').first(), 'the first candidate (elder)')
+    const done = await box(page.getByTestId('kbd-done'), '完成 (elder)')
+    assert(bigKey.height >= 64 && bigKey.width >= 64 && bigCand.height >= 64 && done.height >= 64, `elder keys at least 64 px (${bigKey.width}×${bigKey.height}, ${bigCand.height})`)
+    assert(bigKey.height > key.height && bigCand.height > cand.height, `elder mode makes keys larger (${key.height} → ${bigKey.height})`)
+    await shot(page, 'kiosk-kbd-elder', false)
+    await axeCheck(page, 'kiosk guide with the on-screen keyboard (elder mode)')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioKeyboardIdle() {
+  const page = await newPage(portrait)
+  try {
+    await page.goto('/kiosk/guide?idle=3')
+    // In English the keyboard's labels are English only.
+    await page.getByTestId('kiosk-lang').click()
+    const search = page.getByTestId('guide-search')
+    await search.click()
+    await expectText(page.getByTestId('kbd-done'), 'Done', '完成 in English')
+    assert((await page.getByTestId('kbd').getAttribute('aria-label')) === 'On-screen keyboard', 'the region label in English')
+    const labels = (await page.getByTestId('kbd').locator('button').allTextContents()).join(' ')
+    assert(!/[\u4e00-\u9fff]/.test(labels), `no Chinese on the English keyboard (${labels})`)
+    await tapPinyin(page, "xi'an")
+    await expectText(page.getByTestId('kbd-cand').first(), '西安', "first candidate for xi'an")
+    await page.waitForURL((u) => u.pathname === '/kiosk', { timeout: 8000 })
+    await page.getByTestId('kbd').waitFor({ state: 'detached', timeout: 2000 })
+    await page.getByTestId('tile-guide').click()
+    await page.getByTestId('guide-search').click()
+    await page.getByTestId('kbd').waitFor()
+    await expectText(page.getByTestId('kbd-done'), '完成', 'the wipe went back to Chinese')
+    assert(((await page.getByTestId('kbd-buffer').textContent()) ?? '') === '', 'the idle wipe emptied the pinyin buffer')
+    assert((await page.getByTestId('kbd-cand').count()) === 0, 'no candidates left from before the wipe')
+    assert((await page.getByTestId('guide-search').inputValue()) === '', 'the idle wipe emptied the search')
+  } finally {
+    await page.context().close()
+  }
+}
+
+async function scenarioImeUnit() {
+  const r = spawnSync(process.execPath, [path.join(here, 'ime-check.mjs')], { cwd: path.join(here, '..'), encoding: 'utf8' })
+  const out = `${r.stdout}${r.stderr}`
+  for (const line of out.trim().split('\n')) log(`  ${line}`)
+  assert(r.status === 0, 'e2e/ime-check.mjs passed')
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -1660,6 +2118,7 @@ async function main() {
     await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)
     await test('i. sync: counter strip, setup 同步 section and export, a published notice on the kiosk', scenarioSyncStatusAndNotices)
     await test('j. hub console: clerk previews a scan, approves one and rejects one; counter and kiosk show it', scenarioHubConsole)
+    await test('j2. hub console: a clerk reveals the full ID number with a reason; it hides again', scenarioHubReveal)
     await test('k. hub console: the city administrator sees the stations and conflicts', scenarioHubAdmin)
     await test('cert 1. kiosk: card holder picks a certificate, preview, print, rating; card removal wipes', scenarioKioskCertificate)
     await test('cert 2. kiosk: a resident registered < 6 months sees the reason; the idle wipe clears it', scenarioKioskCertificateIneligible)
@@ -1667,8 +2126,17 @@ async function main() {
     await test('cert 4. counter: issue on behalf (read card), 补打 with confirmation, 作废 with reason', scenarioCounterCertificate)
     await test('cert 5. counter: only the station admin revokes', scenarioCounterCertificateRevoke)
     await test('cert 6. kiosk: a type needing a department becomes an application with a number', scenarioKioskCertificateDepartment)
+    await test('kbd 0. pinyin engine: splitting, candidate order, station words (e2e/ime-check.mjs)', scenarioImeUnit)
+    await test('kbd 1. kiosk: on-screen keys type pinyin into the certificate recipient, which the preview is made from', scenarioKeyboardCertificate)
+    await test('kbd 2. kiosk: guide search typed in pinyin on the on-screen keyboard finds the matter; back closes it', scenarioKeyboardGuide)
+    await test('kbd 3. kiosk: progress lookup typed on the numeric pad', scenarioKeyboardProgress)
+    await test('kbd 4. kiosk: elder mode makes the keys and candidates larger', scenarioKeyboardElder)
+    await test('kbd 5. kiosk: English labels behind 中/EN; the idle wipe closes the keyboard, empties its buffer and goes back to Chinese', scenarioKeyboardIdle)
     await scenarioAxe()
     await scenarioMisc()
+    await test('no screen shown in Chinese has a label mixing Chinese and English', async () => {
+      assert(mixedFindings.length === 0, `mixed labels:\n  ${[...new Set(mixedFindings)].join('\n  ')}`)
+    })
     await test('no Content-Security-Policy violations in the browser', async () => {
       assert(cspViolations.length === 0, `CSP violations:\n  ${[...new Set(cspViolations)].slice(0, 10).join('\n  ')}`)
     })

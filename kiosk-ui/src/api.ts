@@ -374,6 +374,14 @@ export interface DeviceStatus {
   connected: boolean
   state: string
   reasons?: string[] | null
+  /** How the station reaches it: serial, tcp, ipp, v4l2 or sim (codes; the UI labels them). */
+  link?: string
+  /** Serial port or device node, host:port, or printer URI. */
+  port?: string
+  /** Serial line speed, when known. */
+  baud?: number
+  /** The driver's Chinese explanation of an error state (e.g. the SAM's fault). */
+  message?: string
   last_error?: string
   last_error_at: string
   updated_at: string

@@ -10,3 +10,9 @@ interface Window {
   /** Kiosk idle timeout in seconds; overrides the default of 60 (tests use a few seconds). */
   STATION_KIOSK_IDLE_SECONDS?: number
 }
+
+declare module 'virtual:kbd-dict' {
+  /** The on-screen keyboard's pinyin dictionary text (see build/kbd-dict.mjs). */
+  const dict: string
+  export default dict
+}

@@ -1,6 +1,8 @@
 // Package datakey holds the station's data key and uses it to protect identity document numbers at
 // rest: AES-256-GCM for the number itself and HMAC-SHA256 for a lookup hash, each with its own subkey
-// derived from the key file by HKDF-SHA256.
+// derived from the key file by HKDF-SHA256. Once the station knows the data center's reveal key
+// (SetHubKey), HubCopy adds to an applicant's sealed number a copy only the hub can open
+// (station/revealkey).
 //
 // The key file is created on first start with mode 0600 and refused if anyone but the owner can read it.
 // Losing it makes the stored numbers unreadable; back it up with the database, but separately.
@@ -21,12 +23,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/civic-station/station/internal/atomicfile"
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/revealkey"
 )
 
 const header = "station-datakey-v1\n"
@@ -38,6 +42,7 @@ type Key struct {
 	backupRoot  []byte // the root of backup archive keys (BackupKey)
 	master      []byte // kept for Wrap
 	fingerprint string
+	hub         atomic.Pointer[revealkey.PublicKey] // the data center's reveal key; nil when unknown
 }
 
 var _ station.Sealer = (*Key)(nil)
@@ -123,34 +128,9 @@ func create(path string) error {
 	if _, err := rand.Read(master); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".datakey-*")
-	if err != nil {
-		return fmt.Errorf("create data key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create data key: %w", err)
-	}
-	if _, err := tmp.WriteString(header + base64.StdEncoding.EncodeToString(master) + "\n"); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write data key: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync data key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// Link fails if another process created the key meanwhile; theirs wins and we read it.
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("install data key %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	// Create fails with fs.ErrExist if another process created the key meanwhile; theirs wins and we read it.
+	if err := atomicfile.Create(path, []byte(header+base64.StdEncoding.EncodeToString(master)+"\n"), 0o600); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create data key %s: %w", path, err)
 	}
 	return nil
 }
@@ -226,6 +206,13 @@ func passphraseCipher(passphrase, salt []byte, memory, time uint32) (cipher.AEAD
 	return cipher.NewGCM(block)
 }
 
+// SetHubKey makes HubCopy seal to the data center's reveal key; nil stops it. The syncer calls it when
+// the station enrolls or the hub announces its key; it is safe to call while other goroutines seal.
+func (k *Key) SetHubKey(p *revealkey.PublicKey) { k.hub.Store(p) }
+
+// HubKey returns the reveal key HubCopy seals to, or nil when the station knows none.
+func (k *Key) HubKey() *revealkey.PublicKey { return k.hub.Load() }
+
 // Seal encrypts a document number. The document type is bound to the ciphertext as associated data.
 func (k *Key) Seal(t station.IDType, number string) (station.SealedID, error) {
 	nonce := make([]byte, k.aead.NonceSize())
@@ -239,6 +226,27 @@ func (k *Key) Seal(t station.IDType, number string) (station.SealedID, error) {
 		Index:  k.Index(t, number),
 		Masked: station.MaskIDNumber(number),
 	}, nil
+}
+
+// HubCopy adds the data center's copy of the number to s (station.Sealer.HubCopy), bound to s's type
+// and lookup index. It returns ErrBadCipher if s does not open with this key or its index is not the
+// number's.
+func (k *Key) HubCopy(s station.SealedID) (station.SealedID, error) {
+	hub := k.hub.Load()
+	if hub == nil || s.Hub != "" {
+		return s, nil
+	}
+	number, err := k.Open(s)
+	if err != nil {
+		return station.SealedID{}, err
+	}
+	if !hmac.Equal([]byte(k.Index(s.Type, number)), []byte(s.Index)) {
+		return station.SealedID{}, ErrBadCipher
+	}
+	if s.Hub, err = hub.Seal(s.Type, s.Index, number); err != nil {
+		return station.SealedID{}, err
+	}
+	return s, nil
 }
 
 // Open decrypts a sealed number. It returns ErrBadCipher if the ciphertext was altered, moved to

@@ -10,6 +10,7 @@ import (
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/revealkey"
 )
 
 const number = "11010519491231002X"
@@ -160,5 +161,67 @@ func TestWrapUnwrapWithAPassphrase(t *testing.T) {
 	other, _ := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
 	if other.Fingerprint() == k.Fingerprint() {
 		t.Error("two keys share a fingerprint")
+	}
+}
+
+func TestHubCopyOpensOnlyWithTheHubKeyAndOnlyOnceTheKeyIsKnown(t *testing.T) {
+	k, err := datakey.Load(filepath.Join(t.TempDir(), "datakey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub, err := revealkey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := k.Seal(station.IDResident, number)
+	if s, err := k.HubCopy(plain); err != nil || s != plain {
+		t.Fatalf("HubCopy without a hub key = %+v, %v; want the sealed number unchanged", s, err)
+	}
+	if _, err := hub.Open(plain); !errors.Is(err, revealkey.ErrNoHubCopy) {
+		t.Fatalf("the hub opens a record without a hub copy: %v, want ErrNoHubCopy", err)
+	}
+
+	k.SetHubKey(hub.Public())
+	if !k.HubKey().Equal(hub.Public()) {
+		t.Fatal("HubKey does not return the key set")
+	}
+	if s, _ := k.Seal(station.IDResident, number); s.Hub != "" {
+		t.Fatal("Seal adds a hub copy: only an applicant's number (HubCopy) may carry one")
+	}
+	s, err := station.SealApplicant(k, station.IDResident, number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Hub == "" || strings.Contains(s.Hub, number) || s.Index != plain.Index || s.Masked != plain.Masked {
+		t.Fatalf("applicant seal = %+v, want the station's seal plus a hub copy that hides the number", s)
+	}
+	if got, err := hub.Open(s); err != nil || got != number {
+		t.Fatalf("the hub opens %q, %v; want the number", got, err)
+	}
+	if got, err := k.Open(s); err != nil || got != number {
+		t.Fatalf("the station opens %q, %v; want the number", got, err)
+	}
+	if again, err := k.HubCopy(s); err != nil || again.Hub != s.Hub {
+		t.Errorf("HubCopy of a number that has a copy replaced it: %v", err)
+	}
+	other, _ := revealkey.Generate()
+	if _, err := other.Open(s); !errors.Is(err, revealkey.ErrBadCipher) {
+		t.Fatalf("another hub key opens the copy: %v, want ErrBadCipher", err)
+	}
+
+	foreign, _ := datakey.Load(filepath.Join(t.TempDir(), "other"))
+	theirs, _ := foreign.Seal(station.IDResident, number)
+	if _, err := k.HubCopy(theirs); !errors.Is(err, datakey.ErrBadCipher) {
+		t.Errorf("HubCopy of another station's ciphertext: %v, want ErrBadCipher", err)
+	}
+	wrongIndex := plain
+	wrongIndex.Index = k.Index(station.IDResident, "110101199003074518")
+	if _, err := k.HubCopy(wrongIndex); !errors.Is(err, datakey.ErrBadCipher) {
+		t.Errorf("HubCopy of a record whose index is another number's: %v, want ErrBadCipher", err)
+	}
+
+	k.SetHubKey(nil)
+	if s, _ := station.SealApplicant(k, station.IDResident, number); s.Hub != "" {
+		t.Fatal("SetHubKey(nil) did not stop the hub copy")
 	}
 }

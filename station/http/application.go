@@ -214,7 +214,7 @@ func (s *Server) handleIntake(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	sealed, err := s.sealer.Seal(req.Applicant.IDType, number)
+	sealed, err := station.SealApplicant(s.sealer, req.Applicant.IDType, number)
 	if err != nil {
 		return err
 	}

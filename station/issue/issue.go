@@ -63,6 +63,11 @@ type Printer interface {
 	PrintPDF(ctx context.Context, name string, pdf []byte) error
 }
 
+// HubCopier adds the data center's copy to a sealed ID number (station.Sealer.HubCopy; datakey.Key).
+type HubCopier interface {
+	HubCopy(s station.SealedID) (station.SealedID, error)
+}
+
 // Config carries the service's dependencies. Store, Log and Blobs are required.
 type Config struct {
 	Store   Store
@@ -74,7 +79,11 @@ type Config struct {
 	// Station is what certificates print about the issuing station; Name is required.
 	Station cert.StationInfo
 	// Seal is a PNG of the station's seal; nil generates a demo seal for the station's community.
-	Seal   []byte
+	Seal []byte
+	// Sealer adds the data center's copy of the applicant's ID number to the application through which
+	// a department verifies a certificate; nil: the application carries the resident's sealed number as
+	// stored, which the data center cannot reveal.
+	Sealer HubCopier
 	Now    func() time.Time // defaults to time.Now
 	NewID  func() string    // UUIDv7 strings; defaults to uuid.NewV7
 	Logger *slog.Logger     // defaults to discard
@@ -395,10 +404,17 @@ func (s *Service) applyForVerification(ctx context.Context, actor station.Actor,
 	for _, mat := range m.Materials {
 		mats = append(mats, station.MaterialCheck{Code: mat.Code, Provided: true})
 	}
+	sealed := r.IDNumber
+	if s.cfg.Sealer != nil {
+		var err error
+		if sealed, err = s.cfg.Sealer.HubCopy(r.IDNumber); err != nil {
+			return "", fmt.Errorf("seal the applicant's number for the data center: %w", err)
+		}
+	}
 	id := s.cfg.NewID()
 	in := station.ApplicationIntake{
 		ApplicationID: id, MatterCode: m.Code, Materials: mats,
-		Applicant: station.Applicant{ResidentID: r.ID, IDNumber: r.IDNumber, IDLast4: station.IDLast4(r.IDNumber.Masked), Name: r.Name, Phone: r.Phone},
+		Applicant: station.Applicant{ResidentID: r.ID, IDNumber: sealed, IDLast4: station.IDLast4(r.IDNumber.Masked), Name: r.Name, Phone: r.Phone},
 		Note:      fmt.Sprintf("开具证明“%s”（%s）前需%s核实", t.Name, t.Code, t.Department),
 	}
 	if err := s.submit(ctx, station.CmdApplicationIntake, actor, in); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/revealkey"
 	"github.com/civic-station/station/syncer/protocol"
 )
 
@@ -49,6 +50,10 @@ type Config struct {
 	// MinStationVersion, when set, is the oldest station release the hub syncs with ("0.2.0"): an older
 	// station, or one whose version names no release, is answered 426 EUPGRADE on every sync path.
 	MinStationVersion string
+	// RevealKey is the public half of the hub's reveal key (station/revealkey), handed to stations at
+	// enrollment and with every downlink answer so that they seal a copy of each ID number to it; nil:
+	// stations keep sealing numbers the hub cannot open.
+	RevealKey *revealkey.PublicKey
 }
 
 // Server serves protocol v1 over HTTPS with client certificates.
@@ -378,7 +383,16 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.enrollments.Add(1)
 	s.cfg.Logger.Info("station enrolled", "station", st.ID, "name", st.Name)
-	writeJSON(w, http.StatusOK, protocol.EnrollResponse{StationID: st.ID, StationName: st.Name, Certificate: string(certPEM), CA: string(s.cfg.CA.CertPEM)})
+	writeJSON(w, http.StatusOK, protocol.EnrollResponse{StationID: st.ID, StationName: st.Name, Certificate: string(certPEM),
+		CA: string(s.cfg.CA.CertPEM), RevealKey: s.revealKey()})
+}
+
+// revealKey is the reveal public key as the protocol carries it, "" without one.
+func (s *Server) revealKey() string {
+	if s.cfg.RevealKey == nil {
+		return ""
+	}
+	return s.cfg.RevealKey.String()
 }
 
 func (s *Server) records(w http.ResponseWriter, r *http.Request, st Station) {
@@ -628,7 +642,7 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request, st Station) {
 		return
 	}
 	s.metrics.changesServed.Add(int64(len(page.Changes)))
-	resp := protocol.ChangesResponse{Changes: page.Changes, More: page.More, StateHash: page.Hash}
+	resp := protocol.ChangesResponse{Changes: page.Changes, More: page.More, StateHash: page.Hash, RevealKey: s.revealKey()}
 	if page.Next > 0 {
 		resp.NextCursor = strconv.FormatInt(page.Next, 10)
 	}

@@ -43,12 +43,15 @@ type EnrollRequest struct {
 }
 
 // EnrollResponse is the station's identity: its ID, its client certificate (PEM, signed by the hub's
-// CA) and the CA certificate (PEM) to verify the hub with from now on.
+// CA) and the CA certificate (PEM) to verify the hub with from now on. RevealKey is the hub's reveal
+// public key (station/revealkey, base64), to which the station seals a copy of each ID number; ""
+// from a hub without one.
 type EnrollResponse struct {
 	StationID   string `json:"station_id"`
 	StationName string `json:"station_name"`
 	Certificate string `json:"certificate"`
 	CA          string `json:"ca"`
+	RevealKey   string `json:"reveal_key,omitempty"`
 }
 
 // Record is an outbox record on the wire.
@@ -117,12 +120,15 @@ type RecordsResponse struct {
 }
 
 // ChangesResponse answers GET /sync/v1/changes. StateHash, present when More is false, is the hash of
-// the station's downlink state once it has applied everything up to NextCursor.
+// the station's downlink state once it has applied everything up to NextCursor. RevealKey is the hub's
+// reveal public key, as in EnrollResponse: a station enrolled before the hub had one, or whose hub
+// changed it, takes it from here.
 type ChangesResponse struct {
 	Changes    []station.Change `json:"changes"`
 	NextCursor string           `json:"next_cursor"`
 	More       bool             `json:"more"`
 	StateHash  string           `json:"state_hash,omitempty"`
+	RevealKey  string           `json:"reveal_key,omitempty"`
 }
 
 // ErrorResponse is the body of every error answer.

@@ -191,6 +191,7 @@ func (c *Camera) Status() devices.Status {
 	st := devices.Status{
 		Kind:        devices.KindCamera,
 		Name:        "模拟高拍仪",
+		Link:        devices.LinkSim,
 		Detail:      fmt.Sprintf("%d×%d, %d 页, 第 %d 页", c.opts.Width, c.opts.Height, len(c.pages), c.current+1),
 		Connected:   !c.unplugged,
 		State:       devices.StateReady,

@@ -39,7 +39,20 @@ export interface HubApplication {
   forwarded_at?: string
   due_date: string | null
   due_estimate?: boolean
+  /**
+   * What the due date was counted on: official; provisional (a year whose 放假调休 notice is not out,
+   * in due_provisional_years); weekdays (no calendar for a year: Monday to Friday). Absent without a
+   * due date or from an older console.
+   */
+  due_calendar?: 'official' | 'provisional' | 'weekdays'
+  due_provisional_years?: number[] | null
   decision: Decision | null
+}
+
+/** One year of the working-day calendar the console counts due dates on. */
+export interface CalendarYear {
+  year: number
+  status: 'official' | 'provisional'
 }
 
 export interface HubMaterial {
@@ -68,6 +81,14 @@ export interface HubApplicationDetail extends HubApplication {
   materials: HubMaterial[] | null
   timeline: HubEvent[] | null
   can_decide: boolean
+}
+
+/** The answer of a reveal: the applicant's full ID number. Keep it in memory only, briefly. */
+export interface RevealedID {
+  id_type: string
+  id_type_label: string
+  id_number: string
+  masked: string
 }
 
 export interface StationHealth {
@@ -152,12 +173,14 @@ export const hubApi = {
   /** Whether a session exists: 200 either way, so that the login page logs no error. */
   status: () => call<{ authenticated: boolean; user?: HubUser }>('GET', '/sessions/status', undefined, true),
   logout: () => call<void>('DELETE', '/sessions/current', undefined, true),
-  applications: (list: 'pending' | 'decided') => call<{ items: HubApplication[] | null }>('GET', `/applications?list=${list}`),
+  applications: (list: 'pending' | 'decided') => call<{ items: HubApplication[] | null; calendar?: CalendarYear[] | null }>('GET', `/applications?list=${list}`),
   application: (station: string, id: string) => call<HubApplicationDetail>('GET', app(station, id)),
   /** Same-origin URL of page n (1-based) of a material's scan as PNG; the session cookie authorizes it. */
   pageURL: (station: string, id: string, code: string, n: number) => `/console/api${app(station, id)}/materials/${enc(code)}/pages/${n}`,
   decide: (station: string, id: string, action: 'approve' | 'reject', reason: string) =>
     call<HubApplication>('POST', `${app(station, id)}/decision`, { action, reason }),
+  /** The applicant's full ID number, for a reason (required; audited at the hub, answered no-store). */
+  reveal: (station: string, id: string, reason: string) => call<RevealedID>('POST', `${app(station, id)}/reveal`, { reason }),
   stations: () => call<{ items: StationHealth[] | null }>('GET', '/stations'),
   conflicts: () => call<{ items: Conflict[] | null }>('GET', '/conflicts'),
 }

@@ -3,6 +3,7 @@
 import { reactive, ref } from 'vue'
 import type { KioskCard } from '../api'
 import { resetKioskLocale } from '../lib/i18n'
+import { closeKeyboard } from './keyboard/keyboard'
 
 /** Default idle timeout in seconds. */
 const DEFAULT_IDLE_SECONDS = 60
@@ -39,6 +40,7 @@ export const cardSession = ref<KioskCard | null>(null)
 export const cardKnown = ref(false)
 
 export function wipeKiosk(): void {
+  closeKeyboard()
   cardSession.value = null
   kiosk.elder = false
   resetKioskLocale()

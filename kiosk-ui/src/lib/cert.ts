@@ -2,6 +2,7 @@
 // (station/http/cert.go; the contract is described in docs/certificates.md and docs/api.md).
 
 import { request } from '../api'
+import { labelMap, t as tr, type MessageKey } from './i18n'
 
 /** An input the resident or staff type when issuing (e.g. 用途). */
 export interface CertInput {
@@ -92,32 +93,38 @@ export interface CertList {
 /** Rating scores: 1 不满意, 2 基本满意, 3 满意. */
 export type RatingScore = 1 | 2 | 3
 
-export const ratingChoices: { score: RatingScore; zh: string; en: string }[] = [
-  { score: 3, zh: '满意', en: 'Satisfied' },
-  { score: 2, zh: '基本满意', en: 'Mostly satisfied' },
-  { score: 1, zh: '不满意', en: 'Not satisfied' },
+export const ratingChoices: { score: RatingScore; key: MessageKey }[] = [
+  { score: 3, key: 'rating.3' },
+  { score: 2, key: 'rating.2' },
+  { score: 1, key: 'rating.1' },
 ]
 
 /** The seven categories in the order the programme lists them (民生 first, 其他 last). */
 export const categoryOrder = ['livelihood', 'family_planning', 'labour', 'judicial', 'political_review', 'housing', 'other']
 
-export const categoryLabels: Record<string, string> = {
-  livelihood: '民生',
-  family_planning: '计生',
-  labour: '劳动保障',
-  judicial: '司法',
-  political_review: '政审',
-  housing: '房屋',
-  other: '其他',
-}
+export const categoryLabels: Record<string, string> = labelMap({
+  livelihood: 'certcat.livelihood',
+  family_planning: 'certcat.family_planning',
+  labour: 'certcat.labour',
+  judicial: 'certcat.judicial',
+  political_review: 'certcat.political_review',
+  housing: 'certcat.housing',
+  other: 'certcat.other',
+})
 
-export const certStatusLabels: Record<string, string> = {
-  awaiting_approval: '待部门核实',
-  pending_print: '待打印',
-  issued: '已出具',
-  voided: '已作废',
-  revoked: '已撤销',
-}
+export const certStatusLabels: Record<string, string> = labelMap({
+  awaiting_approval: 'certstatus.awaiting_approval',
+  pending_print: 'certstatus.pending_print',
+  issued: 'certstatus.issued',
+  voided: 'certstatus.voided',
+  revoked: 'certstatus.revoked',
+})
+
+/** Where a certificate was issued. */
+export const channelLabels: Record<string, string> = labelMap({
+  kiosk: 'channel.kiosk',
+  counter: 'channel.counter',
+})
 
 export interface CertGroup {
   category: string
@@ -131,7 +138,7 @@ export function groupByCategory(types: CertType[]): CertGroup[] {
   for (const t of types) {
     let g = groups.get(t.category)
     if (!g) {
-      g = { category: t.category, label: t.category_label || categoryLabels[t.category] || t.category, types: [] }
+      g = { category: t.category, label: categoryLabels[t.category] || t.category_label || t.category, types: [] }
       groups.set(t.category, g)
     }
     g.types.push(t)
@@ -153,9 +160,9 @@ export function validateInputs(t: CertType, values: Record<string, string>): Rec
   const errs: Record<string, string> = {}
   for (const f of t.inputs ?? []) {
     const v = (values[f.key] ?? '').trim()
-    if (f.required && !v) errs[f.key] = `请填写${f.label}`
-    else if ([...v].length > f.max_len) errs[f.key] = `${f.label}最多${f.max_len}个字`
-    else if (/[\u0000-\u001f\u007f]/.test(v)) errs[f.key] = `${f.label}不能包含换行或控制字符`
+    if (f.required && !v) errs[f.key] = tr('certin.required', { label: f.label })
+    else if ([...v].length > f.max_len) errs[f.key] = tr('certin.tooLong', { label: f.label, n: f.max_len })
+    else if (/[\u0000-\u001f\u007f]/.test(v)) errs[f.key] = tr('certin.control', { label: f.label })
   }
   return errs
 }

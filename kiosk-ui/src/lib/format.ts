@@ -1,7 +1,7 @@
 // Display helpers shared by the kiosk and the counter.
 
 import type { Deadline } from '../api'
-import { t } from './i18n'
+import { labelMap, t, type MessageKey } from './i18n'
 
 const chinaTime = new Intl.DateTimeFormat('en-CA', {
   timeZone: 'Asia/Shanghai',
@@ -31,19 +31,18 @@ export function fmtDate(s: string | null | undefined): string {
   return s ? s : '—'
 }
 
-
 export function fmtFee(cents: number, note: string): string {
-  if (!cents) return note || '不收费'
+  if (!cents) return note || t('fee.free')
   const yuan = (cents / 100).toFixed(2)
-  return note ? `${yuan} 元（${note}）` : `${yuan} 元`
+  return note ? t('fee.withNote', { yuan, note }) : t('fee.yuan', { yuan })
 }
 
-export const deadlineLabels: Record<Deadline, string> = {
-  ok: '正常',
-  due_soon: '即将到期',
-  overdue: '已超期',
-  none: '—',
-}
+export const deadlineLabels: Record<Deadline, string> = labelMap({
+  ok: 'deadline.ok',
+  due_soon: 'deadline.due_soon',
+  overdue: 'deadline.overdue',
+  none: 'deadline.none',
+})
 
 /**
  * The 承诺办结 cell: the due date, or for an application without one why there is none (an immediate
@@ -55,46 +54,53 @@ export function fmtDue(due: string | null | undefined, kind?: string): string {
   return kind === 'immediate' ? t('due.immediate') : t('due.none')
 }
 
-export const kindLabels: Record<string, string> = {
-  immediate: '即办件',
-  commitment: '承诺件',
-}
+export const kindLabels: Record<string, string> = labelMap({
+  immediate: 'kind.immediate',
+  commitment: 'kind.commitment',
+})
+
+const idType = (value: string, key: MessageKey) => ({
+  value,
+  get label() {
+    return t(key)
+  },
+})
 
 export const idTypes: { value: string; label: string }[] = [
-  { value: 'resident', label: '居民身份证' },
-  { value: 'hkmo_permit', label: '港澳居民居住证' },
-  { value: 'tw_permit', label: '台湾居民居住证' },
-  { value: 'hkmo_pass', label: '港澳居民来往内地通行证' },
-  { value: 'tw_pass', label: '台湾居民来往大陆通行证' },
-  { value: 'foreign_permanent', label: '外国人永久居留身份证' },
+  idType('resident', 'idtype.resident'),
+  idType('hkmo_permit', 'idtype.hkmo_permit'),
+  idType('tw_permit', 'idtype.tw_permit'),
+  idType('hkmo_pass', 'idtype.hkmo_pass'),
+  idType('tw_pass', 'idtype.tw_pass'),
+  idType('foreign_permanent', 'idtype.foreign_permanent'),
 ]
 
-export const roleLabels: Record<string, string> = {
-  staff: '窗口人员',
-  reviewer: '审核人员',
-  station_admin: '站点管理员',
-  technician: '技术人员',
-}
+export const roleLabels: Record<string, string> = labelMap({
+  staff: 'role.staff',
+  reviewer: 'role.reviewer',
+  station_admin: 'role.station_admin',
+  technician: 'role.technician',
+})
 
-export const actionLabels: Record<string, string> = {
-  intake: '受理',
-  pre_review: '初审通过',
-  return: '退回补正',
-  resubmit: '补正提交',
-  forward: '转办',
-  approve: '批准',
-  reject: '不予批准',
-  complete: '办结',
-  withdraw: '撤回',
-}
+export const actionLabels: Record<string, string> = labelMap({
+  intake: 'action.intake',
+  pre_review: 'action.pre_review',
+  return: 'action.return',
+  resubmit: 'action.resubmit',
+  forward: 'action.forward',
+  approve: 'action.approve',
+  reject: 'action.reject',
+  complete: 'action.complete',
+  withdraw: 'action.withdraw',
+})
 
-export const statusLabels: Record<string, string> = {
-  received: '已受理',
-  pre_reviewed: '已初审',
-  forwarded: '已转办',
-  approved: '已批准',
-  rejected: '未批准',
-  completed: '已办结',
-  returned: '待补正',
-  withdrawn: '已撤回',
-}
+export const statusLabels: Record<string, string> = labelMap({
+  received: 'status.received',
+  pre_reviewed: 'status.pre_reviewed',
+  forwarded: 'status.forwarded',
+  approved: 'status.approved',
+  rejected: 'status.rejected',
+  completed: 'status.completed',
+  returned: 'status.returned',
+  withdrawn: 'status.withdrawn',
+})

@@ -36,7 +36,12 @@ type applicationItem struct {
 	ForwardedAt   time.Time      `json:"forwarded_at,omitzero"`
 	DueDate       *station.Date  `json:"due_date"`
 	DueEstimate   bool           `json:"due_estimate,omitempty"` // computed on a Monday-to-Friday week
-	Decision      *decisionView  `json:"decision"`
+	// DueCalendar says what the due date was computed on: official, provisional (a year whose 放假调休
+	// notice is not out, listed in due_provisional_years) or weekdays (Monday to Friday). Omitted
+	// without a due date.
+	DueCalendar         string        `json:"due_calendar,omitempty"`
+	DueProvisionalYears []int         `json:"due_provisional_years,omitempty"`
+	Decision            *decisionView `json:"decision"`
 }
 
 // decisionView is a department's decision as the console shows it.
@@ -69,12 +74,15 @@ func (c *caseFile) item() applicationItem {
 	if !c.DueDate.IsZero() {
 		d := c.DueDate
 		it.DueDate = &d
+		it.DueCalendar, it.DueProvisionalYears = c.DueCalendar, c.DueProvisionalYears
 	}
 	return it
 }
 
 type applicationList struct {
 	Items []applicationItem `json:"items"`
+	// Calendar is the working-day calendar due dates are counted on, by year: official or provisional.
+	Calendar []calendarYear `json:"calendar"`
 }
 
 // handleApplications lists the applications of the clerk's department: list=pending (default), those
@@ -87,11 +95,11 @@ func (s *Server) handleApplications(w http.ResponseWriter, r *http.Request, p *p
 	if which != "pending" && which != "decided" {
 		return station.Errorf(station.EINVALID, "list 应为 pending 或 decided")
 	}
-	cases, err := loadCases(r.Context(), s.cfg.Store, "")
+	cases, cat, err := loadCasesCatalog(r.Context(), s.cfg.Store, "")
 	if err != nil {
 		return err
 	}
-	out := applicationList{Items: []applicationItem{}}
+	out := applicationList{Items: []applicationItem{}, Calendar: cat.calendarYears()}
 	for _, c := range cases {
 		if c.Matter.Department != p.user.Department {
 			continue

@@ -33,9 +33,14 @@ type caseFile struct {
 	ForwardedAt time.Time    // the last forward
 	DueDate     station.Date // zero for immediate matters
 	DueEstimate bool         // the hub knows no working-day calendar for the year: Monday to Friday assumed
-	Timeline    []station.Event
-	Decision    *hub.DecisionRecord
-	hasIntake   bool
+	// DueCalendar is what the due date was computed on: CalendarOfficial, CalendarProvisional (a year
+	// whose 放假调休 notice is not out: statutory holidays only, in DueProvisionalYears) or
+	// CalendarWeekdays (a year without any calendar: Monday to Friday). Empty without a due date.
+	DueCalendar         string
+	DueProvisionalYears []int
+	Timeline            []station.Event
+	Decision            *hub.DecisionRecord
+	hasIntake           bool
 }
 
 // statusAfter returns the status an action leads to: every action of the state machine has one.
@@ -301,26 +306,87 @@ func (c *caseFile) complete(cat *catalog, nums map[string]string) {
 		}
 		c.DueDate = station.DueDate(cal, start, c.Matter.TimeLimitDays)
 		c.DueEstimate = !known[start.Year] || !known[c.DueDate.Year]
+		c.DueCalendar, c.DueProvisionalYears = dueCalendar(known, start.Year, c.DueDate.Year)
 	}
+}
+
+// What a due date was computed on (applicationItem.DueCalendar).
+const (
+	CalendarOfficial    = "official"
+	CalendarProvisional = "provisional"
+	CalendarWeekdays    = "weekdays"
+)
+
+// dueCalendar says what a due date counted from a day in year from to a day in year to was computed
+// on, given which years the station's calendar knows (true: official or imported; false: only the
+// national provisional arrangement; absent: none), and the provisional years among them.
+func dueCalendar(known map[int]bool, from, to int) (string, []int) {
+	status := CalendarOfficial
+	var provisional []int
+	for y := from; y <= to; y++ {
+		ok, listed := known[y]
+		switch {
+		case !listed:
+			status = CalendarWeekdays
+		case !ok:
+			provisional = append(provisional, y)
+			if status == CalendarOfficial {
+				status = CalendarProvisional
+			}
+		}
+	}
+	return status, provisional
+}
+
+// calendarYears is the working-day calendar the console counts with, year by year, as a clerk reads
+// it: official when the State Council's notice is in it (or the hub published the year), provisional
+// while only the statutory holidays are known.
+func (cat *catalog) calendarYears() []calendarYear {
+	_, official := station.NationalCalendar()
+	for y := range cat.days {
+		official[y] = true
+	}
+	out := make([]calendarYear, 0, len(official))
+	for y, ok := range official {
+		s := CalendarOfficial
+		if !ok {
+			s = CalendarProvisional
+		}
+		out = append(out, calendarYear{Year: y, Status: s})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Year < out[j].Year })
+	return out
+}
+
+// calendarYear is one year of the console's working-day calendar.
+type calendarYear struct {
+	Year   int    `json:"year"`
+	Status string `json:"status"` // official or provisional
 }
 
 // loadCases folds every application the hub holds (of one station, or of all with stationID "").
 func loadCases(ctx context.Context, st hub.Store, stationID string) ([]*caseFile, error) {
+	cases, _, err := loadCasesCatalog(ctx, st, stationID)
+	return cases, err
+}
+
+// loadCasesCatalog is loadCases that also returns the catalog the cases were completed with.
+func loadCasesCatalog(ctx context.Context, st hub.Store, stationID string) ([]*caseFile, *catalog, error) {
 	recs, err := st.Records(ctx, hub.RecordFilter{StationID: stationID, Kinds: applicationKinds})
 	if err != nil {
-		return nil, fmt.Errorf("console: application records: %w", err)
+		return nil, nil, fmt.Errorf("console: application records: %w", err)
 	}
 	cat, err := loadCatalog(ctx, st, stationID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	decisions, err := st.Decisions(ctx, hub.DecisionFilter{StationID: stationID})
 	if err != nil {
-		return nil, fmt.Errorf("console: decisions: %w", err)
+		return nil, nil, fmt.Errorf("console: decisions: %w", err)
 	}
 	stations, err := st.Stations(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("console: stations: %w", err)
+		return nil, nil, fmt.Errorf("console: stations: %w", err)
 	}
 	names := map[string]string{}
 	for _, s := range stations {
@@ -359,7 +425,7 @@ func loadCases(ctx context.Context, st hub.Store, stationID string) ([]*caseFile
 		c.complete(cat, nums)
 		out = append(out, c)
 	}
-	return out, nil
+	return out, cat, nil
 }
 
 // loadCase folds one application of one station; ENOTFOUND when the hub does not hold its intake.

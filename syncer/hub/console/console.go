@@ -3,8 +3,10 @@
 // put a TLS-terminating proxy in front of it in production.
 //
 // A department clerk (审批人员) sees the applications stations forwarded to the department, opens the
-// scanned materials (PDF pages rendered to PNG with station/pdf/raster), and approves or rejects with
-// a reason; the decision goes into the station's downlink feed once (hub.Decide). The city
+// scanned materials (PDF pages rendered to PNG with station/pdf/raster), reveals the applicant's full
+// ID number for a stated reason (opened from the copy the station sealed to the hub's reveal key), and
+// approves or rejects with a reason; the decision goes into the station's downlink feed once
+// (hub.Decide). The city
 // administrator (市级管理员) sees every station's health and the quarantined conflicts. Accounts,
 // sessions, decisions and the hash-chained audit log of every read and decision live in the hub's
 // store (hub.ConsoleStore), so several hub processes on one PostgreSQL share them.
@@ -60,10 +62,13 @@ type Config struct {
 	Blobs     Blobs
 	Hasher    PasswordHasher
 	Decisions DecisionObserver // nil: decisions are not counted
-	UI        fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
-	Now       func() time.Time // time.Now by default
-	NewID     func() string    // session IDs; UUIDv7 by default
-	Logger    *slog.Logger     // discard by default
+	// Revealer opens the hub's copies of ID numbers for a clerk's audited reveal; nil: every reveal is
+	// refused (and audited).
+	Revealer Revealer
+	UI       fs.FS            // the built UI (index.html, assets/); nil serves a placeholder page
+	Now      func() time.Time // time.Now by default
+	NewID    func() string    // session IDs; UUIDv7 by default
+	Logger   *slog.Logger     // discard by default
 	// PreviewDPI is the resolution of material page previews (default 100).
 	PreviewDPI float64
 	// MaxRenders bounds the PDF pages rendered at once (default 2): rendering is CPU-bound.
@@ -121,6 +126,9 @@ type route struct {
 	public       bool   // no session needed
 	roles        []hub.Role
 	handle       func(s *Server, w http.ResponseWriter, r *http.Request, p *principal) error
+	// refused, when set, audits a signed-in caller the role check turns away (for routes whose
+	// every attempt is audited).
+	refused func(s *Server, r *http.Request, p *principal, err error) error
 }
 
 var (
@@ -139,6 +147,8 @@ func routeTable() []route {
 		{method: "GET", path: "/console/api/applications/{station}/{id}", roles: clerkOnly, handle: (*Server).handleApplication},
 		{method: "GET", path: "/console/api/applications/{station}/{id}/materials/{code}/pages/{page}", roles: clerkOnly, handle: (*Server).handlePage},
 		{method: "POST", path: "/console/api/applications/{station}/{id}/decision", roles: clerkOnly, handle: (*Server).handleDecision},
+		{method: "POST", path: "/console/api/applications/{station}/{id}/reveal", roles: clerkOnly, handle: (*Server).handleReveal,
+			refused: (*Server).auditRefused},
 		{method: "GET", path: "/console/api/stations", roles: adminOnly, handle: (*Server).handleStations},
 		{method: "GET", path: "/console/api/conflicts", roles: adminOnly, handle: (*Server).handleConflicts},
 	}
@@ -225,7 +235,13 @@ func (s *Server) endpoint(rt route) http.HandlerFunc {
 				return
 			}
 			if !slices.Contains(rt.roles, p.user.Role) {
-				s.writeError(w, r, station.Errorf(station.EFORBIDDEN, "当前角色（%s）无权使用此功能", p.user.Role.Label()))
+				var err error = station.Errorf(station.EFORBIDDEN, "当前角色（%s）无权使用此功能", p.user.Role.Label())
+				if rt.refused != nil {
+					if aerr := rt.refused(s, r, p, err); aerr != nil {
+						err = aerr
+					}
+				}
+				s.writeError(w, r, err)
 				return
 			}
 		}
@@ -235,10 +251,13 @@ func (s *Server) endpoint(rt route) http.HandlerFunc {
 	}
 }
 
-// errorBody is the body of every error answer.
+// errorBody is the body of every error answer: Message for the screen (Chinese), Code and, when the
+// error has them, Field and Detail (English) for programs.
 type errorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // writeError answers with a domain error's status and message; other errors are logged and answered
@@ -248,7 +267,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == station.EINTERNAL && !errors.Is(err, context.Canceled) {
 		s.cfg.Logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, station.HTTPStatus(code), errorBody{Code: code, Message: station.ErrorMessage(err)})
+	body := errorBody{Code: code, Message: station.ErrorMessage(err)}
+	var de *station.Error
+	if errors.As(err, &de) {
+		body.Field, body.Detail = de.Field, de.Detail
+	}
+	writeJSON(w, station.HTTPStatus(code), body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

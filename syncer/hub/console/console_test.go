@@ -29,6 +29,8 @@ type item struct {
 	ApplicantID   string         `json:"applicant_id"`
 	Status        station.Status `json:"status"`
 	DueDate       *string        `json:"due_date"`
+	DueCalendar   string         `json:"due_calendar"`
+	DueProvYears  []int          `json:"due_provisional_years"`
 	Decision      *struct {
 		Action    station.Action `json:"action"`
 		Reason    string         `json:"reason"`
@@ -100,6 +102,37 @@ func TestDecisionLoop(t *testing.T) {
 	if first.Number != st.Number || first.StationName != "幸福里服务站" || first.MatterName != "最低生活保障申请" ||
 		first.ApplicantName != "王**" || first.ApplicantID != st.Applicant.IDNumber.Masked || first.DueDate == nil || *first.DueDate != st.DueDate.String() {
 		t.Errorf("pending item = %+v; the station has number %s, due %s", first, st.Number, st.DueDate)
+	}
+	// The due date says which calendar it was counted on: provisional when it reaches into a year whose
+	// 放假调休 notice is not out (2027 in calendar_national.json), weekdays past the known years.
+	_, known := station.NationalCalendar()
+	due, err := station.ParseDate(*first.DueDate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCal, wantYears := "official", []int(nil)
+	for y := station.DateOf(e.clock.Now()).Year; y <= due.Year; y++ {
+		if ok, listed := known[y]; !listed {
+			wantCal = "weekdays"
+		} else if !ok {
+			wantYears = append(wantYears, y)
+			if wantCal == "official" {
+				wantCal = "provisional"
+			}
+		}
+	}
+	if first.DueCalendar != wantCal || fmt.Sprint(first.DueProvYears) != fmt.Sprint(wantYears) {
+		t.Errorf("due %s on calendar %q %v, want %q %v", due, first.DueCalendar, first.DueProvYears, wantCal, wantYears)
+	}
+	var withCal struct {
+		Calendar []struct {
+			Year   int    `json:"year"`
+			Status string `json:"status"`
+		} `json:"calendar"`
+	}
+	e.do("GET", "/console/api/applications", clerk, nil).json(t, &withCal)
+	if fmt.Sprint(withCal.Calendar) != "[{2026 official} {2027 provisional}]" {
+		t.Errorf("list calendar = %v, want 2026 official and 2027 provisional", withCal.Calendar)
 	}
 	if strings.Contains(string(e.do("GET", "/console/api/applications", clerk, nil).body), "110101199003070018") {
 		t.Error("the list shows a full ID number")
@@ -307,6 +340,7 @@ func TestRoles(t *testing.T) {
 		"GET /console/api/applications/{station}/{id}":                               {hub.RoleClerk},
 		"GET /console/api/applications/{station}/{id}/materials/{code}/pages/{page}": {hub.RoleClerk},
 		"POST /console/api/applications/{station}/{id}/decision":                     {hub.RoleClerk},
+		"POST /console/api/applications/{station}/{id}/reveal":                       {hub.RoleClerk},
 		"GET /console/api/stations":                                                  {hub.RoleAdmin},
 		"GET /console/api/conflicts":                                                 {hub.RoleAdmin},
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/station/blob"
 	"github.com/civic-station/station/station/datakey"
+	"github.com/civic-station/station/station/revealkey"
 	"github.com/civic-station/station/station/sqlite"
 	"github.com/civic-station/station/syncer"
 	"github.com/civic-station/station/syncer/hub"
@@ -62,11 +63,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 // env is a real hub (sync server and console on 127.0.0.1:0, SQLite store in a temporary directory)
 // and one real station enrolled with it.
 type env struct {
-	t       *testing.T
-	clock   *clock
-	store   *hubsqlite.Store
-	hub     *hub.Server
-	console *console.Server
+	t         *testing.T
+	clock     *clock
+	store     *hubsqlite.Store
+	revealKey *revealkey.PrivateKey
+	hub       *hub.Server
+	console   *console.Server
 
 	db    *sqlite.DB
 	key   *datakey.Key
@@ -103,12 +105,16 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.hub = hub.New(hub.Config{Store: e.store, Blobs: hubBlobs, CA: ca, Now: e.clock.Now, Logger: logger})
+	if e.revealKey, err = revealkey.Load(filepath.Join(hubDir, revealkey.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	e.hub = hub.New(hub.Config{Store: e.store, Blobs: hubBlobs, CA: ca, Now: e.clock.Now, Logger: logger, RevealKey: e.revealKey.Public()})
 	if err := e.hub.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.hub.Close() })
-	e.console = console.New(console.Config{Store: e.store, Blobs: hubBlobs, Hasher: hasher, Decisions: e.hub, Now: e.clock.Now, Logger: logger})
+	e.console = console.New(console.Config{Store: e.store, Blobs: hubBlobs, Hasher: hasher, Decisions: e.hub, Revealer: e.revealKey,
+		Now: e.clock.Now, Logger: logger})
 	if err := e.console.Open("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +159,8 @@ func newEnv(t *testing.T) *env {
 	if e.id, err = syncer.Enroll(ctx, e.hub.URL(), tok, dir, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if e.sy, err = syncer.New(syncer.Config{Store: e.db, Identity: e.id, Blobs: e.blobs, Now: e.clock.Now, Logger: logger, Version: "test"}); err != nil {
+	if e.sy, err = syncer.New(syncer.Config{Store: e.db, Identity: e.id, Blobs: e.blobs, Now: e.clock.Now, Logger: logger, Version: "test",
+		HubKeys: e.key}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.sy.Close() })
@@ -171,11 +178,14 @@ func (e *env) submit(kind station.CommandKind, actor station.Actor, payload any)
 	}
 }
 
+// applicantNumber is the ID number of every applicant intake uses.
+const applicantNumber = "110101199003070018"
+
 // intake takes an application for a matter, for an applicant with the given name.
 func (e *env) intake(matter, name string) string {
 	e.t.Helper()
-	number := "110101199003070018"
-	sealed, err := e.key.Seal(station.IDResident, number)
+	number := applicantNumber
+	sealed, err := station.SealApplicant(e.key, station.IDResident, number)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) hub.Store) {
 	t.Run("the feed gives each station its own and the broadcast changes, latest per key, in pages", func(t *testing.T) { testFeed(t, open(t)) })
 	t.Run("a contact updates what the hub knows of a station", func(t *testing.T) { testSeen(t, open(t)) })
 	t.Run("records are selected by kind and by application", func(t *testing.T) { testRecordFilter(t, open(t)) })
+	t.Run("an intake record keeps the applicant's sealed number, its hub copy included, as sent", func(t *testing.T) { testSealedNumber(t, open(t)) })
 	t.Run("console accounts lock after repeated failures and sessions are found by token hash", func(t *testing.T) { testUsers(t, open(t)) })
 	t.Run("the console audit log is a hash chain that verifies", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("an application is decided once, even by two clerks at the same moment", func(t *testing.T) { testDecideOnce(t, open(t)) })
@@ -140,6 +141,50 @@ func testRecords(t *testing.T, s hub.Store) {
 	}
 	if _, err := s.ApplicationRecord(ctx, b.ID, "app-1"); station.ErrorCode(err) != station.ENOTFOUND {
 		t.Errorf("another station's application: %v", err)
+	}
+}
+
+// testSealedNumber stores an application.intake payload as a station sends it, the applicant's number
+// carrying the copy sealed to the hub's reveal key (station.SealedID.Hub), and one from before the
+// feature without it: both come back byte for byte, so that the hash still matches and a reveal finds
+// the copy.
+func testSealedNumber(t *testing.T, s hub.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	a := enroll(t, s, "A", "st-a")
+	withCopy := station.SealedID{Type: station.IDResident, Cipher: "bm9uY2UrY2lwaGVydGV4dA==", Index: fmt.Sprintf("%064x", 7),
+		Masked: "1101**********0018", Hub: "ZW5jYXBzdWxhdGVka2V5K2NpcGhlcnRleHQ="}
+	without := withCopy
+	without.Hub = ""
+	for i, sealed := range []station.SealedID{withCopy, without} {
+		app := fmt.Sprintf("app-%d", i+1)
+		payload, err := json.Marshal(station.ApplicationIntake{ApplicationID: app, MatterCode: "MZ-001",
+			Applicant: station.Applicant{IDNumber: sealed, IDLast4: "0018", Name: "王小明"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := record(a.ID, fmt.Sprintf("cmd-%d", i+1), int64(i+1), string(station.CmdApplicationIntake), string(payload))
+		r.ApplicationID = app
+		if got, err := s.PutRecords(ctx, []hub.Record{r}); err != nil || got[0] != protocol.StatusStored {
+			t.Fatalf("put %s = %v, %v", app, got, err)
+		}
+		held, err := s.ApplicationRecord(ctx, a.ID, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(held.Payload) != string(payload) || held.PayloadSHA256 != r.PayloadSHA256 {
+			t.Fatalf("%s held as %s, sent as %s", app, held.Payload, payload)
+		}
+		var back station.ApplicationIntake
+		if err := json.Unmarshal(held.Payload, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Applicant.IDNumber != sealed {
+			t.Errorf("%s: sealed number read back as %+v, want %+v", app, back.Applicant.IDNumber, sealed)
+		}
+		if got, err := s.PutRecords(ctx, []hub.Record{r}); err != nil || got[0] != protocol.StatusDuplicate {
+			t.Errorf("%s resent = %v, %v; want a duplicate", app, got, err)
+		}
 	}
 }
 
