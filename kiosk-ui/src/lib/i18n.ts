@@ -20,8 +20,8 @@ const messages = {
   'tls.fingerprint': { zh: 'SHA-256 指纹', en: 'SHA-256 fingerprint' },
   'tls.caNotAfter': { zh: '本站证书有效期至', en: 'Station certificate valid until' },
   'tls.compare': {
-    zh: '在柜台电脑上安装为“受信任的根证书颁发机构”前，请核对它显示的 SHA-256 指纹与本机屏幕上（或 station tls show 输出）的一致；不一致时不要安装。',
-    en: 'Before installing it on a counter terminal as a trusted root authority, check that the SHA-256 fingerprint it shows matches the one on this box’s own screen (or station tls show). Do not install it if they differ.',
+    zh: '安装为柜台电脑“受信任的根证书颁发机构”之前，请核对它显示的 SHA-256 指纹与本机屏幕上的一致（也可在服务站上运行下面的命令查看）；不一致时不要安装。',
+    en: 'Before installing it on a counter terminal as a trusted root authority, check that the SHA-256 fingerprint it shows matches the one on this box’s own screen (or printed on the box by the command below). Do not install it if they differ.',
   },
   'tls.counterURL': { zh: '安装后柜台电脑访问', en: 'Counter terminals then open' },
   'tls.names': { zh: '服务器证书包含', en: 'Server certificate names' },
