@@ -45,13 +45,21 @@ done
 check "the data directory is 0700 and owned by station" bash -c "mode_is() { [ \"\$(stat -c %a \"\$1\")\" = \"\$2\" ]; }; mode_is /var/lib/station 700 && [ \"\$(stat -c %U /var/lib/station)\" = station ]"
 check "a config file was written, mode 640, group station" bash -c "[ \"\$(stat -c %a /etc/station/station.toml)\" = 640 ] && [ \"\$(stat -c %G /etc/station/station.toml)\" = station ]"
 check "station config check accepts it" /usr/bin/station config check
-# The station run by hand as its user, then doctor: the store, key and audit checks pass.
-runuser -u station -- /usr/bin/station run --config /etc/station/station.toml --listen 127.0.0.1:18080 >/tmp/test-deb-run.log 2>&1 &
+check "the config serves plain HTTP on loopback and HTTPS on the LAN" bash -c "grep -qx 'listen = \"127.0.0.1:8080\"' /etc/station/station.toml && grep -qx 'listen-https = \":8443\"' /etc/station/station.toml"
+# The station run by hand as its user, then doctor: the store, key, audit, web and HTTPS checks pass.
+runuser -u station -- /usr/bin/station run --config /etc/station/station.toml --listen 127.0.0.1:18080 --listen-https 127.0.0.1:18443 >/tmp/test-deb-run.log 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+ca=/var/lib/station/tls/ca.crt
+check "the station CA was created, its keys 0600 and owned by station" bash -c "test -f $ca && for k in ca.key server.key; do [ \"\$(stat -c %a /var/lib/station/tls/\$k)\" = 600 ] && [ \"\$(stat -c %U /var/lib/station/tls/\$k)\" = station ] || exit 1; done"
+check "HTTPS answers with a certificate from the station CA, with HSTS" bash -c "curl -fsS --cacert $ca -D - -o /dev/null https://127.0.0.1:18443/readyz | grep -qi '^strict-transport-security: max-age=31536000'"
+check "HTTPS is refused by a client that lacks the station CA" bash -c "! curl -fs -o /dev/null https://127.0.0.1:18443/readyz"
+command -v openssl >/dev/null && check "the setup page gives out the same CA (DER)" bash -c "curl -fsS --cacert $ca https://127.0.0.1:18443/api/v1/setup/ca.crt | cmp - <(openssl x509 -in $ca -outform DER)"
+check "plain HTTP on the LAN is refused" bash -c "out=\$(runuser -u station -- /usr/bin/station run --config /etc/station/station.toml --listen 0.0.0.0:18081 2>&1); [ \$? -eq 1 ] && grep -q 'listen-https' <<<\"\$out\""
 echo "pretend records" | runuser -u station -- tee /var/lib/station/keep-me >/dev/null
-check "station doctor: the data directory, key, database, audit and web checks pass" bash -c \
-  "STATION_LISTEN=127.0.0.1:18080 /usr/bin/station doctor > /tmp/doctor.txt; cat /tmp/doctor.txt; for c in 数据目录 数据密钥 数据库 审计日志 网页服务; do grep -q \"^✓ \$c：\" /tmp/doctor.txt || exit 1; done"
+check "station doctor: the data directory, key, database, audit, web and HTTPS checks pass" bash -c \
+  "STATION_LISTEN=127.0.0.1:18080 STATION_LISTEN_HTTPS=127.0.0.1:18443 /usr/bin/station doctor > /tmp/doctor.txt; cat /tmp/doctor.txt; for c in 数据目录 数据密钥 数据库 审计日志 网页服务 'HTTPS 证书' 'HTTPS 服务'; do grep -q \"^✓ \$c：\" /tmp/doctor.txt || exit 1; done"
+command -v openssl >/dev/null && check "station tls show prints the CA's fingerprint" bash -c "/usr/bin/station tls show | grep -q \"\$(openssl x509 -in $ca -noout -fingerprint -sha256 | cut -d= -f2)\""
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 check "the key file is 0600" bash -c "[ \"\$(stat -c %a /var/lib/station/datakey)\" = 600 ]"
 check "dpkg -r removes the package" dpkg -r station

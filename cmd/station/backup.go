@@ -25,12 +25,13 @@ import (
 
 // backupSource is what a backup of dir holds: the database snapshot, every top-level file but the
 // database's own files and the data key (certificate signing keys, the provisional station ID), the
-// blobs but uploads in progress, and the sync identity but its status file. The demo's in-process hub
+// blobs but uploads in progress, the sync identity but its status file, and the station CA with its
+// server certificate (tls: counter terminals trust that CA, so a restored box must keep it). The demo's in-process hub
 // (dir/hub) is not part of the station.
 func backupSource(ctx context.Context, dir string, db *sqlite.DB) (backup.Source, error) {
 	src := backup.Source{
 		Dir: dir, Database: "station.db", Snapshot: db.SnapshotTo,
-		Trees:   []string{"blobs", "sync"},
+		Trees:   []string{"blobs", "sync", "tls"},
 		Skip:    []string{"blobs/tmp", "sync/status.json"},
 		Version: version,
 	}

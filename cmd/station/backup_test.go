@@ -30,7 +30,7 @@ func countFiles(t *testing.T, dir string) int {
 // and finds every application acknowledged before the backup began, with its ID number readable.
 func TestBackupWhileTakingApplicationsAndRestoreOnANewBox(t *testing.T) {
 	dir := t.TempDir()
-	s := startStationIn(t, dir, nil)
+	s := startStationIn(t, dir, func(m *Main) { m.ListenHTTPS = "127.0.0.1:0" }) // HTTPS: the station CA is backed up too
 	counter := s.login(t, "counter1")
 	before := map[string]string{} // application ID → ID number
 	for i := 0; i < 20; i++ {
@@ -101,7 +101,7 @@ func TestBackupWhileTakingApplicationsAndRestoreOnANewBox(t *testing.T) {
 			t.Errorf("application %s: ID number %q, %v", id, got, err)
 		}
 	}
-	for _, sub := range []string{"blobs", "sync"} {
+	for _, sub := range []string{"blobs", "sync", "tls"} {
 		want := countFiles(t, filepath.Join(dir, sub))
 		if _, err := os.Stat(filepath.Join(dir, sub, "status.json")); err == nil {
 			want-- // the running syncer's status, not the station's
@@ -112,6 +112,9 @@ func TestBackupWhileTakingApplicationsAndRestoreOnANewBox(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(newBox, "cert-signing.pem")); err != nil {
 		t.Errorf("the certificate signing key was not restored: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(newBox, "tls", "ca.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the station CA key was not restored with mode 0600: %v", err)
 	}
 
 	// Over the running station: refused without --replace, and refused while it answers.

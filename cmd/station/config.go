@@ -13,6 +13,7 @@ import (
 	"sort"
 
 	"github.com/civic-station/station/internal/flagconf"
+	"github.com/civic-station/station/station/lantls"
 )
 
 // The configuration file of `station run`: every flag is also a key of the file and a STATION_…
@@ -158,7 +159,8 @@ func configExample(stdout, stderr io.Writer) int {
 // configCheck checks the file (check) or prints every key's value and source (show), with the
 // environment applied as `station run` would.
 func configCheck(what string, args []string, stdout, stderr io.Writer) int {
-	fset := runFlags(NewMain(), stderr)
+	m := NewMain()
+	fset := runFlags(m, stderr)
 	apply := configFlag(fset, os.LookupEnv)
 	if err := fset.Parse(args); err != nil {
 		return flagExit(err)
@@ -177,6 +179,13 @@ func configCheck(what string, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if what == "check" {
+		if bad := combinationProblems(m, src); len(bad) > 0 {
+			for _, b := range bad {
+				fmt.Fprintf(stderr, "%s: %s\n", path, b)
+			}
+			fmt.Fprintf(stderr, "配置有 %d 处错误\n", len(bad))
+			return 1
+		}
 		fmt.Fprintf(stdout, "配置正确：%s\n", describeFile(path))
 		return 0
 	}
@@ -198,4 +207,22 @@ func describeFile(path string) string {
 		return path + "（不存在，使用默认值和环境变量）"
 	}
 	return path
+}
+
+// combinationProblems are settings each valid on its own that `station run` refuses together or in
+// this place, one line each naming the key, its value and where it came from.
+func combinationProblems(m *Main, src map[string]flagconf.Source) []string {
+	var out []string
+	if checkPlainListen(m.Listen) != nil {
+		out = append(out, fmt.Sprintf("配置项 \"listen\" = %q（来自 %s）不是本机地址：明文 HTTP 只供本机使用；局域网请用配置项 listen-https（如 \":8443\"），listen 改为 \"127.0.0.1:8080\"", m.Listen, src["listen"]))
+	}
+	switch {
+	case (m.TLSCert == "") != (m.TLSKey == ""):
+		out = append(out, "配置项 \"tls-cert\" 和 \"tls-key\" 须一起设置（自备证书及其私钥），或都不设置（使用本站自建的证书）")
+	case m.TLSCert != "":
+		if _, _, err := lantls.LoadKeyPair(m.TLSCert, m.TLSKey); err != nil {
+			out = append(out, fmt.Sprintf("配置项 \"tls-cert\"/\"tls-key\" 无法载入：%v", err))
+		}
+	}
+	return out
 }

@@ -115,3 +115,56 @@ func TestRunRefusesABadConfigBeforeStarting(t *testing.T) {
 		t.Errorf("a missing --config file: exit %d, %q", code, stderr)
 	}
 }
+
+var updateConfigExample = flag.Bool("update-config-example", false, "rewrite testdata/station.example.toml from station config example")
+
+// TestConfigExampleGolden: what `station config example` prints is testdata/station.example.toml, so a
+// change to a flag or its help shows in review (-update-config-example rewrites it).
+func TestConfigExampleGolden(t *testing.T) {
+	code, example, stderr := runCLI(t, "config", "example")
+	if code != 0 {
+		t.Fatalf("config example: exit %d: %s", code, stderr)
+	}
+	golden := filepath.Join("testdata", "station.example.toml")
+	if *updateConfigExample {
+		if err := os.WriteFile(golden, []byte(example), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if example != string(want) {
+		t.Errorf("station config example differs from %s (go test ./cmd/station -run ConfigExampleGolden -update-config-example):\n%s", golden, example)
+	}
+	for _, key := range []string{`# listen = "127.0.0.1:8080"`, `# listen-https = ":8443"`, `# tls-cert = ""`, `# tls-key = ""`, `# tls-names = ""`} {
+		if !strings.Contains(example, key) {
+			t.Errorf("the example lacks %s", key)
+		}
+	}
+}
+
+// TestConfigCheckReportsSettingsThatDoNotGoTogether: each value is valid alone, but plain HTTP on the
+// LAN and a certificate without its key are refused by station run, so config check names them.
+func TestConfigCheckReportsSettingsThatDoNotGoTogether(t *testing.T) {
+	t.Setenv("STATION_LISTEN", "")
+	os.Unsetenv("STATION_LISTEN")
+	cases := []struct{ name, file, want string }{
+		{"plain HTTP on every address", "listen = \"0.0.0.0:8080\"\n", `配置项 "listen" = "0.0.0.0:8080"（来自 file）不是本机地址`},
+		{"a certificate without its key", "tls-cert = \"/etc/station/own.crt\"\n", `配置项 "tls-cert" 和 "tls-key" 须一起设置`},
+		{"certificate files that do not load", "tls-cert = \"/nonexistent/own.crt\"\ntls-key = \"/nonexistent/own.key\"\n", `配置项 "tls-cert"/"tls-key" 无法载入`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeConfig(t, c.file)
+			code, _, stderr := runCLI(t, "config", "check", "--config", p)
+			if code != 1 || !strings.Contains(stderr, p+": "+c.want) || !strings.Contains(stderr, "配置有 1 处错误") {
+				t.Fatalf("exit %d, stderr %q; want 1 and %q", code, stderr, c.want)
+			}
+		})
+	}
+	if code, _, stderr := runCLI(t, "config", "check", "--config", writeConfig(t, "listen = \"127.0.0.1:8080\"\nlisten-https = \":8443\"\n")); code != 0 {
+		t.Errorf("loopback HTTP with HTTPS on the LAN: exit %d %s", code, stderr)
+	}
+}

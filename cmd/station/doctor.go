@@ -70,7 +70,10 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return flagExit(err)
 	}
 	d := &doctor{m: m, now: time.Now, noHub: *noHub}
-	path, _, err := apply()
+	path, src, err := apply()
+	if err == nil {
+		m.applyDemoDefaults(src)
+	}
 	var ps flagconf.Problems
 	switch {
 	case errors.As(err, &ps):
@@ -82,7 +85,11 @@ func doctorCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case err != nil:
 		d.add("配置文件", checkFail, err.Error(), "station config example > "+path+" 生成一份")
 	default:
-		d.add("配置文件", checkOK, describeFile(path), "")
+		if bad := combinationProblems(m, src); len(bad) > 0 {
+			d.add("配置文件", checkFail, strings.Join(bad, "；"), "改正 "+path+" 后运行 station config check")
+		} else {
+			d.add("配置文件", checkOK, describeFile(path), "")
+		}
 	}
 	d.run(ctx)
 	if *asJSON {
@@ -129,9 +136,11 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkDisk(dir)
 		d.checkSync(dir)
 		d.checkBackups(dir)
+		d.checkTLS()
 	}
 	d.checkService()
 	d.checkHTTP(ctx)
+	d.checkHTTPS(ctx)
 	d.checkDevices(ctx)
 }
 

@@ -23,7 +23,7 @@ func main() {
 }
 
 const usage = `用法：
-  station run [--data DIR] [--listen HOST:PORT] [--demo]   启动服务站（参数也可写在 /etc/station/station.toml）
+  station run [--data DIR] [--listen-https HOST:PORT] [--demo]  启动服务站（局域网 HTTPS；参数也可写在 /etc/station/station.toml）
   station backup [--data DIR] --to FILE [--passphrase-file F]  在线备份（运行中也可），加密为一个文件；station backup verify FILE 校验
   station restore --from FILE [--data DIR] [--key F | --passphrase-file F] [--replace]  从备份恢复（先停止服务）
   station doctor [--config FILE] [--json]                  逐项检查本机：配置、数据目录、密钥、数据库、审计、磁盘、服务、设备、同步
@@ -32,6 +32,7 @@ const usage = `用法：
   station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
+  station tls show|renew [--config FILE]                   HTTPS：本站根证书的路径和指纹；立即重新签发服务器证书
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
   station devices list|test …                              检查读卡器、打印机、高拍仪（station devices 查看用法）
   station simulate idreader|printer|ipp …                  设备模拟器（station simulate 查看用法）
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "cert":
 		return certCommand(ctx, args[1:], stdout, stderr)
+	case "tls":
+		return tlsCommand(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		return versionCommand(stdout)
 	case "help", "-h", "--help":

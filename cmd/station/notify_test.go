@@ -25,7 +25,7 @@ func TestRunNotifiesSystemd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"run", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--hub-console", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, io.Discard)
+		exited <- run(ctx, []string{"run", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--listen-https", "127.0.0.1:0", "--hub-console", "127.0.0.1:0"}, strings.NewReader(""), io.Discard, io.Discard)
 	}()
 	read := func() string {
 		buf := make([]byte, 1024)

@@ -54,6 +54,13 @@ func copyOwner(ref, dir string) error {
 	})
 }
 
+// keepOwner gives path the owner and group fi had (a replaced file's), where permitted.
+func keepOwner(path string, fi os.FileInfo) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		_ = os.Chown(path, int(st.Uid), int(st.Gid))
+	}
+}
+
 // execReplace replaces this process with the program at path (the kiosk's compositor), so that its
 // service manager supervises it directly.
 func execReplace(path string, argv []string) error { return syscall.Exec(path, argv, os.Environ()) }

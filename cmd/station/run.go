@@ -33,13 +33,20 @@ import (
 	"github.com/civic-station/station/syncer"
 )
 
-// Main is the running station: it opens the data directory and serves HTTP. Tests run the same Main
-// on 127.0.0.1:0.
+// Main is the running station: it opens the data directory and serves plain HTTP on loopback and,
+// with ListenHTTPS, HTTPS for the LAN. Tests run the same Main on 127.0.0.1:0.
 type Main struct {
 	DataDir string
-	Listen  string
+	Listen  string // plain HTTP, loopback only (the kiosk's browser)
 	Demo    bool
 	Version string
+
+	// HTTPS for the counter terminals on the LAN ("" off): the station CA's certificate for the box's
+	// names and addresses and TLSNames (comma-separated), or the operator's TLSCert and TLSKey files.
+	ListenHTTPS string
+	TLSCert     string
+	TLSKey      string
+	TLSNames    string
 
 	// The box's devices (all optional; the demo uses simulators instead).
 	IDReader        string // serial port of the SAM reader, or "auto" to probe
@@ -85,6 +92,8 @@ type Main struct {
 	backups *backupScheduler // the scheduled backups; set by Run
 
 	httpLn    net.Listener // bound by Run before anything else, until the HTTP server takes it
+	httpsLn   net.Listener // the HTTPS port's, likewise
+	tls       *tlsService  // the HTTPS certificate; nil without HTTPS
 	consoleLn net.Listener // the demo hub console's, likewise
 
 	stopSync func()             // stops the syncer; nil before Run
@@ -95,7 +104,8 @@ type Main struct {
 }
 
 // NewMain returns a Main with the defaults of `station run` and the embedded UI when the binary was
-// built with it.
+// built with it, but without HTTPS: runFlags sets --listen-https's default (":8443"), as it does the
+// demo hub console's, so that a Main built in a test or a tool opens no LAN port unless told.
 func NewMain() *Main {
 	m := &Main{
 		DataDir: "./data",
@@ -118,9 +128,20 @@ func NewMain() *Main {
 func (m *Main) Run(ctx context.Context) error {
 	// Bind the ports before anything touches the data directory: a port someone else holds stops the
 	// start with nothing seeded, created or enrolled.
+	if err := checkPlainListen(m.Listen); err != nil {
+		return err
+	}
+	if err := m.checkTLSFlags(); err != nil {
+		return err
+	}
 	var err error
 	if m.httpLn, err = bindAddr(m.Listen, "--listen"); err != nil {
 		return err
+	}
+	if m.ListenHTTPS != "" {
+		if m.httpsLn, err = bindAddr(m.ListenHTTPS, "--listen-https"); err != nil {
+			return err
+		}
 	}
 	if m.Demo && m.DemoHub && m.HubConsole != "" {
 		if m.consoleLn, err = bindAddr(m.HubConsole, "--hub-console"); err != nil {
@@ -131,6 +152,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	if err := m.prepareSync(); err != nil {
+		return err
+	}
+	if err := m.startTLS(); err != nil {
 		return err
 	}
 	key, err := datakey.Load(filepath.Join(m.DataDir, "datakey"))
@@ -204,6 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 		Certificates: m.Certs,
 		MetricsToken: m.MetricsToken,
+		TLS:          m.tlsInfo(),
 	})
 	var accounts []demoUser
 	if m.Demo {
@@ -229,9 +254,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync()); err != nil {
 		return fmt.Errorf("start syncer: %w", err)
 	}
-	m.HTTP.Start(m.httpLn)
-	m.httpLn = nil // the server owns it now
-	m.Logger.Info("station started", "version", m.Version, "addr", m.HTTP.Addr().String(), "data", m.DataDir, "demo", m.Demo)
+	if m.tls != nil {
+		m.HTTP.Start(m.httpLn, m.httpsListener())
+		m.bg.Add(1)
+		go func() {
+			defer m.bg.Done()
+			m.tls.run(bgCtx)
+		}()
+	} else {
+		m.HTTP.Start(m.httpLn)
+	}
+	m.httpLn, m.httpsLn = nil, nil // the server owns them now
+	m.Logger.Info("station started", "version", m.Version, "addr", m.HTTP.Addr().String(), "https", m.HTTPSURL(), "data", m.DataDir, "demo", m.Demo)
 	return m.banner(ctx, accounts)
 }
 
@@ -245,6 +279,7 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 	w := m.Stdout
 	fmt.Fprintf(w, "社区便民服务站 %s 已启动\n", m.Version)
 	fmt.Fprintf(w, "  自助终端  %s/kiosk\n  柜台      %s/counter\n  设置      %s/setup\n  接口文档  %s/api/v1/openapi.json\n", u, u, u, u)
+	m.printHTTPS(w)
 	if m.Demo {
 		fmt.Fprintf(w, "演示账号（密码均为 %s）：\n", demoPassword)
 		for _, a := range accounts {
@@ -266,12 +301,12 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 // Close stops the HTTP server and closes the store.
 func (m *Main) Close() error {
 	var errs []error
-	for _, ln := range []net.Listener{m.httpLn, m.consoleLn} { // bound, not yet served: a failed start
+	for _, ln := range []net.Listener{m.httpLn, m.httpsLn, m.consoleLn} { // bound, not yet served: a failed start
 		if ln != nil {
 			ln.Close()
 		}
 	}
-	m.httpLn, m.consoleLn = nil, nil
+	m.httpLn, m.httpsLn, m.consoleLn = nil, nil, nil
 	if m.HTTP != nil {
 		errs = append(errs, m.HTTP.Close())
 	}
@@ -297,16 +332,20 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if path, _, err := applyConfig(); err != nil {
+	path, src, err := applyConfig()
+	if err != nil {
 		fmt.Fprintf(stderr, "配置错误（%s）：\n%v\n", path, err)
 		return 2
 	}
+	m.applyDemoDefaults(src)
 	m.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	m.Stdout = stdout
 	if err := m.Run(ctx); err != nil {
 		var be *bindError
-		if errors.As(err, &be) {
-			fmt.Fprintln(stderr, be.Error())
+		var le *lanHTTPError
+		var te *tlsFlagsError
+		if errors.As(err, &be) || errors.As(err, &le) || errors.As(err, &te) {
+			fmt.Fprintln(stderr, err.Error())
 		} else {
 			m.Logger.Error("start failed", "err", err)
 		}
@@ -359,7 +398,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("station run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "数据目录")
-	fs.Var(checkedString{&m.Listen, checkHostPort}, "listen", "监听地址 HOST:PORT")
+	fs.Var(checkedString{&m.Listen, checkHostPort}, "listen", "明文 HTTP 监听地址 HOST:PORT，只能是本机地址（127.0.0.1、::1、localhost）；局域网用 listen-https")
 	fs.BoolVar(&m.Demo, "demo", false, "演示模式：导入示例事项、居民和演示账号，使用模拟设备")
 	fs.StringVar(&m.IDReader, "idreader", "", "身份证读卡器串口（如 /dev/ttyUSB0，auto 为自动查找）")
 	fs.StringVar(&m.PhotoDecoder, "photo-decoder", "", "证件照片解码命令（WLT 转 BMP，可选）")
@@ -374,6 +413,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	m.registerCertFlags(fs)
 	m.registerBackupFlags(fs)
 	m.registerKioskFlags(fs)
+	m.registerTLSFlags(fs)
 	return fs
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
+
+	"github.com/civic-station/station/internal/atomicfile"
 )
 
 // `station service install|uninstall|start|stop|restart|status`: the station as an OS service through
@@ -33,15 +35,16 @@ var deviceGroups = []string{"dialout", "lp", "video"}
 
 // serviceOptions is what `station service install` sets up.
 type serviceOptions struct {
-	Executable string // the station binary the unit runs
-	Config     string // the configuration file the unit passes with --config
-	DataDir    string // the data directory the unit may write (and the user's home)
-	User       string // the system user the service runs as
-	Listen     string // written into a new configuration file
+	Executable  string // the station binary the unit runs
+	Config      string // the configuration file the unit passes with --config
+	DataDir     string // the data directory the unit may write (and the user's home)
+	User        string // the system user the service runs as
+	Listen      string // written into a new configuration file: plain HTTP, loopback
+	ListenHTTPS string // likewise: HTTPS for the counter terminals on the LAN
 }
 
 func defaultServiceOptions() serviceOptions {
-	o := serviceOptions{Config: defaultConfigPath(), User: serviceName, Listen: "0.0.0.0:8080", DataDir: "/var/lib/station"}
+	o := serviceOptions{Config: defaultConfigPath(), User: serviceName, Listen: "127.0.0.1:8080", ListenHTTPS: defaultListenHTTPS, DataDir: "/var/lib/station"}
 	if runtime.GOOS == "windows" {
 		o.DataDir = filepath.Join(filepath.Dir(o.Config), "data")
 	}
@@ -166,7 +169,7 @@ func supportedPlatform() string {
 }
 
 const serviceHelp = `用法：
-  station service install [--config FILE] [--data DIR] [--user station] [--listen ADDR] [--no-unit]
+  station service install [--config FILE] [--data DIR] [--user station] [--listen ADDR] [--listen-https ADDR] [--no-unit]
                                    安装为系统服务：建立 station 用户（加入串口、打印机、摄像头组）、
                                    数据目录（仅该用户可读写）、配置文件，并注册开机自启
   station service uninstall        注销服务（保留数据目录、配置文件和用户）
@@ -208,10 +211,15 @@ func serviceInstall(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Config, "config", o.Config, "配置文件")
 	fs.StringVar(&o.DataDir, "data", o.DataDir, "数据目录")
 	fs.StringVar(&o.User, "user", o.User, "运行服务的系统用户")
-	fs.StringVar(&o.Listen, "listen", o.Listen, "新配置文件中的监听地址")
+	fs.StringVar(&o.Listen, "listen", o.Listen, "新配置文件中的明文 HTTP 监听地址（只能是本机地址）")
+	fs.StringVar(&o.ListenHTTPS, "listen-https", o.ListenHTTPS, "新配置文件中的 HTTPS 监听地址（柜台电脑经局域网访问）")
 	noUnit := fs.Bool("no-unit", false, "只准备用户、数据目录和配置文件，不注册服务（软件包的安装脚本使用：单元文件由软件包提供）")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
+	}
+	if err := checkPlainListen(o.Listen); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
 	}
 	if runtime.GOOS != "windows" && os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "需要 root 权限：sudo station service install")
@@ -298,6 +306,10 @@ func prepareBox(o serviceOptions) ([]string, error) {
 	}
 	if wrote {
 		done = append(done, fmt.Sprintf("已写入配置文件 %s（station config check 检查；全部配置项见 station config example）", o.Config))
+	} else if up, err := upgradeConfig(o.Config); err != nil {
+		return done, err
+	} else if up {
+		done = append(done, fmt.Sprintf("已更新配置文件 %s：listen 改为 127.0.0.1:8080（明文 HTTP 只供本机），柜台电脑改用 HTTPS（listen-https = \":8443\"，本站根证书在设置页下载）", o.Config))
 	} else {
 		done = append(done, fmt.Sprintf("保留已有的配置文件 %s", o.Config))
 	}
@@ -335,16 +347,16 @@ func lookupIDs(name string) (int, int, error) {
 }
 
 // writeDefaultConfig writes a configuration file for a real station, unless one exists: the data
-// directory and listen address set, every other key commented out with its meaning. Readable by
+// directory and the listen addresses set, every other key commented out with its meaning. Readable by
 // the service's group only (it may hold a metrics token).
 func writeDefaultConfig(o serviceOptions) (bool, error) {
 	if _, err := os.Stat(o.Config); err == nil {
 		return false, nil
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# 由 station service install 于 %s 写入。\ndata = %q\nlisten = %q\n\n", time.Now().Format("2006-01-02"), o.DataDir, o.Listen)
+	fmt.Fprintf(&b, "%s于 %s 写入。\ndata = %q\nlisten = %q\nlisten-https = %q\n\n", writtenByInstall, time.Now().Format("2006-01-02"), o.DataDir, o.Listen, o.ListenHTTPS)
 	fset := runFlags(NewMain(), io.Discard)
-	if err := exampleConfig(&b, fset, "data", "listen"); err != nil {
+	if err := exampleConfig(&b, fset, "data", "listen", "listen-https"); err != nil {
 		return false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(o.Config), 0o755); err != nil {
@@ -358,6 +370,52 @@ func writeDefaultConfig(o serviceOptions) (bool, error) {
 			_ = os.Chown(o.Config, 0, gid)
 		}
 	}
+	return true, nil
+}
+
+// writtenByInstall begins the first line of a file writeDefaultConfig wrote.
+const writtenByInstall = "# 由 station service install "
+
+// oldListenLine is the plain-HTTP address on every interface that station service install wrote
+// before the station served HTTPS.
+const oldListenLine = `listen = "0.0.0.0:8080"`
+
+// upgradeConfig moves a configuration file that station service install wrote before HTTPS, and
+// that still has its plain-HTTP listen on every address, to loopback HTTP and HTTPS for the LAN, so
+// that a package upgrade does not leave a station that refuses to start. A file the technician wrote
+// or changed that way is left alone (station run and station config check then say what to change).
+// It reports whether it changed the file.
+func upgradeConfig(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	text := string(data)
+	if !strings.HasPrefix(text, writtenByInstall) {
+		return false, nil
+	}
+	lines := strings.Split(text, "\n")
+	at := -1
+	for i, l := range lines {
+		switch {
+		case strings.TrimSpace(l) == oldListenLine:
+			at = i
+		case strings.HasPrefix(strings.TrimSpace(l), "listen-https"):
+			return false, nil // already has an HTTPS setting
+		}
+	}
+	if at < 0 {
+		return false, nil
+	}
+	lines[at] = fmt.Sprintf("listen = %q\nlisten-https = %q", "127.0.0.1:8080", defaultListenHTTPS)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	if err := atomicfile.WriteFile(path, []byte(strings.Join(lines, "\n")), fi.Mode().Perm()); err != nil {
+		return false, fmt.Errorf("更新配置文件 %s 失败：%w", path, err)
+	}
+	keepOwner(path, fi) // the rename made a file of root's; the service's group must still read it
 	return true, nil
 }
 

@@ -157,7 +157,7 @@ func TestPrepareBoxCreatesTheUserDataAndConfig(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
 	dir := t.TempDir()
-	o := serviceOptions{Config: filepath.Join(dir, "etc", "station.toml"), DataDir: filepath.Join(dir, "data"), User: name, Listen: "0.0.0.0:8080"}
+	o := serviceOptions{Config: filepath.Join(dir, "etc", "station.toml"), DataDir: filepath.Join(dir, "data"), User: name, Listen: "127.0.0.1:8080"}
 	code, out, stderr := runCLI(t, "service", "install", "--no-unit", "--config", o.Config, "--data", o.DataDir, "--user", name)
 	if code != 0 {
 		t.Fatalf("install --no-unit: exit %d: %s %s", code, out, stderr)
@@ -194,6 +194,11 @@ func TestPrepareBoxCreatesTheUserDataAndConfig(t *testing.T) {
 	if !strings.Contains(string(data), "data = \""+o.DataDir+"\"") {
 		t.Errorf("the config does not name the data directory:\n%s", data)
 	}
+	for _, want := range []string{"\nlisten = \"127.0.0.1:8080\"\n", "\nlisten-https = \":8443\"\n"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the config lacks %q:\n%s", want, data)
+		}
+	}
 	code, out, _ = runCLI(t, "service", "install", "--no-unit", "--config", o.Config, "--data", o.DataDir, "--user", name)
 	if code != 0 || strings.Contains(out, "已建立系统用户") || !strings.Contains(out, "保留已有的配置文件") {
 		t.Errorf("a second install: exit %d, %q", code, out)
@@ -215,4 +220,34 @@ func atou(s string) uint32 {
 		n = n*10 + uint32(c-'0')
 	}
 	return n
+}
+
+// TestAnUpgradeMovesTheOldPlainHTTPConfigToHTTPS: a file station service install wrote before HTTPS
+// (listen on every address) is moved to loopback HTTP and HTTPS on :8443 and then checks clean; a
+// file the technician wrote is left as it is.
+func TestAnUpgradeMovesTheOldPlainHTTPConfigToHTTPS(t *testing.T) {
+	old := "# 由 station service install 于 2026-06-01 写入。\ndata = \"/var/lib/station\"\nlisten = \"0.0.0.0:8080\"\n\n# idreader = \"\"\n"
+	p := writeConfig(t, old)
+	if code, _, _ := runCLI(t, "config", "check", "--config", p); code != 1 {
+		t.Fatalf("the old file checks clean (exit %d): the refusal of plain HTTP on the LAN is not reported", code)
+	}
+	changed, err := upgradeConfig(p)
+	if err != nil || !changed {
+		t.Fatalf("upgrade: %v, changed %v", err, changed)
+	}
+	data, _ := os.ReadFile(p)
+	want := strings.Replace(old, "listen = \"0.0.0.0:8080\"", "listen = \"127.0.0.1:8080\"\nlisten-https = \":8443\"", 1)
+	if string(data) != want {
+		t.Errorf("upgraded file:\n%s\nwant:\n%s", data, want)
+	}
+	if code, out, stderr := runCLI(t, "config", "check", "--config", p); code != 0 {
+		t.Errorf("the upgraded file: exit %d %s %s", code, out, stderr)
+	}
+	if changed, err := upgradeConfig(p); err != nil || changed {
+		t.Errorf("a second upgrade: changed %v, %v", changed, err)
+	}
+	own := writeConfig(t, "# 张工写的\nlisten = \"0.0.0.0:8080\"\n")
+	if changed, err := upgradeConfig(own); err != nil || changed {
+		t.Errorf("a technician's file: changed %v, %v", changed, err)
+	}
 }

@@ -7,6 +7,7 @@
 // screenshots to e2e/artifacts/, and prints "N passed, M failed" as its last line.
 
 import { spawn, spawnSync } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -769,6 +770,26 @@ async function scenarioSetup() {
   } finally {
     await api('POST', '/api/v1/demo/ticket-printer/paper', { loaded: true })
   }
+  await page.context().close()
+}
+
+// The setup page offers the station CA before sign-in (a counter terminal installs it before it trusts
+// the station): the fingerprint shown is the CA's in the data directory, and the download is that CA.
+async function scenarioSetupCA() {
+  const page = await newPage(desktop)
+  await page.goto('/setup')
+  const want = new X509Certificate(readFileSync(path.join(dataDir, 'tls', 'ca.crt'))).fingerprint256
+  await expectText(page.getByTestId('setup-tls-fingerprint'), want, 'CA fingerprint before sign-in')
+  await page.getByTestId('setup-login').waitFor()
+  const href = await page.getByTestId('setup-tls-download').getAttribute('href')
+  const res = await page.request.get(href)
+  assert(res.status() === 200, `ca.crt status ${res.status()}`)
+  assert(res.headers()['content-type'] === 'application/x-x509-ca-cert', `ca.crt content type ${res.headers()['content-type']}`)
+  const got = new X509Certificate(await res.body()).fingerprint256
+  assert(got === want, `downloaded CA ${got}, the data directory's ${want}`)
+  assert(/^https:\/\/127\.0\.0\.1:\d+\/counter$/.test(await page.getByTestId('setup-tls-counter-url').first().textContent()), 'the demo HTTPS address is on loopback')
+  await shot(page, 'setup-tls')
+  await axeCheck(page, 'setup page before sign-in')
   await page.context().close()
 }
 
@@ -2091,6 +2112,7 @@ async function main() {
     await test('c. kiosk idle timeout wipes input and returns home', scenarioKioskIdle)
     await test('d. kiosk ID card session: banner, 我的办件, removal wipes', scenarioKioskCard)
     await test('e. setup: technician sees 4 devices, test ticket, paper out', scenarioSetup)
+    await test('e. setup: 下载本站证书 before sign-in is the CA of the data directory, with its fingerprint', scenarioSetupCA)
     await test('f. counter: read the ID card in the intake wizard', scenarioCounterReadCard)
     await test('g. counter: scan two pages, reorder, attach as a PDF', scenarioCounterScan)
     await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)

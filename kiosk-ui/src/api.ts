@@ -522,3 +522,23 @@ export interface Notice {
 export const notices = {
   list: (signal?: AbortSignal) => request<{ items: Notice[] | null }>('GET', `${v1}/notices`, undefined, { signal }),
 }
+
+// HTTPS for the counter terminals (public: a terminal downloads the station CA before it trusts the
+// station; the technician compares the fingerprint with the one on the box's own screen).
+export interface TLSStatusView {
+  enabled: boolean
+  station_ca: boolean
+  ca_fingerprint_sha256?: string
+  ca_subject?: string
+  ca_not_after?: string
+  names: string[]
+  not_after?: string
+  https_port?: string
+  loopback_only?: boolean
+}
+
+export const tlsApi = {
+  status: () => request<TLSStatusView>('GET', `${v1}/setup/tls`),
+  /** The station CA in DER, as application/x-x509-ca-cert. */
+  caURL: `${v1}/setup/ca.crt`,
+}

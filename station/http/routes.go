@@ -41,7 +41,7 @@ type queryParam struct {
 // routeTable lists every API and operational route: the core ones here, the certificate and sync
 // groups in their own files.
 func routeTable() []route {
-	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes())
+	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes(), setupRoutes())
 }
 
 // coreRoutes lists the sessions, catalog, residents, applications, devices and operations routes.
@@ -219,13 +219,16 @@ func (s *Server) instrument(path string) fiber.Handler {
 	}
 }
 
-// securityHeaders sets the headers every response carries.
+// securityHeaders sets the headers every response carries, and HSTS on HTTPS connections.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+	if c.Context().IsTLS() && !localhostName(string(c.Request().Host())) { // the connection itself, never a forwarded header
+		h.Set("Strict-Transport-Security", HSTS)
+	}
 	return c.Next()
 }
 

@@ -80,6 +80,8 @@ type Config struct {
 	// Certificates issues, prints and verifies certificates; nil answers the certificate routes with
 	// EUNAVAILABLE.
 	Certificates Certificates
+	// TLS describes the HTTPS listener's certificate for the setup page; nil when HTTPS is off.
+	TLS TLSInfo
 	// MetricsToken lets a scraper on the LAN read /metrics with "Authorization: Bearer TOKEN"; without
 	// it /metrics answers only the box itself (loopback).
 	MetricsToken string
@@ -110,6 +112,7 @@ type Server struct {
 	disk      DiskMonitor
 	backups   BackupMonitor
 	certs     Certificates // nil without the certificate service
+	tls       TLSInfo      // nil without HTTPS
 	// metricsToken admits a remote scraper to /metrics ("" admits none)
 	metricsToken string
 
@@ -129,6 +132,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	ln   net.Listener
+	lns  []net.Listener // what Start was given
 	done chan error
 }
 
@@ -158,6 +162,7 @@ func NewServer(cfg Config) *Server {
 		disk:         cfg.Disk,
 		backups:      cfg.Backups,
 		certs:        cfg.Certificates,
+		tls:          cfg.TLS,
 		metricsToken: cfg.MetricsToken,
 	}
 	if s.now == nil {
@@ -202,10 +207,16 @@ func (s *Server) Open(addr string) error {
 	return nil
 }
 
-// Start serves on ln, which the caller has bound, in the background until Close.
-func (s *Server) Start(ln net.Listener) {
+// Start serves on ln and on more, which the caller has bound, in the background until Close. A
+// listener made by tls.NewListener serves HTTPS: its answers carry HSTS. Addr is ln's address;
+// Addrs lists them all.
+func (s *Server) Start(ln net.Listener, more ...net.Listener) {
 	done := make(chan error, 1)
 	s.mu.Lock()
+	s.lns = append([]net.Listener{ln}, more...)
+	if len(more) > 0 {
+		ln = newMultiListener(s.lns)
+	}
 	s.ln, s.done = ln, done
 	s.mu.Unlock()
 	go func() { done <- s.serve(ln) }()
@@ -234,6 +245,17 @@ func (s *Server) Addr() net.Addr {
 		return nil
 	}
 	return s.ln.Addr()
+}
+
+// Addrs returns the addresses of the listeners Start was given, in its order; nil before Start.
+func (s *Server) Addrs() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for _, ln := range s.lns {
+		out = append(out, ln.Addr())
+	}
+	return out
 }
 
 // Close stops accepting connections and waits up to 5 seconds for requests in flight.

@@ -15,6 +15,20 @@ const messages = {
   'lang.switchLabel': { zh: 'Switch to English', en: '切换为中文' },
   'lang.setting': { zh: '界面语言：中文', en: 'Language: English' },
 
+  'tls.title': { zh: '柜台电脑证书（HTTPS）', en: 'Certificate for counter terminals (HTTPS)' },
+  'tls.download': { zh: '下载本站证书', en: 'Download the station certificate' },
+  'tls.fingerprint': { zh: 'SHA-256 指纹', en: 'SHA-256 fingerprint' },
+  'tls.caNotAfter': { zh: '本站证书有效期至', en: 'Station certificate valid until' },
+  'tls.compare': {
+    zh: '安装为柜台电脑“受信任的根证书颁发机构”之前，请核对它显示的 SHA-256 指纹与本机屏幕上的一致（也可在服务站上运行下面的命令查看）；不一致时不要安装。',
+    en: 'Before installing it on a counter terminal as a trusted root authority, check that the SHA-256 fingerprint it shows matches the one on this box’s own screen (or printed on the box by the command below). Do not install it if they differ.',
+  },
+  'tls.counterURL': { zh: '安装后柜台电脑访问', en: 'Counter terminals then open' },
+  'tls.names': { zh: '服务器证书包含', en: 'Server certificate names' },
+  'tls.notAfter': { zh: '服务器证书有效期至', en: 'Server certificate valid until' },
+  'tls.off': { zh: '本站未启用 HTTPS，局域网内的柜台电脑无法访问（配置项 listen-https）。', en: 'HTTPS is off: counter terminals on the LAN cannot reach the station (setting listen-https).' },
+  'tls.own': { zh: '本站使用自备证书（配置项 tls-cert），根证书请向该证书的签发方获取。', en: 'The station uses its own certificate files (setting tls-cert); get the root certificate from their issuer.' },
+
   'kiosk.brand': { zh: '社区便民服务站', en: 'Community Service Station' },
   'kiosk.brandSub': { zh: '自助服务', en: 'Self-service' },
   'kiosk.nav': { zh: '导航', en: 'Navigation' },
