@@ -2,8 +2,8 @@ package http
 
 import (
 	"net"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestCloseWithAConnectionThatSentNothing: a client connection that has not sent its first request

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -45,8 +46,20 @@ func (l trackingListener) Accept() (net.Conn, error) {
 	}
 	l.s.conns[tc] = struct{}{}
 	l.s.mu.Unlock()
+	if t, ok := c.(*tls.Conn); ok {
+		return trackedTLSConn{tc, t}, nil // fasthttp's IsTLS (and so HSTS) looks for these methods
+	}
 	return tc, nil
 }
+
+// trackedTLSConn is a tracked TLS connection: it keeps tls.Conn's Handshake and ConnectionState.
+type trackedTLSConn struct {
+	*trackedConn
+	tls *tls.Conn
+}
+
+func (c trackedTLSConn) Handshake() error                     { return c.tls.Handshake() }
+func (c trackedTLSConn) ConnectionState() tls.ConnectionState { return c.tls.ConnectionState() }
 
 type trackedConn struct {
 	net.Conn
