@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -247,7 +248,7 @@ func restoreCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return 1
 	}
 	defer in.Close()
-	ar, err := backup.Open(in)
+	ar, err := backup.Open(bufio.NewReaderSize(in, 1<<20))
 	if err != nil {
 		fmt.Fprintf(stderr, "备份文件已损坏或不完整，未做任何改动：%v\n", err)
 		return 1
@@ -391,7 +392,7 @@ func backupVerifyCommand(ctx context.Context, args []string, stdin io.Reader, st
 		return 1
 	}
 	defer in.Close()
-	ar, err := backup.Open(in)
+	ar, err := backup.Open(bufio.NewReaderSize(in, 1<<20))
 	if err != nil {
 		fmt.Fprintln(stderr, archiveError(err, "校验失败"))
 		return 1

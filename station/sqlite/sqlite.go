@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	msqlite "modernc.org/sqlite" // registers the "sqlite" driver; its online backup makes snapshots
 
 	"github.com/civic-station/station/station"
 )
@@ -188,21 +188,50 @@ func (db *DB) Ready(ctx context.Context) error {
 }
 
 // SnapshotTo writes a consistent copy of the whole database to path, which must not exist, while
-// writers go on (VACUUM INTO in one read transaction: WAL readers do not block the writer). The copy is
-// compacted, has no WAL, and is fsynced by the caller when it needs to be durable.
+// writers go on: SQLite's online backup copies every page in one step inside one read transaction (WAL
+// readers do not block the writer), WAL content included. It is several times faster than VACUUM INTO,
+// which rebuilds every b-tree; the copy keeps the source's free pages. The caller fsyncs it when it
+// needs to be durable.
 func (db *DB) SnapshotTo(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("snapshot to %s: file exists", path)
 	}
-	// The reader pool is query_only, which refuses VACUUM INTO; a connection opened with mode=ro takes
-	// it, and cannot change the database whoever runs it.
-	conn, err := sql.Open("sqlite", dsn(db.path, []string{"busy_timeout(10000)"}, "mode=ro"))
+	// A connection of its own, opened read-only: it cannot change the database whoever runs it.
+	src, err := sql.Open("sqlite", dsn(db.path, []string{"busy_timeout(10000)"}, "mode=ro"))
+	if err != nil {
+		return fmt.Errorf("snapshot %s: %w", db.path, err)
+	}
+	defer src.Close()
+	conn, err := src.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", db.path, err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+	err = conn.Raw(func(dc any) error {
+		bc, ok := dc.(interface {
+			NewBackup(dstURI string) (*msqlite.Backup, error)
+		})
+		if !ok {
+			return fmt.Errorf("the driver connection %T has no online backup", dc)
+		}
+		b, err := bc.NewBackup("file:" + path)
+		if err != nil {
+			return err
+		}
+		for {
+			more, err := b.Step(-1)
+			if err != nil {
+				b.Finish()
+				return err
+			}
+			if !more {
+				return b.Finish()
+			}
+		}
+	})
+	if err != nil {
 		os.Remove(path)
+		os.Remove(path + "-journal")
 		return fmt.Errorf("snapshot %s to %s: %w", db.path, path, err)
 	}
 	return nil
