@@ -127,7 +127,7 @@ func (m *Main) setupBanner(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  从局域网内的电脑设置需输入设置码：%s（%s 内有效，只显示这一次）\n", setupcode.Format(code), durationCN(setupcode.TTL))
+	fmt.Fprintf(w, "  从局域网内的电脑设置需输入设置码：%s（%s内有效，只显示这一次）\n", setupcode.Format(code), durationCN(setupcode.TTL))
 	m.Logger.Info("first-run setup pending", "setup", u+"/setup", "setup_code", setupcode.Format(code), "valid_for", setupcode.TTL.String())
 	return nil
 }
@@ -194,7 +194,7 @@ func newSetupCode(dir string, now time.Time) (string, error) {
 }
 
 func printSetupCode(w io.Writer, code string) {
-	fmt.Fprintf(w, "首次设置码：%s（%s 内有效，只显示这一次；旧的设置码已失效）\n"+
+	fmt.Fprintf(w, "首次设置码：%s（%s内有效，只显示这一次；旧的设置码已失效）\n"+
 		"  在本机屏幕打开 /setup 无需设置码；从局域网内的电脑打开 http://本机地址:端口/setup 时输入它。\n",
 		setupcode.Format(code), durationCN(setupcode.TTL))
 }

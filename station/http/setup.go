@@ -169,8 +169,8 @@ type firstRunView struct {
 	Pending      bool `json:"pending"`       // always true: a station set up answers 409
 	CodeRequired bool `json:"code_required"` // this client must enter the setup code first
 	Local        bool `json:"local"`         // this client is the box itself
-	// Devices are the devices the station found, with their status; empty when it found none, null
-	// until the client is admitted.
+	// Devices are the devices the station was given or found (the configured ones), with their
+	// status; empty when it has none, null until the client is admitted.
 	Devices []devices.Status `json:"devices"`
 	// Tests lists the device tests available (idreader, ticket_printer, document_printer, camera);
 	// null until the client is admitted.
@@ -185,8 +185,11 @@ func (s *Server) handleFirstRun(c *fiber.Ctx) error {
 	if !v.CodeRequired {
 		v.Devices, v.Tests = []devices.Status{}, []devices.Kind{}
 		if s.devices != nil {
-			v.Devices = s.devices.Statuses()
-			for _, st := range v.Devices {
+			for _, st := range s.devices.Statuses() {
+				if !st.Configured {
+					continue
+				}
+				v.Devices = append(v.Devices, st)
 				if st.Kind != devices.KindDocumentPrinter || s.testPage != nil {
 					v.Tests = append(v.Tests, st.Kind)
 				}
