@@ -149,7 +149,7 @@ func (s *Server) setupAdmitted(c *fiber.Ctx) bool {
 }
 
 func errSetupCodeNeeded() error {
-	return &station.Error{Code: station.EUNAUTHORIZED, Message: "请先输入设置码。设置码在安装服务（station service install）时显示；也可在本机运行 station setup code 生成新的设置码。",
+	return &station.Error{Code: station.EUNAUTHORIZED, Message: "请先输入设置码。设置码在安装服务时显示，也可以在本机生成新的设置码。",
 		Field: "code", Detail: "setup code required"}
 }
 
@@ -246,7 +246,8 @@ func (s *Server) handleSetupCode(c *fiber.Ctx) error {
 		if left := station.MaxFailedLogins - tries.Failures; left > 0 {
 			msg += "，还可尝试" + strconv.Itoa(left) + "次"
 		}
-		return &station.Error{Code: station.EUNAUTHORIZED, Message: msg + "。过期的设置码会自动更换：在本机运行 station setup code 可生成新的设置码。",
+		// How to make a new code is on the wizard's screen, beside the field.
+		return &station.Error{Code: station.EUNAUTHORIZED, Message: msg + "。过期的设置码会自动作废，请在本机生成新的设置码。",
 			Field: "code", Detail: "wrong or expired setup code"}
 	}
 	s.setup.tries.reset(setupCodeName, addr)
