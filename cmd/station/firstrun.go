@@ -45,8 +45,15 @@ func (f firstRun) CheckCode(typed string) (bool, error) {
 	return ok, err
 }
 
-// Enroll enrolls the station with the data center, as `station enroll` does.
+// Enroll enrolls the station with the data center, as `station enroll` does. A station enrolled
+// already (a setup that enrolled and then failed to commit, tried again) keeps its identity.
 func (f firstRun) Enroll(ctx context.Context, hubURL, token string) (shttp.Enrollment, error) {
+	if id, err := syncer.LoadIdentity(f.m.DataDir); err == nil {
+		f.m.Logger.Info("the setup wizard found the station enrolled already", "station", id.StationID)
+		return shttp.Enrollment{StationID: id.StationID, StationName: id.StationName}, nil
+	} else if !errors.Is(err, syncer.ErrNotEnrolled) {
+		return shttp.Enrollment{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	id, err := syncer.Enroll(ctx, hubURL, token, f.m.DataDir, f.m.Version)
