@@ -34,15 +34,65 @@ func (f firstRun) CheckCode(typed string) (bool, error) {
 	m := f.m
 	ok, err := setupcode.Check(m.DataDir, m.Hasher, typed, m.Now())
 	if errors.Is(err, setupcode.ErrNoCode) {
-		code, err := setupcode.Rotate(m.DataDir, m.Hasher, m.Now())
-		if err != nil {
-			return false, err
-		}
-		m.Logger.Warn("the setup code had expired or was missing; a new setup code was made", "setup_code", setupcode.Format(code),
-			"valid_for", setupcode.TTL.String())
-		return false, nil
+		return false, m.replaceSetupCode()
 	}
 	return ok, err
+}
+
+// replaceSetupCode makes a new setup code in place of an expired or missing one and logs it, which is
+// where a technician finds it (journalctl -u station).
+func (m *Main) replaceSetupCode() error {
+	code, err := setupcode.Rotate(m.DataDir, m.Hasher, m.Now())
+	if err != nil {
+		return err
+	}
+	m.Logger.Warn("the setup code had expired or was missing; a new setup code was made", "setup_code", setupcode.Format(code),
+		"valid_for", setupcode.TTL.String())
+	return nil
+}
+
+// setupCodeCheck is how often a station waiting for its first-run setup looks for an expired code.
+const setupCodeCheck = time.Minute
+
+// watchSetupCode replaces the setup code when it expires, until the setup is done or ctx ends. Run
+// starts it on a real station.
+func (m *Main) watchSetupCode(ctx context.Context) {
+	if m.Demo {
+		return
+	}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		tick := time.NewTicker(setupCodeCheck)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			done, err := m.renewSetupCode(ctx)
+			if err != nil {
+				m.Logger.Warn("renew the setup code", "err", err)
+			} else if done {
+				return
+			}
+		}
+	}()
+}
+
+// renewSetupCode replaces an expired or missing setup code while the first-run setup is pending. It
+// reports whether the setup is done (nothing more to renew).
+func (m *Main) renewSetupCode(ctx context.Context) (done bool, err error) {
+	pending, err := m.firstRunPending(ctx)
+	if err != nil || !pending {
+		return err == nil, err
+	}
+	valid, _, err := setupcode.Valid(m.DataDir, m.Now())
+	if err != nil || valid {
+		return false, err
+	}
+	return false, m.replaceSetupCode()
 }
 
 // Enroll enrolls the station with the data center, as `station enroll` does. A station enrolled

@@ -338,6 +338,37 @@ func TestAnExpiredSetupCodeIsRefusedAndReplaced(t *testing.T) {
 	if ok, until, _ := setupcode.Valid(dir, s.clock.Now()); !ok || !until.Equal(s.clock.Now().Add(setupcode.TTL)) {
 		t.Errorf("the new code is valid %v until %v", ok, until)
 	}
+
+	// The station's watch replaces a code that expires while nobody tries it.
+	if done, err := s.renewSetupCode(context.Background()); done || err != nil {
+		t.Fatalf("renew a valid code: done %v, %v", done, err)
+	}
+	if again, _ := os.ReadFile(setupcode.Path(dir)); !bytes.Equal(again, after) {
+		t.Fatal("a valid code was replaced")
+	}
+	s.clock.Advance(setupcode.TTL)
+	if done, err := s.renewSetupCode(context.Background()); done || err != nil {
+		t.Fatalf("renew an expired code: done %v, %v", done, err)
+	}
+	if ok, _, _ := setupcode.Valid(dir, s.clock.Now()); !ok {
+		t.Error("the expired code was not replaced")
+	}
+	if r := s.setupRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")); r.status != http.StatusUnauthorized {
+		t.Fatalf("setup from the LAN without the code: %d", r.status)
+	}
+}
+
+func TestTheSetupCodeWatchEndsWithTheSetup(t *testing.T) {
+	s, _ := startRealStation(t, t.TempDir(), nil)
+	if r := s.setupRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")); r.status != 201 {
+		t.Fatalf("setup: %d %s", r.status, r.body)
+	}
+	if done, err := s.renewSetupCode(context.Background()); !done || err != nil {
+		t.Fatalf("after the setup: done %v, %v", done, err)
+	}
+	if _, err := os.Stat(setupcode.Path(s.DataDir)); !os.IsNotExist(err) {
+		t.Errorf("a code was made after the setup: %v", err)
+	}
 }
 
 func TestFirstRunEnrollsWithTheDataCenter(t *testing.T) {

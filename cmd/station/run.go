@@ -275,7 +275,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.httpLn, m.httpsLn = nil, nil // the server owns them now
 	m.Logger.Info("station started", "version", m.Version, "addr", m.HTTP.Addr().String(), "https", m.HTTPSURL(), "data", m.DataDir, "demo", m.Demo)
-	return m.banner(ctx, accounts)
+	if err := m.banner(ctx, accounts); err != nil {
+		return err
+	}
+	m.watchSetupCode(bgCtx)
+	return nil
 }
 
 // URL returns the base URL the station serves on.
