@@ -466,3 +466,25 @@ func TestSetupCodeCommand(t *testing.T) {
 		t.Errorf("a code was made for a station set up: %v", err)
 	}
 }
+
+func TestDoctorSaysWhetherTheFirstRunSetupIsDone(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := startRealStation(t, dir, nil)
+	config := writeConfig(t, "data = \""+dir+"\"\nlisten = \""+s.HTTP.Addr().String()+"\"\n")
+	_, res := doctorReport(t, config)
+	// (The doctor reads the wall clock, the station the test's: whether the code is still valid is not
+	// asked here; setupcode's tests cover it.)
+	if r := findCheck(t, res, "首次设置"); r.Status != checkWarn || !strings.Contains(r.Detail, "还没有账号") || !strings.Contains(r.Fix, "station setup code") {
+		t.Errorf("doctor before the setup: %+v", r)
+	}
+	if r := s.setupRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")); r.status != 201 {
+		t.Fatalf("setup: %d %s", r.status, r.body)
+	}
+	_, res = doctorReport(t, config)
+	if r := findCheck(t, res, "首次设置"); r.Status != checkOK {
+		t.Errorf("doctor after the setup: %+v", r)
+	}
+}
