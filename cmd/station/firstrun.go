@@ -174,9 +174,13 @@ func (m *Main) setupBanner(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "首次设置：本站还没有任何账号。在本机屏幕打开 %s/setup 即可开始；\n", u)
+	lan := "从局域网内的电脑设置"
+	if h := m.HTTPSURL(); h != "" {
+		lan = "从局域网内的电脑打开 " + h + "/setup 设置"
+	}
 	if ok {
-		fmt.Fprintf(w, "  从局域网内的电脑设置需输入设置码（安装服务时已显示，%s 前有效）。\n  忘记了设置码：在本机运行 station setup code --data %s 生成新的设置码。\n",
-			until.In(station.ChinaTime).Format("2006-01-02 15:04"), m.DataDir)
+		fmt.Fprintf(w, "  %s需输入设置码（安装服务时已显示，%s 前有效）。\n  忘记了设置码：在本机运行 station setup code --data %s 生成新的设置码。\n",
+			lan, until.In(station.ChinaTime).Format("2006-01-02 15:04"), m.DataDir)
 		m.Logger.Info("first-run setup pending", "setup", u+"/setup", "setup_code_valid_until", until)
 		return nil
 	}
@@ -184,7 +188,7 @@ func (m *Main) setupBanner(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "  从局域网内的电脑设置需输入设置码：%s（%s内有效，只显示这一次）\n", setupcode.Format(code), durationCN(setupcode.TTL))
+	fmt.Fprintf(w, "  %s需输入设置码：%s（%s内有效，只显示这一次）\n", lan, setupcode.Format(code), durationCN(setupcode.TTL))
 	m.Logger.Info("first-run setup pending", "setup", u+"/setup", "setup_code", setupcode.Format(code), "valid_for", setupcode.TTL.String())
 	return nil
 }
@@ -252,6 +256,6 @@ func newSetupCode(dir string, now time.Time) (string, error) {
 
 func printSetupCode(w io.Writer, code string) {
 	fmt.Fprintf(w, "首次设置码：%s（%s内有效，只显示这一次；旧的设置码已失效）\n"+
-		"  在本机屏幕打开 /setup 无需设置码；从局域网内的电脑打开 http://本机地址:端口/setup 时输入它。\n",
+		"  在本机屏幕打开 /setup 无需设置码；从局域网内的电脑打开 https://本机地址:8443/setup 时输入它。\n",
 		setupcode.Format(code), durationCN(setupcode.TTL))
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,8 +36,21 @@ func startRealStation(t *testing.T, dir string, configure func(*Main)) (*testSta
 	return s, &banner
 }
 
-// setupRequest sends a request with the setup token (when not "") in X-Setup-Token.
+// setupRequest sends a request from the box itself (plain HTTP on loopback) with the setup token
+// (when not "") in X-Setup-Token.
 func (s *testStation) setupRequest(t *testing.T, method, path, setupToken string, body any) response {
+	t.Helper()
+	return s.requestAt(t, s.URL(), http.DefaultClient, method, path, setupToken, body)
+}
+
+// lanRequest is setupRequest from a computer on the LAN: HTTPS to the station's LAN address, trusting
+// the station CA.
+func (s *testStation) lanRequest(t *testing.T, method, path, setupToken string, body any) response {
+	t.Helper()
+	return s.requestAt(t, s.HTTPSURL(), httpsClient(caPool(t, filepath.Join(s.DataDir, "tls", "ca.crt"))), method, path, setupToken, body)
+}
+
+func (s *testStation) requestAt(t *testing.T, base string, client *http.Client, method, path, setupToken string, body any) response {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -46,7 +60,7 @@ func (s *testStation) setupRequest(t *testing.T, method, path, setupToken string
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.URL()+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +70,7 @@ func (s *testStation) setupRequest(t *testing.T, method, path, setupToken string
 	if setupToken != "" {
 		req.Header.Set("X-Setup-Token", setupToken)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -250,26 +264,26 @@ func setupCodeFrom(t *testing.T, banner string) string {
 	return m[1]
 }
 
-// TestFirstRunFromTheLANNeedsTheCode reaches the station through a non-loopback address of this
-// machine, so the station sees a client on the LAN.
+// TestFirstRunFromTheLANNeedsTheCode reaches the station over HTTPS on a non-loopback address of this
+// machine, as a counter computer does, so the station sees a client on the LAN.
 func TestFirstRunFromTheLANNeedsTheCode(t *testing.T) {
 	ip := lanAddress()
 	if ip == "" {
 		t.Skip("this machine has no non-loopback address; the address check is covered by station/http's tests")
 	}
 	dir := t.TempDir()
-	s, banner := startRealStation(t, dir, func(m *Main) { m.Listen = net.JoinHostPort(ip, "0") })
+	s, banner := startRealStation(t, dir, func(m *Main) { m.ListenHTTPS = net.JoinHostPort(ip, "0") })
 	code := setupCodeFrom(t, banner.String())
 
-	r := s.setupRequest(t, "GET", "/api/v1/setup/first-run", "", nil)
+	r := s.lanRequest(t, "GET", "/api/v1/setup/first-run", "", nil)
 	if r.status != 200 || !strings.Contains(string(r.body), `"code_required":true`) || !strings.Contains(string(r.body), `"devices":null`) {
 		t.Fatalf("first-run state from the LAN: %d %s", r.status, r.body)
 	}
-	wantError(t, "setup without the code", s.setupRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")),
+	wantError(t, "setup without the code", s.lanRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")),
 		401, station.EUNAUTHORIZED, "code")
-	wantError(t, "a device test without the code", s.setupRequest(t, "POST", "/api/v1/setup/first-run/devices/ticket-printer/test", "", nil),
+	wantError(t, "a device test without the code", s.lanRequest(t, "POST", "/api/v1/setup/first-run/devices/ticket-printer/test", "", nil),
 		401, station.EUNAUTHORIZED, "code")
-	wantError(t, "a forged setup token", s.setupRequest(t, "POST", "/api/v1/setup/first-run/devices/ticket-printer/test", "forged", nil),
+	wantError(t, "a forged setup token", s.lanRequest(t, "POST", "/api/v1/setup/first-run/devices/ticket-printer/test", "forged", nil),
 		401, station.EUNAUTHORIZED, "code")
 
 	wrong := "0000-0000"
@@ -277,7 +291,7 @@ func TestFirstRunFromTheLANNeedsTheCode(t *testing.T) {
 		wrong = "1111-1111"
 	}
 	try := func(typed string) response {
-		return s.setupRequest(t, "POST", "/api/v1/setup/first-run/code", "", map[string]string{"code": typed})
+		return s.lanRequest(t, "POST", "/api/v1/setup/first-run/code", "", map[string]string{"code": typed})
 	}
 	if msg := wantError(t, "the first wrong code", try(wrong), 401, station.EUNAUTHORIZED, "code"); !strings.Contains(msg, "还可尝试4次") {
 		t.Errorf("the first wrong code says %q", msg)
@@ -307,13 +321,13 @@ func TestFirstRunFromTheLANNeedsTheCode(t *testing.T) {
 	if e := s.auditActions(t, "setup.code_accepted"); len(e) != 1 || !strings.Contains(e[0].Detail, ip) {
 		t.Errorf("accepted code audit: %+v", e)
 	}
-	if r := s.setupRequest(t, "GET", "/api/v1/setup/first-run", tok.Token, nil); !strings.Contains(string(r.body), `"code_required":false`) {
+	if r := s.lanRequest(t, "GET", "/api/v1/setup/first-run", tok.Token, nil); !strings.Contains(string(r.body), `"code_required":false`) {
 		t.Fatalf("with the setup token: %d %s", r.status, r.body)
 	}
-	if r := s.setupRequest(t, "POST", "/api/v1/setup/first-run", tok.Token, firstRunBody("lijianguo", "correct horse battery")); r.status != 201 {
+	if r := s.lanRequest(t, "POST", "/api/v1/setup/first-run", tok.Token, firstRunBody("lijianguo", "correct horse battery")); r.status != 201 {
 		t.Fatalf("setup with the token: %d %s", r.status, r.body)
 	}
-	wantError(t, "the token after the setup", s.setupRequest(t, "GET", "/api/v1/setup/first-run", tok.Token, nil), 409, station.ECONFLICT, "")
+	wantError(t, "the token after the setup", s.lanRequest(t, "GET", "/api/v1/setup/first-run", tok.Token, nil), 409, station.ECONFLICT, "")
 }
 
 func TestAnExpiredSetupCodeIsRefusedAndReplaced(t *testing.T) {
@@ -322,14 +336,14 @@ func TestAnExpiredSetupCodeIsRefusedAndReplaced(t *testing.T) {
 		t.Skip("this machine has no non-loopback address")
 	}
 	dir := t.TempDir()
-	s, banner := startRealStation(t, dir, func(m *Main) { m.Listen = net.JoinHostPort(ip, "0") })
+	s, banner := startRealStation(t, dir, func(m *Main) { m.ListenHTTPS = net.JoinHostPort(ip, "0") })
 	code := setupCodeFrom(t, banner.String())
 	before, err := os.ReadFile(setupcode.Path(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.clock.Advance(setupcode.TTL)
-	wantError(t, "an expired code", s.setupRequest(t, "POST", "/api/v1/setup/first-run/code", "", map[string]string{"code": code}),
+	wantError(t, "an expired code", s.lanRequest(t, "POST", "/api/v1/setup/first-run/code", "", map[string]string{"code": code}),
 		401, station.EUNAUTHORIZED, "code")
 	after, err := os.ReadFile(setupcode.Path(dir))
 	if err != nil || bytes.Equal(before, after) {
@@ -353,7 +367,7 @@ func TestAnExpiredSetupCodeIsRefusedAndReplaced(t *testing.T) {
 	if ok, _, _ := setupcode.Valid(dir, s.clock.Now()); !ok {
 		t.Error("the expired code was not replaced")
 	}
-	if r := s.setupRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")); r.status != http.StatusUnauthorized {
+	if r := s.lanRequest(t, "POST", "/api/v1/setup/first-run", "", firstRunBody("lijianguo", "correct horse battery")); r.status != http.StatusUnauthorized {
 		t.Fatalf("setup from the LAN without the code: %d", r.status)
 	}
 }
