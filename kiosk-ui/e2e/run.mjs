@@ -2117,9 +2117,9 @@ async function waitListening(host, port, what) {
 
 /**
  * Starts a real station (`station run` without --demo) on a fresh data directory with the ticket
- * printer simulator (`station simulate printer`) as its only device. It listens on a LAN address of
- * this machine when there is one, so the browser is a LAN client that needs the setup code from the
- * banner. Returns its URL, its output so far and a stop function.
+ * printer simulator (`station simulate printer`) as its only device. It serves HTTPS on a LAN address
+ * of this machine when there is one, so the browser is a LAN client (a counter computer) that needs the
+ * setup code from the banner. Returns its URL, its output so far and a stop function.
  */
 async function startFreshStation() {
   const bin = process.env.STATION_BIN?.includes('/') ? path.resolve(process.env.STATION_BIN) : process.env.STATION_BIN
@@ -2148,11 +2148,14 @@ async function startFreshStation() {
     printer.stderr.pipe(plog)
     await waitListening('127.0.0.1', printerPort, 'the ticket printer simulator')
 
-    const host = lanAddress() || '127.0.0.1'
+    // Plain HTTP serves only loopback; a LAN client comes over HTTPS (--listen-https).
+    const lan = lanAddress()
     const port = await freePort()
-    const url = `http://${host}:${port}`
+    const httpsPort = await freePort()
+    const url = lan ? `https://${lan}:${httpsPort}` : `http://127.0.0.1:${port}`
     const data = path.join(dir, 'data')
-    const proc = spawn(bin, ['run', '--data', data, '--listen', `${host}:${port}`, '--ticket-printer', `tcp://127.0.0.1:${printerPort}`], {
+    const args = ['run', '--data', data, '--listen', `127.0.0.1:${port}`, '--listen-https', lan ? `${lan}:${httpsPort}` : '']
+    const proc = spawn(bin, [...args, '--ticket-printer', `tcp://127.0.0.1:${printerPort}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     procs.push(proc)
@@ -2168,13 +2171,13 @@ async function startFreshStation() {
       if (proc.exitCode !== null) throw new Error(`the fresh station exited (code ${proc.exitCode}); see e2e/artifacts/fresh-station.log`)
       if (Date.now() > deadline) throw new Error('the fresh station did not become ready within 30 s')
       try {
-        if ((await fetch(`${url}/readyz`)).status === 200 && out.text.includes('station user add')) break
+        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 && out.text.includes('station user add')) break
       } catch {
         // not listening yet
       }
       await sleep(200)
     }
-    return { url, lan: host !== '127.0.0.1', out, stop }
+    return { url, lan: lan !== '', data, out, stop }
   } catch (e) {
     await stop()
     throw e
@@ -2187,7 +2190,8 @@ async function scenarioWizard() {
   try {
     const banner = fresh.out.text
     assert(!/演示账号/.test(banner), `no demo accounts on a real station's banner:\n${banner}`)
-    ctx = await browser.newContext({ viewport: desktop, baseURL: fresh.url, locale: 'zh-CN', timezoneId: 'America/New_York' })
+    // The station CA is not installed in this browser (scenarioSetupCA checks the CA itself).
+    ctx = await browser.newContext({ viewport: desktop, baseURL: fresh.url, locale: 'zh-CN', timezoneId: 'America/New_York', ignoreHTTPSErrors: true })
     const page = await ctx.newPage()
     page.setDefaultTimeout(10_000)
     page.on('pageerror', (err) => log(`  [page error] ${err.message}`))
@@ -2260,6 +2264,16 @@ async function scenarioWizard() {
     await expectText(page.getByTestId('wizard-done-admin'), 'lijianguo', 'the summary names the administrator')
     await expectText(page.getByTestId('wizard-done-community'), '红旗社区', 'the summary shows the community')
     assert((await page.getByTestId('wizard-done-sync').getAttribute('data-sync')) === 'offline', 'not enrolled')
+    // The next steps: the station CA for the counter computers, as on the setup page.
+    if (fresh.lan) {
+      const want = new X509Certificate(readFileSync(path.join(fresh.data, 'tls', 'ca.crt'))).fingerprint256
+      await expectText(page.getByTestId('setup-tls-fingerprint'), want, 'the CA fingerprint on the summary')
+      const ca = await page.request.get(await page.getByTestId('setup-tls-download').getAttribute('href'))
+      assert(ca.status() === 200, `the summary's CA download → ${ca.status()}`)
+      assert(new X509Certificate(await ca.body()).fingerprint256 === want, "the summary's CA download is the station CA")
+    } else {
+      await page.getByTestId('setup-tls').waitFor()
+    }
     await shot(page, 'wizard-done')
     await axeCheck(page, 'first-run wizard (summary)')
     await assertNoMixed(page, 'wizard: summary')
@@ -2271,8 +2285,8 @@ async function scenarioWizard() {
     await page.getByTestId('wizard-lang').click()
 
     // The first-run endpoints are closed; /setup is the technician's sign-in page.
-    const st = await fetch(`${fresh.url}/api/v1/setup/first-run`)
-    assert(st.status === 409, `GET /api/v1/setup/first-run after the setup → ${st.status}`)
+    const st = await page.request.get('/api/v1/setup/first-run')
+    assert(st.status() === 409, `GET /api/v1/setup/first-run after the setup → ${st.status()}`)
     await page.getByTestId('wizard-to-setup').click()
     await page.getByTestId('setup-login').waitFor()
 

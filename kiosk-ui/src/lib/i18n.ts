@@ -374,6 +374,10 @@ const messages = {
     zh: '用站点管理员账号登录窗口工作台，为工作人员、审核人员和技术人员创建账号。',
     en: 'Sign in to the counter as the administrator and create the accounts of the staff, reviewers and technicians.',
   },
+  'wizard.done.nextCA': {
+    zh: '在每台柜台电脑上安装本站根证书（见下方“柜台电脑证书”一栏），核对指纹后再从那台电脑打开窗口工作台。',
+    en: 'On each counter computer, install the station’s root certificate (see “Certificate for counter terminals” below) and compare its fingerprint before opening the counter there.',
+  },
   'wizard.done.next2': {
     zh: '技术人员登录设置页，可随时检测设备、查看同步状态。设置码已失效。',
     en: 'Technicians sign in to the setup page to test devices and watch the sync at any time. The setup code no longer works.',
