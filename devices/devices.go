@@ -39,12 +39,15 @@ const (
 
 // Status is a device's state for the setup page, `station doctor` and /metrics.
 type Status struct {
-	Kind      Kind     `json:"kind"`
-	Name      string   `json:"name"`   // human-readable model or address, e.g. "SAM on /dev/ttyUSB0"
-	Detail    string   `json:"detail"` // e.g. "115200 baud", "ipp://10.0.0.5/ipp/print"
-	Connected bool     `json:"connected"`
-	State     State    `json:"state"`
-	Reasons   []string `json:"reasons,omitempty"` // device-reported reasons, e.g. IPP media-empty
+	Kind Kind `json:"kind"`
+	// Configured says the station was given this device (a rig's Statuses sets it); a kind it was not
+	// given is listed only to say so.
+	Configured bool     `json:"configured"`
+	Name       string   `json:"name"`   // human-readable model or address, e.g. "SAM on /dev/ttyUSB0"
+	Detail     string   `json:"detail"` // e.g. "115200 baud", "ipp://10.0.0.5/ipp/print"
+	Connected  bool     `json:"connected"`
+	State      State    `json:"state"`
+	Reasons    []string `json:"reasons,omitempty"` // device-reported reasons, e.g. IPP media-empty
 	// Link, Port and Baud say how the station reaches the device, as codes and plain values the setup
 	// page labels in Chinese itself (Name and Detail are prose for logs and `station doctor`).
 	Link Link   `json:"link,omitempty"`

@@ -27,7 +27,7 @@ func ErrDiskLow() *Error {
 func (k CommandKind) NeedsSpace() bool {
 	switch k {
 	case CmdOutboxAck, CmdOutboxPrune, CmdOutboxDeadLetter, CmdOutboxRetry, CmdSyncApply,
-		CmdSessionOpen, CmdSessionClose, CmdLoginFailed, CmdAccessRecord, CmdUserUpdate,
+		CmdSessionOpen, CmdSessionClose, CmdLoginFailed, CmdAccessRecord, CmdUserUpdate, CmdSetupRecord,
 		CmdCertificatePrinted, CmdCertificatePrintFailed: // a print already on paper must be recorded
 		return false
 	}

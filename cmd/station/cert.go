@@ -43,15 +43,23 @@ func (m *Main) registerCertFlags(fs *flag.FlagSet) {
 	fs.Var(checkedString{&m.CertAlgorithm, func(v string) error { _, err := cert.ParseAlgorithm(v); return err }}, "cert-algorithm", "证明二维码签名算法：ed25519（默认）或 sm2")
 }
 
-// certStation returns what certificates print about the station: the name it enrolled under (the
-// demo's when demo), its community, and in demo mode an address and phone.
-func (m *Main) certStation() cert.StationInfo {
-	info := cert.StationInfo{Community: m.Community}
+// certStation returns what certificates print about the station: the name it enrolled under, else
+// the one the first-run setup stored (the demo's in demo mode); the community of --community, else
+// the stored one; and in demo mode an address and phone.
+func (m *Main) certStation(ctx context.Context) (cert.StationInfo, error) {
+	var info cert.StationInfo
+	if m.DB != nil { // nil before Run opens the store
+		stored, err := m.DB.Settings(ctx)
+		if err != nil {
+			return cert.StationInfo{}, err
+		}
+		info = cert.StationInfo{Name: stored.Name, Community: stored.Community}
+	}
 	if m.Demo {
 		info = cert.StationInfo{Name: demoStationName, Community: demoCommunity, Address: demoStationAddress, Phone: demoStationPhone}
-		if m.Community != "" {
-			info.Community = m.Community
-		}
+	}
+	if m.Community != "" {
+		info.Community = m.Community
 	}
 	if id, err := syncer.LoadIdentity(m.DataDir); err == nil && id.StationName != "" {
 		info.Name = id.StationName
@@ -62,18 +70,22 @@ func (m *Main) certStation() cert.StationInfo {
 			info.Name = "社区便民服务站"
 		}
 	}
-	return info
+	return info, nil
 }
 
 // newCertificates builds the issuing service (printer is nil without an A4 printer); startCertificates
 // gives it its key.
-func (m *Main) newCertificates(printer issue.Printer) error {
+func (m *Main) newCertificates(ctx context.Context, printer issue.Printer) error {
 	printerName := m.DocumentPrinter
 	if m.Demo {
 		printerName = "演示A4打印机"
 	}
+	info, err := m.certStation(ctx)
+	if err != nil {
+		return err
+	}
 	svc, err := issue.New(issue.Config{Store: m.DB, Log: m.DB, Blobs: m.Disk.Blobs(m.Blobs), Printer: printer,
-		PrinterName: printerName, Station: m.certStation(), Sealer: m.Key, Now: m.Now, Logger: m.Logger.With("component", "certificates")})
+		PrinterName: printerName, Station: info, Sealer: m.Key, Now: m.Now, Logger: m.Logger.With("component", "certificates")})
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/civic-station/station/devices/ipp"
 	"github.com/civic-station/station/internal/bytesize"
 	"github.com/civic-station/station/internal/flagconf"
+	"github.com/civic-station/station/internal/setupcode"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/diskspace"
 	"github.com/civic-station/station/station/sqlite"
@@ -212,6 +213,35 @@ func (d *doctor) checkStore(ctx context.Context, dir string) {
 	default:
 		d.add("审计日志", checkOK, fmt.Sprintf("共 %d 条，哈希链连续", rep.Entries), "")
 	}
+	d.checkFirstRun(ctx, db, dir)
+}
+
+// checkFirstRun says whether the station still waits for its first-run setup, and whether a setup
+// code is valid for it.
+func (d *doctor) checkFirstRun(ctx context.Context, db *sqlite.DB, dir string) {
+	if d.m.Demo {
+		return
+	}
+	users, err := db.Users(ctx)
+	if err != nil {
+		d.add("首次设置", checkFail, "无法读取账号："+err.Error(), "")
+		return
+	}
+	if len(users) > 0 {
+		d.add("首次设置", checkOK, fmt.Sprintf("已完成（%d 个账号）", len(users)), "")
+		return
+	}
+	valid, until, err := setupcode.Valid(dir, d.now())
+	detail := "尚未完成：本站还没有账号"
+	switch {
+	case err != nil:
+		detail += "；设置码文件无法读取（" + err.Error() + "）"
+	case valid:
+		detail += "；设置码 " + until.In(station.ChinaTime).Format("2006-01-02 15:04") + " 前有效"
+	default:
+		detail += "；没有有效的设置码"
+	}
+	d.add("首次设置", checkWarn, detail, "在本机屏幕打开 /setup 完成首次设置；从局域网内的电脑设置需设置码：station setup code --data "+dir+" 生成新的设置码")
 }
 
 // checkSchema compares the database's schema version with this program's and names the newest

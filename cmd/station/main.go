@@ -33,6 +33,7 @@ const usage = `用法：
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
   station tls show|renew [--config FILE]                   HTTPS：本站根证书的路径和指纹；立即重新签发服务器证书
+  station setup code [--data DIR]                          生成新的首次设置码（局域网内的电脑打开 /setup 时输入）
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
   station devices list|test …                              检查读卡器、打印机、高拍仪（station devices 查看用法）
   station simulate idreader|printer|ipp …                  设备模拟器（station simulate 查看用法）
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return devicesCommand(ctx, args[1:], stdout, stderr)
 	case "simulate":
 		return simulateCommand(ctx, args[1:], stdout, stderr)
+	case "setup":
+		return setupCommand(ctx, args[1:], stdout, stderr)
 	case "enroll":
 		return enrollCommand(ctx, args[1:], stdout, stderr)
 	case "sync":

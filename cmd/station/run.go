@@ -96,6 +96,7 @@ type Main struct {
 	tls       *tlsService  // the HTTPS certificate; nil without HTTPS
 	consoleLn net.Listener // the demo hub console's, likewise
 
+	syncMu   sync.Mutex         // guards stopSync: the first-run setup starts the syncer of a station it enrolled
 	stopSync func()             // stops the syncer; nil before Run
 	demoDev  *demoDevices       // the demo's simulators
 	demoHub  *demoHub           // the demo's in-process data center
@@ -200,11 +201,15 @@ func (m *Main) Run(ctx context.Context) error {
 		testPage = func(at time.Time) []byte { return ipp.TestPage(at, "Station "+m.Version) }
 		printer = m.Rig
 	}
-	if err := m.newCertificates(printer); err != nil {
+	if err := m.newCertificates(ctx, printer); err != nil {
 		return err
 	}
 	if err := m.startBackups(bgCtx); err != nil {
 		return err
+	}
+	var setup shttp.FirstRun
+	if !m.Demo {
+		setup = firstRun{m}
 	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:    m.DB,
@@ -229,6 +234,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Certificates: m.Certs,
 		MetricsToken: m.MetricsToken,
 		TLS:          m.tlsInfo(),
+		FirstRun:     setup,
 	})
 	var accounts []demoUser
 	if m.Demo {
@@ -251,7 +257,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startCertificates(ctx); err != nil {
 		return fmt.Errorf("certificate signing key: %w", err)
 	}
-	if m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync()); err != nil {
+	m.syncMu.Lock()
+	m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync())
+	m.syncMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("start syncer: %w", err)
 	}
 	if m.tls != nil {
@@ -266,7 +275,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.httpLn, m.httpsLn = nil, nil // the server owns them now
 	m.Logger.Info("station started", "version", m.Version, "addr", m.HTTP.Addr().String(), "https", m.HTTPSURL(), "data", m.DataDir, "demo", m.Demo)
-	return m.banner(ctx, accounts)
+	if err := m.banner(ctx, accounts); err != nil {
+		return err
+	}
+	m.watchSetupCode(bgCtx)
+	return nil
 }
 
 // URL returns the base URL the station serves on.
@@ -288,13 +301,14 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 		m.printDemoHub(w)
 		return nil
 	}
-	users, err := m.DB.Users(ctx)
-	if err != nil {
+	pending, err := m.firstRunPending(ctx)
+	if err != nil || !pending {
 		return err
 	}
-	if len(users) == 0 {
-		fmt.Fprintln(w, "提示：尚未创建任何工作人员账号。体验功能请用 `station run --demo`（另用一个数据目录）。")
+	if err := m.setupBanner(w); err != nil {
+		return err
 	}
+	fmt.Fprintln(w, "  （也可在本机用 station user add 创建账号；体验功能请用 `station run --demo`，另用一个数据目录。）")
 	return nil
 }
 
@@ -310,9 +324,12 @@ func (m *Main) Close() error {
 	if m.HTTP != nil {
 		errs = append(errs, m.HTTP.Close())
 	}
+	m.syncMu.Lock()
 	if m.stopSync != nil {
 		m.stopSync() // before the store closes: the syncer submits commands to it
+		m.stopSync = nil
 	}
+	m.syncMu.Unlock()
 	errs = append(errs, m.closeDemoHub()) // after the syncer, which talks to it
 	if m.cancel != nil {
 		m.cancel()

@@ -244,6 +244,10 @@ func serviceInstall(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
+	if err := installSetupCode(o.DataDir, stdout); err != nil {
+		fmt.Fprintf(stderr, "生成首次设置码失败：%v\n", err)
+		return 1
+	}
 	if *noUnit {
 		return 0
 	}
@@ -314,6 +318,22 @@ func prepareBox(o serviceOptions) ([]string, error) {
 		done = append(done, fmt.Sprintf("保留已有的配置文件 %s", o.Config))
 	}
 	return done, nil
+}
+
+// installSetupCode makes and prints the first-run setup code of a fresh data directory (no database
+// yet). A box that already has a database keeps what it has: `station setup code` makes a code for
+// one that still waits for its setup.
+func installSetupCode(dataDir string, stdout io.Writer) error {
+	if _, err := os.Stat(filepath.Join(dataDir, "station.db")); err == nil {
+		fmt.Fprintln(stdout, "数据目录中已有数据库：不生成首次设置码（如本站仍需首次设置，运行 station setup code）")
+		return nil
+	}
+	code, err := newSetupCode(dataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	printSetupCode(stdout, code)
+	return nil
 }
 
 // ensureSystemUser creates the system user name (home dir, no login shell) unless it exists and

@@ -231,10 +231,15 @@ func (m *Main) tlsOptions(force bool) lantls.Options {
 	if m.Demo {
 		name = "demo " + name
 	}
+	// Before the store opens (the first TLS start) the community is the flag's or the demo's.
+	info, err := m.certStation(context.Background())
+	if err != nil {
+		m.Logger.Warn("read the station's community for its CA", "err", err)
+	}
 	return lantls.Options{
 		Dir:          tlsDir(m.DataDir),
 		CAName:       name,
-		Organization: m.certStation().Community,
+		Organization: info.Community,
 		Names:        lantls.LocalNames(splitNames(m.TLSNames)),
 		Now:          m.Now(),
 		Force:        force,

@@ -196,6 +196,7 @@ func (r *Rig) Statuses() []devices.Status {
 		case !ok:
 			s = devices.Status{Kind: k.kind, State: devices.StateDisconnected}
 		}
+		s.Configured = k.present
 		out = append(out, s)
 	}
 	return out

@@ -880,10 +880,10 @@ async function scenarioAxe() {
     await counter.getByTestId('detail-status').waitFor()
     await axeCheck(counter, 'counter application detail')
   })
-  await test('axe: counter intake wizard', async () => {
+  await test('axe: counter intake steps', async () => {
     await counter.goto('/counter/intake')
     await counter.getByTestId('intake-matter').first().waitFor()
-    await axeCheck(counter, 'counter intake wizard')
+    await axeCheck(counter, 'counter intake steps')
   })
   await counter.context().close()
 }
@@ -2086,6 +2086,224 @@ async function scenarioImeUnit() {
 
 // ---------------------------------------------------------------- main
 
+// ---------------------------------------------------------------- first-run setup of a real station
+
+/** An IPv4 address of this machine that is not loopback, or '' (the wizard then runs on the box's own address). */
+function lanAddress() {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')) return a.address
+    }
+  }
+  return ''
+}
+
+/** Waits until something accepts TCP connections on host:port. */
+async function waitListening(host, port, what) {
+  const deadline = Date.now() + 15_000
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const c = net.connect({ host, port }, () => {
+        c.end()
+        resolve(true)
+      })
+      c.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await sleep(100)
+  }
+  throw new Error(`${what} is not listening on ${host}:${port}`)
+}
+
+/**
+ * Starts a real station (`station run` without --demo) on a fresh data directory with the ticket
+ * printer simulator (`station simulate printer`) as its only device. It serves HTTPS on a LAN address
+ * of this machine when there is one, so the browser is a LAN client (a counter computer) that needs the
+ * setup code from the banner. Returns its URL, its output so far and a stop function.
+ */
+async function startFreshStation() {
+  const bin = process.env.STATION_BIN?.includes('/') ? path.resolve(process.env.STATION_BIN) : process.env.STATION_BIN
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'station-e2e-fresh-'))
+  const procs = []
+  const stop = async () => {
+    for (const p of procs.reverse()) {
+      if (p.exitCode === null && p.signalCode === null) {
+        const done = new Promise((r) => p.once('exit', r))
+        p.kill('SIGTERM')
+        const t = setTimeout(() => p.kill('SIGKILL'), 5000)
+        await done
+        clearTimeout(t)
+      }
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    const printerPort = await freePort()
+    const printer = spawn(bin, ['simulate', 'printer', '--listen', `127.0.0.1:${printerPort}`, '--out', path.join(dir, 'printed')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    procs.push(printer)
+    const plog = createWriteStream(path.join(artifacts, 'fresh-printer.log'))
+    printer.stdout.pipe(plog)
+    printer.stderr.pipe(plog)
+    await waitListening('127.0.0.1', printerPort, 'the ticket printer simulator')
+
+    // Plain HTTP serves only loopback; a LAN client comes over HTTPS (--listen-https).
+    const lan = lanAddress()
+    const port = await freePort()
+    const httpsPort = await freePort()
+    const url = lan ? `https://${lan}:${httpsPort}` : `http://127.0.0.1:${port}`
+    const data = path.join(dir, 'data')
+    const args = ['run', '--data', data, '--listen', `127.0.0.1:${port}`, '--listen-https', lan ? `${lan}:${httpsPort}` : '']
+    const proc = spawn(bin, [...args, '--ticket-printer', `tcp://127.0.0.1:${printerPort}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    procs.push(proc)
+    const out = { text: '' }
+    const slog = createWriteStream(path.join(artifacts, 'fresh-station.log'))
+    proc.stdout.on('data', (b) => {
+      out.text += b
+      slog.write(b)
+    })
+    proc.stderr.pipe(slog)
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`the fresh station exited (code ${proc.exitCode}); see e2e/artifacts/fresh-station.log`)
+      if (Date.now() > deadline) throw new Error('the fresh station did not become ready within 30 s')
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 && out.text.includes('station user add')) break
+      } catch {
+        // not listening yet
+      }
+      await sleep(200)
+    }
+    return { url, lan: lan !== '', data, out, stop }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+}
+
+async function scenarioWizard() {
+  const fresh = await startFreshStation()
+  let ctx = null
+  try {
+    const banner = fresh.out.text
+    assert(!/演示账号/.test(banner), `no demo accounts on a real station's banner:\n${banner}`)
+    // The station CA is not installed in this browser (scenarioSetupCA checks the CA itself).
+    ctx = await browser.newContext({ viewport: desktop, baseURL: fresh.url, locale: 'zh-CN', timezoneId: 'America/New_York', ignoreHTTPSErrors: true })
+    const page = await ctx.newPage()
+    page.setDefaultTimeout(10_000)
+    page.on('pageerror', (err) => log(`  [page error] ${err.message}`))
+    await page.goto('/setup')
+    await page.getByTestId('wizard').waitFor()
+    assert((await page.getByTestId('setup-login').count()) === 0, 'the sign-in form is not shown while the first-run setup is pending')
+
+    // 欢迎 / 设置码
+    if (fresh.lan) {
+      const code = /设置码：(\d{4}-\d{4})/.exec(banner)?.[1]
+      assert(code, `the banner shows the setup code:\n${banner}`)
+      const wrong = code === '0000-0000' ? '1111-1111' : '0000-0000'
+      await page.getByTestId('wizard-code').fill(wrong)
+      await page.getByTestId('wizard-code-submit').click()
+      await expectText(page.getByTestId('wizard-code-error'), '设置码不正确', 'a wrong setup code')
+      await shot(page, 'wizard-code-wrong')
+      await assertNoMixed(page, 'wizard: setup code')
+      await page.getByTestId('wizard-code').fill(code.replace('-', ' '))
+      await page.getByTestId('wizard-code-submit').click()
+    } else {
+      log('  (no LAN address on this machine: the wizard runs as the box itself, without a code)')
+      await page.getByTestId('wizard-local').waitFor()
+      await page.getByTestId('wizard-start').click()
+    }
+
+    // 站点信息
+    await page.locator('[data-testid="wizard"][data-step="station"]').waitFor()
+    await assertNoMixed(page, 'wizard: station')
+    await page.getByTestId('wizard-next').click()
+    await expectText(page.getByTestId('wizard-error-station_name'), '请填写', 'an empty station name')
+    await page.getByTestId('wizard-station-name').fill('红旗社区便民服务站')
+    await page.getByTestId('wizard-community').fill('红旗社区')
+    await page.getByTestId('wizard-next').click()
+
+    // 管理员账号: a short password is refused before anything is sent
+    await page.locator('[data-testid="wizard"][data-step="admin"]').waitFor()
+    await page.getByTestId('wizard-username').fill('lijianguo')
+    await page.getByTestId('wizard-display-name').fill('李建国')
+    await page.getByTestId('wizard-password').fill('short')
+    await page.getByTestId('wizard-confirm').fill('short')
+    await page.getByTestId('wizard-next').click()
+    await expectText(page.getByTestId('wizard-error-admin.password'), '至少10个字符', 'a short password')
+    const password = 'hongqi-admin-2026'
+    await page.getByTestId('wizard-password').fill(password)
+    await page.getByTestId('wizard-confirm').fill(password)
+    await axeCheck(page, 'first-run wizard (administrator)')
+    await assertNoMixed(page, 'wizard: administrator')
+    await page.getByTestId('wizard-next').click()
+
+    // 设备检测: the ticket printer simulator is the one device; its test prints
+    await page.locator('[data-testid="wizard"][data-step="devices"]').waitFor()
+    const printer = page.locator('[data-testid="wizard-device"][data-kind="ticket_printer"]')
+    await printer.waitFor()
+    assert((await page.getByTestId('wizard-device').count()) === 1, 'one device detected (the ticket printer)')
+    assert((await page.getByTestId('wizard-no-devices').count()) === 0, 'no "未检测到设备" with a printer')
+    await printer.getByTestId('wizard-device-test').click()
+    const res = await expectText(printer.getByTestId('wizard-device-result'), /\S/, 'ticket test result')
+    assert((await printer.getByTestId('wizard-device-result').getAttribute('data-ok')) === 'true', `the test ticket printed ("${res}")`)
+    await shot(page, 'wizard-devices')
+    await assertNoMixed(page, 'wizard: devices')
+    await page.getByTestId('wizard-next').click()
+
+    // 接入数据中心: skipped
+    await page.locator('[data-testid="wizard"][data-step="hub"]').waitFor()
+    await assertNoMixed(page, 'wizard: data center')
+    await page.getByTestId('wizard-skip').click()
+
+    // 完成
+    await page.getByTestId('wizard-summary').waitFor()
+    await expectText(page.getByTestId('wizard-done-admin'), 'lijianguo', 'the summary names the administrator')
+    await expectText(page.getByTestId('wizard-done-community'), '红旗社区', 'the summary shows the community')
+    assert((await page.getByTestId('wizard-done-sync').getAttribute('data-sync')) === 'offline', 'not enrolled')
+    // The next steps: the station CA for the counter computers, as on the setup page.
+    if (fresh.lan) {
+      const want = new X509Certificate(readFileSync(path.join(fresh.data, 'tls', 'ca.crt'))).fingerprint256
+      await expectText(page.getByTestId('setup-tls-fingerprint'), want, 'the CA fingerprint on the summary')
+      const ca = await page.request.get(await page.getByTestId('setup-tls-download').getAttribute('href'))
+      assert(ca.status() === 200, `the summary's CA download → ${ca.status()}`)
+      assert(new X509Certificate(await ca.body()).fingerprint256 === want, "the summary's CA download is the station CA")
+    } else {
+      await page.getByTestId('setup-tls').waitFor()
+    }
+    await shot(page, 'wizard-done')
+    await axeCheck(page, 'first-run wizard (summary)')
+    await assertNoMixed(page, 'wizard: summary')
+
+    // English behind the switch, one language per label.
+    await page.getByTestId('wizard-lang').click()
+    await expectText(page.locator('h1'), 'Setup complete', 'the English summary title')
+    assert(!/[\u4e00-\u9fff]/.test((await page.locator('h1').textContent()) ?? ''), 'the English title has no Chinese')
+    await page.getByTestId('wizard-lang').click()
+
+    // The first-run endpoints are closed; /setup is the technician's sign-in page.
+    const st = await page.request.get('/api/v1/setup/first-run')
+    assert(st.status() === 409, `GET /api/v1/setup/first-run after the setup → ${st.status()}`)
+    await page.getByTestId('wizard-to-setup').click()
+    await page.getByTestId('setup-login').waitFor()
+
+    // The new administrator signs in at the counter.
+    await page.goto('/counter/login')
+    await page.getByTestId('login-username').fill('lijianguo')
+    await page.getByTestId('login-password').fill(password)
+    await page.getByTestId('login-submit').click()
+    await page.waitForURL(/\/counter\/work/)
+    await expectText(page.getByTestId('user-name'), '李建国', 'the administrator is signed in at the counter')
+    await shot(page, 'wizard-counter')
+  } finally {
+    if (ctx) await ctx.close().catch(() => {})
+    await fresh.stop()
+  }
+}
+
 async function main() {
   mkdirSync(artifacts, { recursive: true })
   let fatal = null
@@ -2113,7 +2331,7 @@ async function main() {
     await test('d. kiosk ID card session: banner, 我的办件, removal wipes', scenarioKioskCard)
     await test('e. setup: technician sees 4 devices, test ticket, paper out', scenarioSetup)
     await test('e. setup: 下载本站证书 before sign-in is the CA of the data directory, with its fingerprint', scenarioSetupCA)
-    await test('f. counter: read the ID card in the intake wizard', scenarioCounterReadCard)
+    await test('f. counter: read the ID card during intake', scenarioCounterReadCard)
     await test('g. counter: scan two pages, reorder, attach as a PDF', scenarioCounterScan)
     await test('h. kiosk: idle timeout wipes a card session while the card stays on the reader', scenarioKioskCardIdle)
     await test('i. sync: counter strip, setup 同步 section and export, a published notice on the kiosk', scenarioSyncStatusAndNotices)
@@ -2132,6 +2350,7 @@ async function main() {
     await test('kbd 3. kiosk: progress lookup typed on the numeric pad', scenarioKeyboardProgress)
     await test('kbd 4. kiosk: elder mode makes the keys and candidates larger', scenarioKeyboardElder)
     await test('kbd 5. kiosk: English labels behind 中/EN; the idle wipe closes the keyboard, empties its buffer and goes back to Chinese', scenarioKeyboardIdle)
+    await test('wizard: first-run setup of a real station (setup code from the LAN, device test, skip the hub), then the new admin signs in', scenarioWizard)
     await scenarioAxe()
     await scenarioMisc()
     await test('no screen shown in Chinese has a label mixing Chinese and English', async () => {

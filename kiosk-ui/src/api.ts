@@ -369,6 +369,8 @@ export const demo = {
 // Devices (technician / admin; the ID reader also for counter staff).
 export interface DeviceStatus {
   kind: string
+  /** The station was given this device (false: listed only to say it is not configured). */
+  configured?: boolean
   name: string
   detail: string
   connected: boolean

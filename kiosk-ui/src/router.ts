@@ -48,7 +48,14 @@ const routes: RouteRecordRaw[] = [
       { path: ':rest(.*)*', redirect: '/counter/work' },
     ],
   },
-  { path: '/setup', name: 'setup', component: () => import('./setup/SetupView.vue'), meta: { title: 'setup.title' } },
+  {
+    path: '/setup',
+    name: 'setup',
+    component: () => import('./setup/SetupView.vue'),
+    meta: { title: 'setup.title' },
+    // A station without accounts shows the first-run wizard here (setup/firstRun.ts).
+    beforeEnter: () => import('./setup/firstRun').then((m) => m.checkFirstRun()),
+  },
   { path: '/setup/:rest(.*)*', redirect: '/setup' },
   // The department console, served by the data center's hub (syncer/hub/console).
   { path: '/hub/login', name: 'hub-login', component: () => import('./hub/HubLogin.vue'), meta: { title: 'login.submit' } },

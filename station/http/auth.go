@@ -217,16 +217,11 @@ func (s *Server) handleLogin(c *fiber.Ctx) error {
 	default:
 		return err
 	}
-	if tries.LockedUntil != nil && now.Before(*tries.LockedUntil) {
-		return station.LockedError(*tries.LockedUntil, now)
-	}
-	if known && u.Locked(now) {
+	if known && u.Locked(now) && (tries.LockedUntil == nil || !now.Before(*tries.LockedUntil)) {
 		return station.LockedError(*u.LockedUntil, now)
 	}
-	if next := tries.LastAt.Add(station.LoginDelay(tries.Failures)); now.Before(next) {
-		wait := int(math.Ceil(next.Sub(now).Seconds()))
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
-		return station.Errorf(station.ETOOMANY, "尝试过于频繁，请%d秒后再试", wait)
+	if err := throttle(c, tries, now); err != nil {
+		return err
 	}
 	ok := false
 	if known {
@@ -324,6 +319,21 @@ func (s *Server) submit(ctx context.Context, kind station.CommandKind, actor sta
 	return res, err
 }
 
+// throttle refuses a try from an address with the failures tries: ELOCKED while the address is locked
+// out, ETOOMANY (with Retry-After) while it must wait (station.LoginDelay). Logins and setup codes
+// share it.
+func throttle(c *fiber.Ctx, tries station.LoginAttempts, now time.Time) error {
+	if tries.LockedUntil != nil && now.Before(*tries.LockedUntil) {
+		return station.LockedError(*tries.LockedUntil, now)
+	}
+	if next := tries.LastAt.Add(station.LoginDelay(tries.Failures)); now.Before(next) {
+		wait := int(math.Ceil(next.Sub(now).Seconds()))
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(wait))
+		return station.Errorf(station.ETOOMANY, "尝试过于频繁，请%d秒后再试", wait)
+	}
+	return nil
+}
+
 // unknownLogins counts failed logins into accounts that do not exist, per name and address, the way
 // the store counts them for real accounts, so that both get the same answers. It is memory only and
 // bounded: past maxUnknownLogins entries it starts again.
@@ -338,6 +348,13 @@ func (u *unknownLogins) get(name, addr string) station.LoginAttempts {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.seen[[2]string{name, addr}]
+}
+
+// reset forgets the failures of name from addr (a success).
+func (u *unknownLogins) reset(name, addr string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.seen, [2]string{name, addr})
 }
 
 func (u *unknownLogins) fail(name, addr string, now time.Time) station.LoginAttempts {

@@ -207,7 +207,8 @@ type cardView struct {
 }
 
 // handleReadCard reads the card on this box's reader for the counter. Counter roles get the full
-// number (the intake needs it) and the read is audited; a technician testing the reader gets it masked.
+// number (the intake needs it) and the read is audited; a technician testing the reader (or the
+// first-run wizard, where nobody is signed in) gets it masked.
 func (s *Server) handleReadCard(c *fiber.Ctx) error {
 	if s.devices == nil {
 		return errNoDevices()
@@ -230,7 +231,7 @@ func (s *Server) handleReadCard(c *fiber.Ctx) error {
 	if p, err := s.store.ResidentByIndex(c.UserContext(), index); err == nil {
 		v.ResidentID, object = p.ID, "resident:"+p.ID
 	}
-	if caller(c).user.Role == station.RoleTechnician {
+	if p := caller(c); p == nil || p.user.Role == station.RoleTechnician { // a technician's test, or the first-run wizard's
 		v.Address = ""
 		return c.JSON(v)
 	}

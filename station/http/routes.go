@@ -38,10 +38,10 @@ type queryParam struct {
 	name, description string
 }
 
-// routeTable lists every API and operational route: the core ones here, the certificate and sync
-// groups in their own files.
+// routeTable lists every API and operational route: the core ones here, the certificate, sync, setup
+// (HTTPS) and first-run setup groups in their own files.
 func routeTable() []route {
-	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes(), setupRoutes())
+	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes(), setupRoutes(), firstRunRoutes())
 }
 
 // coreRoutes lists the sessions, catalog, residents, applications, devices and operations routes.

@@ -85,6 +85,9 @@ type Config struct {
 	// MetricsToken lets a scraper on the LAN read /metrics with "Authorization: Bearer TOKEN"; without
 	// it /metrics answers only the box itself (loopback).
 	MetricsToken string
+	// FirstRun serves the first-run setup of a real station (setup.go); nil (the demo) answers the
+	// first-run routes with ECONFLICT.
+	FirstRun FirstRun
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -115,6 +118,8 @@ type Server struct {
 	tls       TLSInfo      // nil without HTTPS
 	// metricsToken admits a remote scraper to /metrics ("" admits none)
 	metricsToken string
+	firstRun     FirstRun       // nil: no first-run setup
+	setup        *firstRunState // the first-run setup's tokens and tries
 
 	closing   chan struct{} // closed by Close: long-lived streams end
 	silent    silentConns   // accepted connections, to end those without a request at Close
@@ -164,6 +169,8 @@ func NewServer(cfg Config) *Server {
 		certs:        cfg.Certificates,
 		tls:          cfg.TLS,
 		metricsToken: cfg.MetricsToken,
+		firstRun:     cfg.FirstRun,
+		setup:        newFirstRunState(),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -98,7 +98,7 @@ const PrintTimeout = 3 * time.Minute
 // Service issues, prints and verifies certificates.
 type Service struct {
 	cfg     Config
-	seal    []byte
+	issuer  atomic.Pointer[issuer] // set by New, changed by SetStation
 	builtIn cert.Library
 	signer  atomic.Pointer[cert.Signer]
 
@@ -112,9 +112,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Log == nil || cfg.Blobs == nil {
 		return nil, errors.New("issue: Store, Log and Blobs are required")
 	}
-	if strings.TrimSpace(cfg.Station.Name) == "" {
-		return nil, errors.New("issue: the station's name is required")
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -124,19 +121,39 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, seal: cfg.Seal, builtIn: cert.BuiltIn()}
-	if s.seal == nil {
-		name := cfg.Station.Name
-		if cfg.Station.Community != "" {
-			name = cfg.Station.Community + "居民委员会"
-		}
-		seal, err := pdf.Seal(name)
-		if err != nil {
-			return nil, fmt.Errorf("issue: generate the seal: %w", err)
-		}
-		s.seal = seal
+	s := &Service{cfg: cfg, builtIn: cert.BuiltIn()}
+	if err := s.SetStation(cfg.Station); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// issuer is what certificates print about the station, with its seal.
+type issuer struct {
+	info cert.StationInfo
+	seal []byte
+}
+
+// SetStation changes what certificates print about the station from now on (the first-run setup sets
+// the community without a restart); without Config.Seal the seal is generated anew for it. Name is
+// required.
+func (s *Service) SetStation(info cert.StationInfo) error {
+	if strings.TrimSpace(info.Name) == "" {
+		return errors.New("issue: the station's name is required")
+	}
+	seal := s.cfg.Seal
+	if seal == nil {
+		name := info.Name
+		if info.Community != "" {
+			name = info.Community + "居民委员会"
+		}
+		var err error
+		if seal, err = pdf.Seal(name); err != nil {
+			return fmt.Errorf("issue: generate the seal: %w", err)
+		}
+	}
+	s.issuer.Store(&issuer{info: info, seal: seal})
+	return nil
 }
 
 // SetSigner gives the service the station's signing key. It may be called again (after enrollment).
@@ -146,7 +163,7 @@ func (s *Service) SetSigner(sg *cert.Signer) { s.signer.Store(sg) }
 func (s *Service) Signer() *cert.Signer { return s.signer.Load() }
 
 // StationInfo returns what certificates print about the station.
-func (s *Service) StationInfo() cert.StationInfo { return s.cfg.Station }
+func (s *Service) StationInfo() cert.StationInfo { return s.issuer.Load().info }
 
 // Library returns the station's certificate library: the built-in one with the templates the data
 // center published (a published template replaces a built-in one of a lower version).
@@ -276,7 +293,7 @@ func (s *Service) Issue(ctx context.Context, req station.CertificateRequest) (*s
 		}
 	}
 	subj := cert.SubjectOf(*r, r.RegisteredSince, req.CardVerified)
-	filled, err := t.Fill(t.Values(subj, s.cfg.Station, inputs, cert.Issue{Serial: station.PreviewSerial, Date: today}))
+	filled, err := t.Fill(t.Values(subj, s.StationInfo(), inputs, cert.Issue{Serial: station.PreviewSerial, Date: today}))
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +371,7 @@ func (s *Service) number(ctx context.Context, c *station.Certificate, actor stat
 		}
 	}
 	day := c.IssueDate
-	filled, err := t.Fill(t.Values(cert.SubjectOf(*r, r.RegisteredSince, true), s.cfg.Station, c.Inputs, cert.Issue{Serial: c.Serial, Date: day}))
+	filled, err := t.Fill(t.Values(cert.SubjectOf(*r, r.RegisteredSince, true), s.StationInfo(), c.Inputs, cert.Issue{Serial: c.Serial, Date: day}))
 	if err != nil {
 		return nil, err
 	}
@@ -439,8 +456,9 @@ func (s *Service) render(t station.CertificateText, serial string, day station.D
 	if payload == previewQR {
 		caption = "预览，不能核验"
 	}
+	is := s.issuer.Load()
 	return pdf.Render(pdf.Certificate{Title: t.Title, Paragraphs: paragraphs, Serial: serial, IssueDate: day,
-		StationName: s.cfg.Station.Name, Issuer: t.Seal, Seal: s.seal, QRPayload: payload, QRCaption: caption, Footer: t.Footer, Mark: mark})
+		StationName: is.info.Name, Issuer: t.Seal, Seal: is.seal, QRPayload: payload, QRCaption: caption, Footer: t.Footer, Mark: mark})
 }
 
 func (s *Service) submit(ctx context.Context, kind station.CommandKind, actor station.Actor, payload any) error {
@@ -604,7 +622,7 @@ func (s *Service) PublishKey(ctx context.Context, actor station.Actor) (bool, er
 	pub := sg.PublicKey()
 	held, err := s.cfg.Store.SigningKey(ctx, pub.KeyID)
 	switch {
-	case err == nil && held.Own && held.StationID == pub.StationID && held.StationName == s.cfg.Station.Name:
+	case err == nil && held.Own && held.StationID == pub.StationID && held.StationName == s.StationInfo().Name:
 		return false, nil
 	case err != nil && station.ErrorCode(err) != station.ENOTFOUND:
 		return false, err
@@ -613,7 +631,7 @@ func (s *Service) PublishKey(ctx context.Context, actor station.Actor) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if err := s.submit(ctx, station.CmdSigningKeyPublish, actor, station.SigningKeyPublish{PublicKey: raw, StationName: s.cfg.Station.Name}); err != nil {
+	if err := s.submit(ctx, station.CmdSigningKeyPublish, actor, station.SigningKeyPublish{PublicKey: raw, StationName: s.StationInfo().Name}); err != nil {
 		return false, err
 	}
 	return true, nil

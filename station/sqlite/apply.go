@@ -139,6 +139,8 @@ func outbound(kind station.CommandKind) bool {
 	switch kind {
 	case station.CmdLoginFailed, station.CmdSessionOpen, station.CmdSessionClose:
 		return false
+	case station.CmdStationSetup, station.CmdSetupRecord: // the station's own set-up; the admin's password hash stays here
+		return false
 	case station.CmdOutboxAck, station.CmdOutboxPrune, station.CmdOutboxDeadLetter, station.CmdOutboxRetry, station.CmdSyncApply:
 		return false
 	}
@@ -238,6 +240,10 @@ func (a *applier) apply() (effect, error) {
 		err = a.userCreate()
 	case station.CmdUserUpdate:
 		err = a.userUpdate()
+	case station.CmdStationSetup:
+		err = a.stationSetup()
+	case station.CmdSetupRecord:
+		err = a.setupRecord()
 	case station.CmdLoginFailed:
 		err = a.loginFailed()
 	case station.CmdSessionOpen:
@@ -671,6 +677,11 @@ func (a *applier) userCreate() error {
 	if err := a.decode(&p); err != nil {
 		return err
 	}
+	return a.insertUser(p)
+}
+
+// insertUser creates the account p after checking it.
+func (a *applier) insertUser(p station.UserCreate) error {
 	a.eff.object = "user:" + p.Username
 	if err := station.ValidateUsername(p.Username); err != nil {
 		return err
