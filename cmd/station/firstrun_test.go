@@ -196,8 +196,10 @@ func TestFirstRunFromTheBoxItself(t *testing.T) {
 		t.Errorf("certificates print %+v after the setup, want the stored name and community", got)
 	}
 
+	if r := s.setupRequest(t, "GET", "/api/v1/setup/first-run", "", nil); r.status != http.StatusOK || !strings.Contains(string(r.body), `"pending":false`) {
+		t.Errorf("GET first-run after the setup: %d %s, want 200 and not pending", r.status, r.body)
+	}
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/api/v1/setup/first-run"},
 		{"POST", "/api/v1/setup/first-run"},
 		{"POST", "/api/v1/setup/first-run/code"},
 		{"POST", "/api/v1/setup/first-run/devices/ticket-printer/test"},
@@ -327,7 +329,7 @@ func TestFirstRunFromTheLANNeedsTheCode(t *testing.T) {
 	if r := s.lanRequest(t, "POST", "/api/v1/setup/first-run", tok.Token, firstRunBody("lijianguo", "correct horse battery")); r.status != 201 {
 		t.Fatalf("setup with the token: %d %s", r.status, r.body)
 	}
-	wantError(t, "the token after the setup", s.lanRequest(t, "GET", "/api/v1/setup/first-run", tok.Token, nil), 409, station.ECONFLICT, "")
+	wantError(t, "the token after the setup", s.lanRequest(t, "POST", "/api/v1/setup/first-run/devices/ticket-printer/test", tok.Token, nil), 409, station.ECONFLICT, "")
 }
 
 func TestAnExpiredSetupCodeIsRefusedAndReplaced(t *testing.T) {

@@ -2286,7 +2286,9 @@ async function scenarioWizard() {
 
     // The first-run endpoints are closed; /setup is the technician's sign-in page.
     const st = await page.request.get('/api/v1/setup/first-run')
-    assert(st.status() === 409, `GET /api/v1/setup/first-run after the setup → ${st.status()}`)
+    assert(st.status() === 200 && (await st.json()).pending === false, `GET /api/v1/setup/first-run after the setup → ${st.status()}`)
+    const again = await page.request.post('/api/v1/setup/first-run', { data: {} })
+    assert(again.status() === 409, `POST /api/v1/setup/first-run after the setup → ${again.status()}`)
     await page.getByTestId('wizard-to-setup').click()
     await page.getByTestId('setup-login').waitFor()
 

@@ -166,7 +166,7 @@ func (s *Server) setupGate(c *fiber.Ctx) error {
 
 // firstRunView is the answer of GET /api/v1/setup/first-run.
 type firstRunView struct {
-	Pending      bool `json:"pending"`       // always true: a station set up answers 409
+	Pending      bool `json:"pending"`       // false once the station is set up (every other first-run call then answers 409)
 	CodeRequired bool `json:"code_required"` // this client must enter the setup code first
 	Local        bool `json:"local"`         // this client is the box itself
 	// Devices are the devices the station was given or found (the configured ones), with their
@@ -179,6 +179,11 @@ type firstRunView struct {
 
 func (s *Server) handleFirstRun(c *fiber.Ctx) error {
 	if err := s.setupPending(c.UserContext()); err != nil {
+		if station.ErrorCode(err) == station.ECONFLICT {
+			// A station set up (or the demo): the answer to the question is "no", not an error, so
+			// that /setup asks it before sign-in without a failed request in the browser's console.
+			return c.JSON(firstRunView{})
+		}
 		return err
 	}
 	v := firstRunView{Pending: true, Local: isLoopback(c), CodeRequired: !s.setupAdmitted(c)}

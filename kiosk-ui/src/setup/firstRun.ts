@@ -39,8 +39,9 @@ export interface FirstRunDone {
 export const firstRun = reactive({ pending: false, checked: false, view: null as FirstRunView | null })
 
 /**
- * Asks the station whether the first-run setup is pending. A station already set up answers 409 and
- * /setup is the technician's page; so is any other failure (the page then asks for a sign-in).
+ * Asks the station whether the first-run setup is pending. A station already set up (or the demo)
+ * answers pending: false and /setup is the technician's page; so is any failure (the page then asks
+ * for a sign-in).
  */
 export async function checkFirstRun(): Promise<void> {
   if (firstRun.checked && !firstRun.pending) return
