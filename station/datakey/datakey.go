@@ -22,13 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/civic-station/station/internal/atomicfile"
+	"github.com/civic-station/station/internal/keyfile"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/revealkey"
 )
@@ -53,22 +53,9 @@ var ErrBadCipher = errors.New("datakey: ciphertext is malformed or does not matc
 // Load reads the key file at path, creating it (mode 0600, fsynced) if it does not exist. It refuses a
 // file that group or others can access, or one that is not a key file.
 func Load(path string) (*Key, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := create(path); err != nil {
-			return nil, err
-		}
-		b, err = os.ReadFile(path)
-	}
+	b, err := keyfile.Read(path, "data key", create)
 	if err != nil {
-		return nil, fmt.Errorf("read data key %s: %w", path, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("stat data key %s: %w", path, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("data key %s has mode %v: it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+		return nil, err
 	}
 	s := string(b)
 	if !strings.HasPrefix(s, header) {

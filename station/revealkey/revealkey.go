@@ -20,10 +20,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/civic-station/station/internal/atomicfile"
+	"github.com/civic-station/station/internal/keyfile"
 	"github.com/civic-station/station/station"
 )
 
@@ -146,22 +146,9 @@ func (k *PrivateKey) Open(s station.SealedID) (string, error) {
 // Load reads the private key file at path, creating it (mode 0600, fsynced) if it does not exist. It
 // refuses a file that group or others can access, or one that is not a reveal key file.
 func Load(path string) (*PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := create(path); err != nil {
-			return nil, err
-		}
-		b, err = os.ReadFile(path)
-	}
+	b, err := keyfile.Read(path, "reveal key", create)
 	if err != nil {
-		return nil, fmt.Errorf("read reveal key %s: %w", path, err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("stat reveal key %s: %w", path, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("reveal key %s has mode %v: it must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
+		return nil, err
 	}
 	s, ok := strings.CutPrefix(string(b), header)
 	if !ok {
