@@ -114,10 +114,11 @@ cross-check: ## Fail if the station does not build for windows/amd64 and linux/l
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags nomupdf -o /dev/null ./cmd/station
 	CGO_ENABLED=0 GOOS=linux GOARCH=loong64 go build -tags nomupdf -o /dev/null ./cmd/station
 
-test-package: build ## Package bin/station as a .deb, lintian it, and install/check/remove/purge it with dpkg (root with CI=true only)
+test-package: build ## Package bin/station as a .deb, lintian it, and install/upgrade/check/remove/purge it with dpkg (root with CI=true only)
 	@mkdir -p $(DIST)/package && cp $(BIN) $(DIST)/package/station
 	GOARCH=$(shell go env GOARCH) VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
-	packaging/test-deb.sh $(DIST)/station_$(PKG_VERSION)-1_$(shell go env GOARCH).deb
+	GOARCH=$(shell go env GOARCH) VERSION=$(PKG_VERSION).1 $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
+	packaging/test-deb.sh $(DIST)/station_$(PKG_VERSION)-1_$(shell go env GOARCH).deb $(DIST)/station_$(PKG_VERSION).1-1_$(shell go env GOARCH).deb
 
 clean: ## Remove build output (not the data directory)
 	rm -rf bin kiosk-ui/dist

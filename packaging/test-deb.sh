@@ -3,11 +3,15 @@
 # removes it (the data stays), and purges it (the data goes). It changes the machine: it runs only as
 # root and when CI=true or STATION_TEST_PACKAGE=1, and refuses if a station package or user exists.
 #
-#   packaging/test-deb.sh bin/dist/station_…_amd64.deb
+#   packaging/test-deb.sh bin/dist/station_…_amd64.deb [bin/dist/station_…newer…_amd64.deb]
+#
+# With a second, newer package it also upgrades to it in place: data, database, configuration and CA
+# stay, and the upgraded station starts on them.
 #
 # Prints "N passed, M failed" as its last line.
 set -uo pipefail
-deb="${1:?usage: test-deb.sh PACKAGE.deb}"
+deb="${1:?usage: test-deb.sh PACKAGE.deb [NEWER.deb]}"
+newer="${2:-}"
 if [ "$(id -u)" -ne 0 ] || { [ "${CI:-}" != "true" ] && [ "${STATION_TEST_PACKAGE:-}" != "1" ]; }; then
   echo "test-deb.sh: skipped (needs root and CI=true or STATION_TEST_PACKAGE=1: it installs a package)"
   echo "0 passed, 0 failed, 1 skipped"
@@ -62,6 +66,19 @@ check "station doctor: the data directory, key, database, audit, web and HTTPS c
 command -v openssl >/dev/null && check "station tls show prints the CA's fingerprint" bash -c "/usr/bin/station tls show | grep -q \"\$(openssl x509 -in $ca -noout -fingerprint -sha256 | cut -d= -f2)\""
 kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
 check "the key file is 0600" bash -c "[ \"\$(stat -c %a /var/lib/station/datakey)\" = 600 ]"
+if [ -n "$newer" ]; then
+  before=$(sha256sum /etc/station/station.toml /var/lib/station/datakey /var/lib/station/tls/ca.crt /var/lib/station/keep-me)
+  check "dpkg -i of a newer package upgrades in place" dpkg -i "$newer"
+  check "the upgrade is the newer version" bash -c "[ \"\$(dpkg-query -W -f '\${Version}' station)\" = \"\$(dpkg-deb -f '$newer' Version)\" ]"
+  check "the upgrade keeps the configuration, the data key, the CA and the data" bash -c "[ \"\$(sha256sum /etc/station/station.toml /var/lib/station/datakey /var/lib/station/tls/ca.crt /var/lib/station/keep-me)\" = '$before' ]"
+  check "the upgrade keeps the data directory's owner and mode" bash -c "[ \"\$(stat -c %a:%U /var/lib/station)\" = 700:station ]"
+  runuser -u station -- /usr/bin/station run --config /etc/station/station.toml --listen 127.0.0.1:18080 --listen-https 127.0.0.1:18443 >/tmp/test-deb-run2.log 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do curl -fs http://127.0.0.1:18080/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+  check "the upgraded station starts on the same data directory" curl -fs http://127.0.0.1:18080/readyz
+  check "the audit chain still verifies after the upgrade" runuser -u station -- /usr/bin/station audit verify --data /var/lib/station
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+fi
 check "dpkg -r removes the package" dpkg -r station
 check "remove keeps the data directory" test -f /var/lib/station/keep-me
 check "remove keeps the database" test -f /var/lib/station/station.db
