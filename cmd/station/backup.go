@@ -242,25 +242,12 @@ func restoreCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	in, err := os.Open(*from)
+	ar, key, keyBytes, closeArchive, err := openArchive(*from, *keyFile, *passFile, target, "恢复失败，未做任何改动", stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	defer in.Close()
-	ar, err := backup.Open(bufio.NewReaderSize(in, 1<<20))
-	if err != nil {
-		fmt.Fprintf(stderr, "备份文件已损坏或不完整，未做任何改动：%v\n", err)
-		return 1
-	}
-	if *keyFile == "" && *passFile == "" {
-		*keyFile = filepath.Join(target, "datakey")
-	}
-	key, keyBytes, err := archiveKey(ar, *keyFile, *passFile, stdin)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
+	defer closeArchive()
 	occupied := false
 	if ents, err := os.ReadDir(target); err == nil && len(ents) > 0 {
 		occupied = true
@@ -326,6 +313,28 @@ func restoreCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	return 0
 }
 
+// openArchive opens the backup at path and finds the key it needs: keyFile, the key sealed in it under
+// the passphrase in passFile, or else dir's own data key. what starts the message of a damaged archive
+// ("校验失败"). The caller calls closeArchive when done.
+func openArchive(path, keyFile, passFile, dir, what string, stdin io.Reader) (ar *backup.Reader, key *datakey.Key, keyBytes []byte, closeArchive func(), err error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if ar, err = backup.Open(bufio.NewReaderSize(in, 1<<20)); err != nil {
+		in.Close()
+		return nil, nil, nil, nil, errors.New(archiveError(err, what))
+	}
+	if keyFile == "" && passFile == "" {
+		keyFile = filepath.Join(dir, "datakey")
+	}
+	if key, keyBytes, err = archiveKey(ar, keyFile, passFile, stdin); err != nil {
+		in.Close()
+		return nil, nil, nil, nil, err
+	}
+	return ar, key, keyBytes, func() { in.Close() }, nil
+}
+
 // archiveKey finds the data key an archive needs: the key file, or the key the archive carries sealed
 // under the passphrase in passFile. It returns the key and its file's contents.
 func archiveKey(ar *backup.Reader, keyFile, passFile string, stdin io.Reader) (*datakey.Key, []byte, error) {
@@ -386,25 +395,12 @@ func backupVerifyCommand(ctx context.Context, args []string, stdin io.Reader, st
 		fmt.Fprintln(stderr, "用法：station backup verify FILE [--key F | --passphrase-file F]")
 		return 2
 	}
-	in, err := os.Open(file)
+	ar, key, _, closeArchive, err := openArchive(file, *keyFile, *passFile, *dir, "校验失败", stdin)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	defer in.Close()
-	ar, err := backup.Open(bufio.NewReaderSize(in, 1<<20))
-	if err != nil {
-		fmt.Fprintln(stderr, archiveError(err, "校验失败"))
-		return 1
-	}
-	if *keyFile == "" && *passFile == "" {
-		*keyFile = filepath.Join(*dir, "datakey")
-	}
-	key, _, err := archiveKey(ar, *keyFile, *passFile, stdin)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
+	defer closeArchive()
 	report, finish := progressReporter(stderr, "校验")
 	man, err := ar.Verify(ctx, key, report)
 	finish()
