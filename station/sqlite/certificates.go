@@ -159,6 +159,20 @@ func (a *applier) requirePrinter(c certificateState) error {
 	return a.requireRole(station.CanTakeApplications(role) || role == station.RoleResident && c.channel == station.ChannelKiosk)
 }
 
+// toPrint loads the certificate a numbering or signing command is about, names it as the command's
+// object, and checks that the caller prints it and that it may still be printed.
+func (a *applier) toPrint(id string) (certificateState, error) {
+	a.eff.object, a.eff.objectID = "certificate:"+id, id
+	c, err := a.loadCertificate(id)
+	if err != nil {
+		return c, err
+	}
+	if err := a.requirePrinter(c); err != nil {
+		return c, err
+	}
+	return c, c.status.CanPrint(false)
+}
+
 // certificateNumber gives a certificate its serial: the next of the command's day in the register.
 // Apply is serialized, so reading the day's highest serial and writing the next one cannot race.
 func (a *applier) certificateNumber() error {
@@ -166,15 +180,8 @@ func (a *applier) certificateNumber() error {
 	if err := a.decode(&p); err != nil {
 		return err
 	}
-	a.eff.object, a.eff.objectID = "certificate:"+p.CertificateID, p.CertificateID
-	c, err := a.loadCertificate(p.CertificateID)
+	c, err := a.toPrint(p.CertificateID)
 	if err != nil {
-		return err
-	}
-	if err := a.requirePrinter(c); err != nil {
-		return err
-	}
-	if err := c.status.CanPrint(false); err != nil {
 		return err
 	}
 	if c.serial != "" {
@@ -213,15 +220,8 @@ func (a *applier) certificateSign() error {
 	if err := a.decode(&p); err != nil {
 		return err
 	}
-	a.eff.object, a.eff.objectID = "certificate:"+p.CertificateID, p.CertificateID
-	c, err := a.loadCertificate(p.CertificateID)
+	c, err := a.toPrint(p.CertificateID)
 	if err != nil {
-		return err
-	}
-	if err := a.requirePrinter(c); err != nil {
-		return err
-	}
-	if err := c.status.CanPrint(false); err != nil {
 		return err
 	}
 	bad := func(format string, args ...any) error { return station.Errorf(station.EINVALID, format, args...) }
