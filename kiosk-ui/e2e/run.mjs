@@ -1456,6 +1456,25 @@ async function kioskOpenType(page, type) {
   await page.locator(`[data-testid="cert-type"][data-code="${type.code}"]`).click()
 }
 
+// A fresh portrait kiosk page at url, the card of index placed once the page is up (no card before),
+// opened on the certificate type. The caller closes the page.
+async function kioskCertPage(url, index, type) {
+  await api('POST', '/api/v1/demo/idreader/remove')
+  await waitCard(null)
+  const page = await newPage(portrait)
+  try {
+    await page.goto(url)
+    await page.getByTestId('tile-certificate').waitFor()
+    await page.waitForTimeout(300)
+    await api('POST', '/api/v1/demo/idreader/place', { index })
+    await kioskOpenType(page, type)
+    return page
+  } catch (e) {
+    await page.context().close()
+    throw e
+  }
+}
+
 async function kioskFillInputs(page, type) {
   await page.getByTestId('cert-inputs').waitFor()
   // Quick picks are whole examples from the hint, never pieces of it or placeholders.
@@ -1596,16 +1615,9 @@ async function scenarioKioskCertificate() {
 async function scenarioKioskCertificateIneligible() {
   const bad = await findRecentlyRegistered()
   log(`  ineligible: card ${bad.index} for ${bad.type.code}: ${bad.failure.reason}`)
-  await api('POST', '/api/v1/demo/idreader/remove')
-  await waitCard(null)
-  const page = await newPage(portrait)
+  // A short idle timeout: after the reasons are shown, the idle wipe must clear them.
+  const page = await kioskCertPage('/kiosk?idle=6', bad.index, bad.type)
   try {
-    // A short idle timeout: after the reasons are shown, the idle wipe must clear them.
-    await page.goto('/kiosk?idle=6')
-    await page.getByTestId('tile-certificate').waitFor()
-    await page.waitForTimeout(300)
-    await api('POST', '/api/v1/demo/idreader/place', { index: bad.index })
-    await kioskOpenType(page, bad.type)
     await page.getByTestId('cert-denied').waitFor()
     const reason = page.locator('[data-testid="cert-failure"][data-rule="registered_months_min"] [data-testid="cert-reason"]')
     await expectText(reason, bad.failure.reason, 'the reason in plain Chinese')
@@ -1631,15 +1643,8 @@ async function scenarioKioskCertificateIneligible() {
 async function scenarioKioskCertificatePaperOut() {
   const el = await findEligible(certShared.eligible ? [certShared.eligible.type.code] : [])
   log(`  paper out: card ${el.index} for ${el.type.code} ${el.type.name}`)
-  await api('POST', '/api/v1/demo/idreader/remove')
-  await waitCard(null)
-  const page = await newPage(portrait)
+  const page = await kioskCertPage('/kiosk', el.index, el.type)
   try {
-    await page.goto('/kiosk')
-    await page.getByTestId('tile-certificate').waitFor()
-    await page.waitForTimeout(300)
-    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
-    await kioskOpenType(page, el.type)
     await kioskFillInputs(page, el.type)
     await page.getByTestId('cert-submit').click()
     await page.getByTestId('cert-preview').waitFor()
@@ -1790,15 +1795,8 @@ async function scenarioCounterCertificateRevoke() {
 async function scenarioKioskCertificateDepartment() {
   const el = await findEligible([], true)
   log(`  department: card ${el.index} for ${el.type.code} ${el.type.name} (${el.type.department})`)
-  await api('POST', '/api/v1/demo/idreader/remove')
-  await waitCard(null)
-  const page = await newPage(portrait)
+  const page = await kioskCertPage('/kiosk', el.index, el.type)
   try {
-    await page.goto('/kiosk')
-    await page.getByTestId('tile-certificate').waitFor()
-    await page.waitForTimeout(300)
-    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
-    await kioskOpenType(page, el.type)
     await kioskFillInputs(page, el.type)
     await expectText(page.getByTestId('cert-dept-note'), '转为办件', 'explains it becomes an application')
     await page.getByTestId('cert-submit').click()
@@ -1865,15 +1863,8 @@ async function scenarioKeyboardCertificate() {
   const el = certShared.eligible ?? (await findEligible())
   const recipient = (el.type.inputs ?? []).find((f) => f.key === 'recipient')
   assert(recipient, `${el.type.code} asks for the recipient (提交单位)`)
-  await api('POST', '/api/v1/demo/idreader/remove')
-  await waitCard(null)
-  const page = await newPage(portrait)
+  const page = await kioskCertPage('/kiosk', el.index, el.type)
   try {
-    await page.goto('/kiosk')
-    await page.getByTestId('tile-certificate').waitFor()
-    await page.waitForTimeout(300)
-    await api('POST', '/api/v1/demo/idreader/place', { index: el.index })
-    await kioskOpenType(page, el.type)
     await page.getByTestId('cert-inputs').waitFor()
     const field = page.locator('[data-testid="cert-input"][data-key="recipient"]')
     assert((await field.getAttribute('inputmode')) === 'none', 'no system keyboard on the recipient field')
