@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -291,16 +292,16 @@ func kioskRun(ctx context.Context, config string, stderr io.Writer) int {
 // waitForStation polls the station's /readyz behind the kiosk URL until it answers 200, so the screen
 // never shows a browser error page while the station starts (at most two minutes, then it goes on).
 func waitForStation(ctx context.Context, kioskURL string, stderr io.Writer) {
-	base := kioskURL
-	if i := strings.Index(base, "://"); i >= 0 {
-		if j := strings.Index(base[i+3:], "/"); j >= 0 {
-			base = base[:i+3+j]
-		}
+	u, err := url.Parse(kioskURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "kiosk-url 无效：%v\n", err)
+		return
 	}
+	ready := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/readyz"}).String()
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: time.Second}).DialContext}}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if resp, err := client.Get(base + "/readyz"); err == nil {
+		if resp, err := client.Get(ready); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -78,4 +79,19 @@ func TestSystemdAcceptsTheKioskUnit(t *testing.T) {
 		}
 	}
 	verifyUnit(t, analyze, kioskUnitName, unit)
+}
+
+// TestTheKioskScreenWaitsForTheStation: waitForStation returns once the station behind the kiosk URL
+// answers /readyz, and says so at once when the URL is not one.
+func TestTheKioskScreenWaitsForTheStation(t *testing.T) {
+	st := startStation(t)
+	var out strings.Builder
+	waitForStation(context.Background(), st.URL()+"/kiosk?idle=60", &out)
+	if out.Len() != 0 {
+		t.Fatalf("a running station: %q", out.String())
+	}
+	waitForStation(context.Background(), "http://[::1", &out)
+	if !strings.Contains(out.String(), "kiosk-url 无效") {
+		t.Fatalf("a malformed URL: %q", out.String())
+	}
 }

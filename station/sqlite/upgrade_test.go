@@ -255,16 +255,11 @@ func TestAFailedMigrationLeavesTheDatabaseUnchanged(t *testing.T) {
 func TestANewerDatabaseIsRefused(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "station.db")
-	db, err := Open(ctx, path, func(o *options) { o.schema = brokenSchema(t) })
-	if err == nil {
-		db.Close()
-	}
-	// The broken set failed as a whole on the fresh database; apply the fine one by hand as a newer
-	// program would have.
-	db, err = Open(ctx, path)
+	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A newer program's migration, recorded as that program would have.
 	if _, err := db.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES ('migrations/9998_fine.sql', 't')`); err != nil {
 		t.Fatal(err)
 	}
