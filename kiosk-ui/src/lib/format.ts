@@ -27,6 +27,19 @@ export function fmtTime(s: string | null | undefined): string {
   return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute}`
 }
 
+/**
+ * The China Standard Time date n days after now, as YYYY-MM-DD, whatever zone the browser's machine is
+ * set to: the station decides what "today" is in China time, so the screens must agree with it.
+ */
+export function chinaToday(n = 0): string {
+  return chinaDay(n).toISOString().slice(0, 10)
+}
+
+/** A Date whose UTC fields are the China Standard Time wall clock n days after now. */
+export function chinaDay(n = 0): Date {
+  return new Date(Date.now() + 8 * 3600_000 + n * 86400_000)
+}
+
 export function fmtDate(s: string | null | undefined): string {
   return s ? s : '—'
 }
