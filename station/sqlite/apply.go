@@ -54,8 +54,8 @@ func (db *DB) Apply(ctx context.Context, cmd station.Command) (station.Result, e
 }
 
 func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, error) {
-	if cmd.ID == "" || cmd.Kind == "" || cmd.At.IsZero() {
-		return station.Result{}, station.Errorf(station.EINVALID, "命令缺少编号、类型或时间")
+	if err := checkEnvelope(cmd); err != nil {
+		return station.Result{}, err
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -67,15 +67,55 @@ func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, e
 	}
 	defer sqlTx.Rollback()
 	tx := stmtTx{Tx: sqlTx, db: db}
+	res, domainErr, eff, err := applyOne(ctx, tx, db, cmd)
+	if err != nil {
+		return station.Result{}, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return station.Result{}, fmt.Errorf("apply %s: commit: %w", cmd.Kind, err)
+	}
+	db.changed(eff)
+	if domainErr != nil {
+		return res, domainErr
+	}
+	return res, nil
+}
 
+// checkEnvelope refuses a command without the fields every command has.
+func checkEnvelope(cmd station.Command) error {
+	if cmd.ID == "" || cmd.Kind == "" || cmd.At.IsZero() {
+		return station.Errorf(station.EINVALID, "命令缺少编号、类型或时间")
+	}
+	return nil
+}
+
+// changed drops what the store caches about state a committed command changed.
+func (db *DB) changed(eff effect) {
+	if eff.calendarChanged {
+		db.calMu.Lock()
+		db.cal = nil
+		db.calMu.Unlock()
+	}
+}
+
+// applyOne applies cmd inside tx: the domain change (rolled back to a savepoint when the domain refuses
+// it), the audit entry, the outbox record and the command's own record. It returns the result, the
+// domain's refusal if any, and a non-nil err only when the transaction cannot go on (the caller rolls
+// it back). A command ID seen before answers its first outcome and changes nothing.
+func applyOne(ctx context.Context, tx stmtTx, db *DB, cmd station.Command) (station.Result, *station.Error, effect, error) {
+	fail := func(what string, err error) (station.Result, *station.Error, effect, error) {
+		return station.Result{}, nil, effect{}, fmt.Errorf("apply %s: %s%w", cmd.Kind, what, err)
+	}
 	if res, prevErr, ok, err := previousOutcome(ctx, tx, cmd.ID); err != nil {
-		return station.Result{}, fmt.Errorf("apply %s: %w", cmd.Kind, err)
+		return fail("", err)
 	} else if ok {
-		return res, prevErr
+		var de *station.Error
+		errors.As(prevErr, &de)
+		return res, de, effect{}, nil
 	}
 
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply`); err != nil {
-		return station.Result{}, err
+		return fail("", err)
 	}
 	a := &applier{tx: tx, ctx: ctx, cmd: cmd, db: db}
 	eff, applyErr := a.apply()
@@ -83,14 +123,15 @@ func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, e
 	switch {
 	case applyErr == nil:
 	case errors.As(applyErr, &domainErr):
+		eff = effect{object: eff.object, objectID: eff.objectID, detail: eff.detail, auditAction: eff.auditAction}
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO apply`); err != nil {
-			return station.Result{}, err
+			return fail("", err)
 		}
 	default:
-		return station.Result{}, fmt.Errorf("apply %s: %w", cmd.Kind, applyErr)
+		return fail("", applyErr)
 	}
 	if _, err := tx.ExecContext(ctx, `RELEASE apply`); err != nil {
-		return station.Result{}, err
+		return fail("", err)
 	}
 
 	result := "ok"
@@ -102,12 +143,12 @@ func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, e
 		Action: eff.action(cmd), Object: eff.object, Result: result, Detail: eff.detail,
 	})
 	if err != nil {
-		return station.Result{}, fmt.Errorf("apply %s: audit: %w", cmd.Kind, err)
+		return fail("audit: ", err)
 	}
 	if domainErr == nil && outbound(cmd.Kind) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, kind, occurred_at, payload) VALUES (?, ?, ?, ?)`,
 			cmd.ID, string(cmd.Kind), formatTime(cmd.At), string(cmd.Payload)); err != nil {
-			return station.Result{}, fmt.Errorf("apply %s: outbox: %w", cmd.Kind, err)
+			return fail("outbox: ", err)
 		}
 	}
 	code, msg := "", ""
@@ -116,21 +157,9 @@ func (db *DB) apply(ctx context.Context, cmd station.Command) (station.Result, e
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO commands (id, kind, at, audit_seq, object_id, error_code, error_msg) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		cmd.ID, string(cmd.Kind), formatTime(cmd.At), seq, eff.objectID, code, msg); err != nil {
-		return station.Result{}, fmt.Errorf("apply %s: record command: %w", cmd.Kind, err)
+		return fail("record command: ", err)
 	}
-	if err := sqlTx.Commit(); err != nil {
-		return station.Result{}, fmt.Errorf("apply %s: commit: %w", cmd.Kind, err)
-	}
-	if eff.calendarChanged {
-		db.calMu.Lock()
-		db.cal = nil
-		db.calMu.Unlock()
-	}
-	res := station.Result{AuditSeq: seq, ObjectID: eff.objectID}
-	if domainErr != nil {
-		return res, domainErr
-	}
-	return res, nil
+	return station.Result{AuditSeq: seq, ObjectID: eff.objectID}, domainErr, eff, nil
 }
 
 // outbound reports whether commands of kind travel to the data center. Login and session bookkeeping

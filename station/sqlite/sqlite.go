@@ -56,7 +56,8 @@ type DB struct {
 	calMu sync.Mutex
 	cal   *station.Calendar // cached calendar; nil after the calendar changes
 
-	space SpaceGuard // asked before new input is applied; nil: no reserve
+	space  SpaceGuard // asked before new input is applied; nil: no reserve
+	schema fs.FS      // the migrations, for a restored snapshot of an older schema
 }
 
 // SpaceGuard says whether the disk has room for new input (station/diskspace.Guard implements it):
@@ -74,12 +75,20 @@ type options struct {
 	readers  int
 	space    SpaceGuard
 	schema   fs.FS // the migrations (migrationFS; tests swap in broken ones)
+	logSync  bool  // the replicated log fsyncs each command: commits need not
 }
 
 // WithSpaceGuard makes Submit ask g before it applies a command that is new input
 // (station.CommandKind.NeedsSpace) and refuse the command with g's error when the disk is short of
 // space. Refused commands leave no trace: no domain change, no audit entry, no outbox record.
 func WithSpaceGuard(g SpaceGuard) Option { return func(o *options) { o.space = g } }
+
+// WithLogSynced says that every command reaches the store through the replicated log (ApplyLogged),
+// which has fsynced it before: the store's commits then skip their own fsync (synchronous=NORMAL in WAL
+// mode, still crash-safe: a crash can lose the last commits but never corrupts the file), and after a
+// crash the log replays the entries after the last index the store kept. docs/BENCHMARKS.md has the
+// measurements behind the choice.
+func WithLogSynced() Option { return func(o *options) { o.logSync = true } }
 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -106,8 +115,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	for _, f := range opts {
 		f(&o)
 	}
-	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
-	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, space: o.space}
+	sync := "synchronous(FULL)"
+	if o.logSync {
+		sync = "synchronous(NORMAL)"
+	}
+	common := []string{"busy_timeout(10000)", "foreign_keys(1)", sync}
+	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, space: o.space, schema: o.schema}
 	var err error
 	if !o.readOnly {
 		// Create the file owner-only before SQLite does; its -wal and -shm files take the same mode.

@@ -1,0 +1,150 @@
+package raft
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	hraft "github.com/hashicorp/raft"
+
+	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/sqlite"
+)
+
+// Store is what the state machine needs of the station store (station/sqlite.DB).
+type Store interface {
+	ApplyLogged(ctx context.Context, batch []sqlite.Logged) ([]sqlite.Outcome, error)
+	AppliedIndex(ctx context.Context) (uint64, error)
+	SnapshotTo(ctx context.Context, path string) error
+	RestoreFrom(ctx context.Context, path string) error
+}
+
+// fsm applies committed log entries to the store: a batch of entries (as many as raft committed
+// together) in one SQLite transaction.
+type fsm struct {
+	store  Store
+	tmp    string // a directory for snapshot files, on the same disk as the store
+	logger *slog.Logger
+	stop   <-chan struct{} // closed when the node shuts down: stop retrying a failing disk
+}
+
+var _ hraft.BatchingFSM = (*fsm)(nil)
+
+// Apply applies one entry.
+func (f *fsm) Apply(l *hraft.Log) any { return f.ApplyBatch([]*hraft.Log{l})[0] }
+
+// ApplyBatch applies the command entries of a batch and answers each with its sqlite.Outcome (nil for
+// raft's own entries). An entry whose command cannot be decoded is answered with an error and applied
+// as nothing, on every box alike. When the disk is full or failing the batch is tried again, with a
+// growing pause, until it applies or the node shuts down: a committed entry is never skipped, and
+// nothing after it applies first.
+func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
+	out := make([]any, len(logs))
+	batch := make([]sqlite.Logged, 0, len(logs))
+	pos := make([]int, 0, len(logs))
+	for i, l := range logs {
+		if l.Type != hraft.LogCommand {
+			continue
+		}
+		var cmd station.Command
+		if err := json.Unmarshal(l.Data, &cmd); err != nil {
+			out[i] = sqlite.Outcome{Err: fmt.Errorf("log entry %d: not a command: %w", l.Index, err)}
+			continue
+		}
+		batch = append(batch, sqlite.Logged{Index: l.Index, Cmd: cmd})
+		pos = append(pos, i)
+	}
+	if len(batch) == 0 {
+		return out
+	}
+	pause := 50 * time.Millisecond
+	for {
+		res, err := f.store.ApplyLogged(context.Background(), batch)
+		if err == nil {
+			for j, o := range res {
+				out[pos[j]] = o
+			}
+			return out
+		}
+		f.logger.Error("cannot apply committed commands; trying again", "first", batch[0].Index, "entries", len(batch), "err", err)
+		select {
+		case <-f.stop:
+			for _, i := range pos {
+				out[i] = sqlite.Outcome{Err: err}
+			}
+			return out
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+// Snapshot returns at once; the copy of the database is made by Persist while commands go on being
+// applied. The copy is therefore at least as new as the index raft labels it with, never older; that
+// is safe because the store records the index it has applied and skips entries at or below it when
+// raft replays the log after the snapshot's label.
+func (f *fsm) Snapshot() (hraft.FSMSnapshot, error) { return &snapshot{f: f}, nil }
+
+// Restore replaces the store's content with a snapshot: streamed to a file beside the database, then
+// copied in page by page, so memory stays bounded whatever the database's size.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	tmp, err := os.CreateTemp(f.tmp, "restore-*.db")
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, rc); err != nil {
+		tmp.Close()
+		return fmt.Errorf("restore snapshot: receive: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if err := f.store.RestoreFrom(context.Background(), tmp.Name()); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	return nil
+}
+
+type snapshot struct{ f *fsm }
+
+// Persist copies the live database (SQLite's online backup: writers go on) into a file beside it and
+// streams that file into the sink.
+func (s *snapshot) Persist(sink hraft.SnapshotSink) error {
+	err := s.persist(sink)
+	if err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) persist(w io.Writer) error {
+	dir, err := os.MkdirTemp(s.f.tmp, "snapshot-")
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "station.db")
+	if err := s.f.store.SnapshotTo(context.Background(), path); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer file.Close()
+	if _, err := io.Copy(w, file); err != nil {
+		return fmt.Errorf("snapshot: write: %w", err)
+	}
+	return nil
+}
+
+// Release is called when raft is done with the snapshot; Persist already removed its file.
+func (s *snapshot) Release() {}
