@@ -18,6 +18,19 @@ func ErrDiskLow() *Error {
 	return Errorf(ESTORAGE, "本机存储空间不足，暂停受理新业务，请联系技术人员。已有数据安全。")
 }
 
+// ErrStorageFailed is the answer to a change the disk could not take (full or failing): nothing of it
+// was saved.
+func ErrStorageFailed() *Error {
+	return Errorf(ESTORAGE, "本机存储空间已满或磁盘故障，本次操作未保存，已有数据安全。请联系技术人员。")
+}
+
+// ErrStorageDeferred is the answer to a change the station's log has recorded but its database could
+// not take yet (full or failing disk): it takes effect by itself once the disk has room again, so it
+// must not be made a second time.
+func ErrStorageDeferred() *Error {
+	return Errorf(ESTORAGE, "本机存储空间已满或磁盘故障：本次操作已记录，存储恢复后自动生效，请勿重复办理。已有数据安全，请联系技术人员。")
+}
+
 // NeedsSpace reports whether commands of this kind are new input, which the station refuses while its
 // disk is short of the reserve. The exceptions keep a full station operable and its data safe: the
 // sync bookkeeping (acknowledging and pruning free space, applying downlink decisions completes work

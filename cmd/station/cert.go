@@ -84,7 +84,7 @@ func (m *Main) newCertificates(ctx context.Context, printer issue.Printer) error
 	if err != nil {
 		return err
 	}
-	svc, err := issue.New(issue.Config{Store: m.DB, Log: m.DB, Blobs: m.Disk.Blobs(m.Blobs), Printer: printer,
+	svc, err := issue.New(issue.Config{Store: m.DB, Log: m.Log, Blobs: m.Disk.Blobs(m.Blobs), Printer: printer,
 		PrinterName: printerName, Station: info, Sealer: m.Key, Now: m.Now, Logger: m.Logger.With("component", "certificates")})
 	if err != nil {
 		return err
@@ -315,7 +315,7 @@ func certRevoke(ctx context.Context, dir, id, reason string, stdout, stderr io.W
 		return 1
 	}
 	defer db.Close()
-	if err := consoleSubmit(ctx, db, station.CmdCertificateRevoke, station.CertificateRevoke{CertificateID: id, Reason: reason}); err != nil {
+	if err := consoleSubmit(ctx, dir, station.CmdCertificateRevoke, station.CertificateRevoke{CertificateID: id, Reason: reason}); err != nil {
 		fmt.Fprintf(stderr, "撤销失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}

@@ -79,7 +79,7 @@ func (m *Main) submitAs(ctx context.Context, kind station.CommandKind, at time.T
 	if err != nil {
 		return err
 	}
-	_, err = m.DB.Submit(ctx, cmd)
+	_, err = m.Log.Submit(ctx, cmd)
 	return err
 }
 

@@ -17,8 +17,6 @@ import (
 	"github.com/civic-station/station/devices/sim/samsim"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/datakey"
-	"github.com/civic-station/station/station/sqlite"
-	"github.com/google/uuid"
 )
 
 // idReaderCardJSON is what `station devices test idreader --json` prints.
@@ -272,17 +270,7 @@ func auditReveal(ctx context.Context, dir string, card *devices.IDCard) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	object := "idcard:" + key.Index(card.DocumentType(), card.IDNumber)[:16]
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), station.CmdAccessRecord, time.Now(),
-		station.Actor{Username: "console", Role: station.RoleTechnician}, station.AccessRecord{Object: object, Purpose: "reveal"})
-	if err != nil {
-		return err
-	}
-	_, err = db.Submit(ctx, cmd)
-	return err
+	return consoleSubmitAs(ctx, dir, station.Actor{Username: consoleActor.Username, Role: station.RoleTechnician},
+		station.CmdAccessRecord, station.AccessRecord{Object: object, Purpose: "reveal"})
 }

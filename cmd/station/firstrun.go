@@ -145,7 +145,7 @@ func (m *Main) restartSyncer(ctx context.Context) (bool, error) {
 	if m.stopSync != nil {
 		m.stopSync()
 	}
-	stop, err := startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key))
+	stop, err := startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key))
 	if err != nil {
 		m.stopSync = nil
 		return false, err

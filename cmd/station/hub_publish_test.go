@@ -94,7 +94,7 @@ func TestPublishedChangesReachTheStation(t *testing.T) {
 	if n := notices(); n[0].ID != "n-2027-03" && n[1].ID != "n-2027-03" && n[2].ID != "n-2027-03" {
 		t.Errorf("notices = %+v", n)
 	}
-	if _, err := m.DB.Submit(ctx, mustCommand(t, station.CmdCatalogImport, station.CatalogImport{Matters: []station.Matter{mt}})); station.ErrorCode(err) != station.ESTORAGE {
+	if _, err := m.Log.Submit(ctx, mustCommand(t, station.CmdCatalogImport, station.CatalogImport{Matters: []station.Matter{mt}})); station.ErrorCode(err) != station.ESTORAGE {
 		t.Errorf("local input short of space: %v", err)
 	}
 	st, err := m.syncMon.Status(ctx)

@@ -29,6 +29,7 @@ import (
 	"github.com/civic-station/station/station/diskspace"
 	shttp "github.com/civic-station/station/station/http"
 	"github.com/civic-station/station/station/issue"
+	sraft "github.com/civic-station/station/station/raft"
 	"github.com/civic-station/station/station/sqlite"
 	"github.com/civic-station/station/syncer"
 )
@@ -76,9 +77,12 @@ type Main struct {
 	Stdout io.Writer        // where the start-up banner goes
 	Now    func() time.Time // the clock; time.Now by default
 	Hasher argon2id.Hasher  // password hashing parameters; argon2id.DefaultParams by default
+	// RaftTiming is the log's failure detection (sraft.DefaultTiming when zero; tests shorten it).
+	RaftTiming sraft.Timing
 	UI     fs.FS            // the built UI; nil serves a placeholder
 
 	DB    *sqlite.DB
+	Log   *sraft.Node // the write path: every command goes through it (log.go)
 	Key   *datakey.Key
 	Blobs *blob.Store
 	HTTP  *shttp.Server
@@ -91,7 +95,8 @@ type Main struct {
 	syncMon *syncMonitor     // the sync status the HTTP server reports
 	backups *backupScheduler // the scheduled backups; set by Run
 
-	httpLn    net.Listener // bound by Run before anything else, until the HTTP server takes it
+	control   *controlServer // takes the shell tools' commands for the log
+	httpLn    net.Listener   // bound by Run before anything else, until the HTTP server takes it
 	httpsLn   net.Listener // the HTTPS port's, likewise
 	tls       *tlsService  // the HTTPS certificate; nil without HTTPS
 	consoleLn net.Listener // the demo hub console's, likewise
@@ -163,9 +168,16 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("load data key: %w", err)
 	}
 	m.Key = key
-	m.DB, err = sqlite.Open(ctx, filepath.Join(m.DataDir, "station.db"), sqlite.WithLogger(m.Logger), sqlite.WithSpaceGuard(m.Disk))
+	m.DB, err = openStore(ctx, m.DataDir, sqlite.WithLogger(m.Logger))
 	if err != nil {
 		return err
+	}
+	if m.Log, err = openLog(ctx, m.DataDir, m.DB, m.Disk, m.Logger.With("component", "log"), m.RaftTiming); err != nil {
+		return err
+	}
+	if m.control, err = startControl(m.DataDir, m.Log, m.Logger); err != nil {
+		// On a full disk: the station still runs; the shell tools say they cannot reach it.
+		m.Logger.Warn("the shell tools cannot reach this station", "err", err)
 	}
 	if m.Blobs, err = blob.Open(m.DataDir, blob.Options{}); err != nil {
 		return fmt.Errorf("open blob store: %w", err)
@@ -213,7 +225,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.HTTP = shttp.NewServer(shttp.Config{
 		Store:    m.DB,
-		Log:      m.DB,
+		Log:      m.Log,
 		Sealer:   m.Key,
 		Hasher:   m.Hasher,
 		Now:      m.Now,
@@ -258,7 +270,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("certificate signing key: %w", err)
 	}
 	m.syncMu.Lock()
-	m.stopSync, err = startSyncer(ctx, m.DataDir, m.DB, m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync())
+	m.stopSync, err = startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync())
 	m.syncMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("start syncer: %w", err)
@@ -281,6 +293,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.watchSetupCode(bgCtx)
 	return nil
 }
+
+// store is the store with Submit going through the log, for the parts that read and submit alike.
+func (m *Main) store() loggedStore { return loggedStore{DB: m.DB, log: m.Log} }
 
 // URL returns the base URL the station serves on.
 func (m *Main) URL() string {
@@ -336,6 +351,12 @@ func (m *Main) Close() error {
 		m.bg.Wait()
 	}
 	errs = append(errs, m.demoDev.Close())
+	if m.control != nil {
+		errs = append(errs, m.control.Close())
+	}
+	if m.Log != nil {
+		errs = append(errs, m.Log.Close()) // before the store it applies to
+	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}

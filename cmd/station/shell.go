@@ -39,7 +39,7 @@ func dataFlags(name string, stderr io.Writer, asJSON *bool) (*flag.FlagSet, *str
 
 // openStationDB opens the station database in dir beside a running station, with a message a
 // technician can act on when it is not there. Tools that only read pass sqlite.ReadOnly(); a tool
-// that submits a command opens it for writing (SQLite serialises the two writers).
+// that submits a command sends it through the log (consoleSubmit) and opens the database only to read.
 func openStationDB(ctx context.Context, dir string, opts ...sqlite.Option) (*sqlite.DB, error) {
 	path := filepath.Join(dir, "station.db")
 	if _, err := os.Stat(path); err != nil {
@@ -52,13 +52,19 @@ func openStationDB(ctx context.Context, dir string, opts ...sqlite.Option) (*sql
 	return db, nil
 }
 
-// consoleSubmit submits a command in the name of the technician at the box's shell.
-func consoleSubmit(ctx context.Context, db *sqlite.DB, kind station.CommandKind, payload any) error {
-	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, time.Now(), consoleActor, payload)
+// consoleSubmit submits a command in the name of the technician at the box's shell to the station in
+// dataDir (submitFromShell).
+func consoleSubmit(ctx context.Context, dataDir string, kind station.CommandKind, payload any) error {
+	return consoleSubmitAs(ctx, dataDir, consoleActor, kind, payload)
+}
+
+// consoleSubmitAs is consoleSubmit with the console acting in another role.
+func consoleSubmitAs(ctx context.Context, dataDir string, actor station.Actor, kind station.CommandKind, payload any) error {
+	cmd, err := station.NewCommand(uuid.Must(uuid.NewV7()).String(), kind, time.Now(), actor, payload)
 	if err != nil {
 		return err
 	}
-	_, err = db.Submit(ctx, cmd)
+	_, err = submitFromShell(ctx, dataDir, cmd)
 	return err
 }
 

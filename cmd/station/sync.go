@@ -80,7 +80,7 @@ func withHubKeys(k syncer.HubKeySetter) syncOption {
 // startSyncer starts the syncer of an enrolled station as a goroutine owned by the returned stop
 // function, which cancels it and waits for it. A station that is not enrolled gets a no-op stop and
 // no error: it works offline until a technician enrolls it. Main.Run calls it after opening the store.
-func startSyncer(ctx context.Context, dataDir string, db *sqlite.DB, blobs *blob.Store, logger *slog.Logger, now func() time.Time, opts ...syncOption) (stop func(), err error) {
+func startSyncer(ctx context.Context, dataDir string, db syncer.Store, blobs *blob.Store, logger *slog.Logger, now func() time.Time, opts ...syncOption) (stop func(), err error) {
 	id, err := syncer.LoadIdentity(dataDir)
 	if errors.Is(err, syncer.ErrNotEnrolled) {
 		logger.Info("not enrolled with a data center; records wait in the outbox")
@@ -363,7 +363,7 @@ func syncRetryCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, "没有搁置记录。")
 		return 0
 	}
-	if err := consoleSubmit(ctx, db, station.CmdOutboxRetry, p); err != nil {
+	if err := consoleSubmit(ctx, *dir, station.CmdOutboxRetry, p); err != nil {
 		fmt.Fprintf(stderr, "重试失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}
@@ -403,7 +403,7 @@ func syncExportCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if err := consoleSubmit(ctx, db, station.CmdAccessRecord, station.AccessRecord{Object: "outbox:dead_letters", Purpose: "export"}); err != nil {
+	if err := consoleSubmit(ctx, *dir, station.CmdAccessRecord, station.AccessRecord{Object: "outbox:dead_letters", Purpose: "export"}); err != nil {
 		fmt.Fprintf(stderr, "记录审计失败，未导出：%s\n", station.ErrorMessage(err))
 		return 1
 	}

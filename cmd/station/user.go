@@ -71,7 +71,7 @@ func userCommand(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	}
 	defer db.Close()
 	u := station.UserCreate{Username: *username, DisplayName: *display, Role: station.Role(*role), PasswordHash: hash}
-	if err := consoleSubmit(ctx, db, station.CmdUserCreate, u); err != nil {
+	if err := consoleSubmit(ctx, *dir, station.CmdUserCreate, u); err != nil {
 		fmt.Fprintf(stderr, "创建账号失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}
@@ -108,7 +108,7 @@ func userUpdateCommand(ctx context.Context, what string, args []string, stdout, 
 		return 1
 	}
 	defer db.Close()
-	if err := consoleSubmit(ctx, db, station.CmdUserUpdate, u); err != nil {
+	if err := consoleSubmit(ctx, *dir, station.CmdUserUpdate, u); err != nil {
 		fmt.Fprintf(stderr, "修改账号失败：%s\n", station.ErrorMessage(err))
 		return 1
 	}

@@ -301,7 +301,7 @@ func TestANonVoterOffForTheNightCatchesUpBySnapshot(t *testing.T) {
 		t.Fatalf("the kiosk has %d applications, want 1", got)
 	}
 	c.kill(kiosk)
-	for i := range 60 {
+	for i := range 150 {
 		submit(t, c.boxes[0].node, intake(t, 3001+i))
 	}
 	if err := c.boxes[0].node.Raft().Snapshot().Error(); err != nil {
@@ -309,8 +309,8 @@ func TestANonVoterOffForTheNightCatchesUpBySnapshot(t *testing.T) {
 	}
 	c.up(kiosk, true)
 	c.settle(10 * time.Second)
-	if got := countApplications(t, kiosk.db); got != 61 {
-		t.Fatalf("the kiosk has %d applications after the night, want 61", got)
+	if got := countApplications(t, kiosk.db); got != 151 {
+		t.Fatalf("the kiosk has %d applications after the night, want 151", got)
 	}
 	if kiosk.node.Raft().Stats()["last_snapshot_index"] == "0" {
 		t.Fatal("the kiosk caught up without a snapshot: the test did not compact the log past it")

@@ -3,11 +3,13 @@ package raft
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	hraft "github.com/hashicorp/raft"
@@ -30,7 +32,14 @@ type fsm struct {
 	store  Store
 	tmp    string // a directory for snapshot files, on the same disk as the store
 	logger *slog.Logger
-	stop   <-chan struct{} // closed when the node shuts down: stop retrying a failing disk
+
+	// stash holds, in log order, committed command entries the store could not apply (a full or
+	// failing disk). Nothing after them is applied before them: a later batch joins the stash until
+	// it drains, which retryStash tries every second and every new batch tries first. While the stash
+	// is not empty the store is behind the log: no snapshot is taken, and new input is refused before
+	// it reaches the log (Node.Submit).
+	mu    sync.Mutex
+	stash []sqlite.Logged
 }
 
 var _ hraft.BatchingFSM = (*fsm)(nil)
@@ -40,9 +49,8 @@ func (f *fsm) Apply(l *hraft.Log) any { return f.ApplyBatch([]*hraft.Log{l})[0] 
 
 // ApplyBatch applies the command entries of a batch and answers each with its sqlite.Outcome (nil for
 // raft's own entries). An entry whose command cannot be decoded is answered with an error and applied
-// as nothing, on every box alike. When the disk is full or failing the batch is tried again, with a
-// growing pause, until it applies or the node shuts down: a committed entry is never skipped, and
-// nothing after it applies first.
+// as nothing, on every box alike. Entries the store cannot take go to the stash and are answered
+// with station.ErrStorageDeferred: they are committed and take effect once the disk has room.
 func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	out := make([]any, len(logs))
 	batch := make([]sqlite.Logged, 0, len(logs))
@@ -62,33 +70,82 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	if len(batch) == 0 {
 		return out
 	}
-	pause := 50 * time.Millisecond
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var res []sqlite.Outcome
+	err := errStashed
+	if f.drainLocked() {
+		res, err = f.store.ApplyLogged(context.Background(), batch)
+	}
+	if err != nil {
+		if err != errStashed {
+			f.logger.Error("cannot apply committed commands; they wait for the disk", "first", batch[0].Index, "entries", len(batch), "err", err)
+		}
+		f.stash = append(f.stash, batch...)
+		for _, i := range pos {
+			out[i] = sqlite.Outcome{Err: station.ErrStorageDeferred()}
+		}
+		return out
+	}
+	for j, o := range res {
+		out[pos[j]] = o
+	}
+	return out
+}
+
+// errStashed says a batch joined the stash without being tried.
+var errStashed = errors.New("behind the stash")
+
+// drainLocked applies the stash, and reports whether it is empty. The outcomes were answered when the
+// entries were stashed.
+func (f *fsm) drainLocked() bool {
+	if len(f.stash) == 0 {
+		return true
+	}
+	if _, err := f.store.ApplyLogged(context.Background(), f.stash); err != nil {
+		return false
+	}
+	f.logger.Info("the commands that waited for the disk are applied", "entries", len(f.stash), "last", f.stash[len(f.stash)-1].Index)
+	f.stash = nil
+	return true
+}
+
+// behind reports whether committed entries wait in the stash.
+func (f *fsm) behind() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.stash) > 0
+}
+
+// retryStash tries to drain the stash every second until stop is closed.
+func (f *fsm) retryStash(stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
-		res, err := f.store.ApplyLogged(context.Background(), batch)
-		if err == nil {
-			for j, o := range res {
-				out[pos[j]] = o
-			}
-			return out
-		}
-		f.logger.Error("cannot apply committed commands; trying again", "first", batch[0].Index, "entries", len(batch), "err", err)
 		select {
-		case <-f.stop:
-			for _, i := range pos {
-				out[i] = sqlite.Outcome{Err: err}
-			}
-			return out
-		case <-time.After(pause):
+		case <-stop:
+			return
+		case <-t.C:
+			f.mu.Lock()
+			f.drainLocked()
+			f.mu.Unlock()
 		}
-		pause = min(2*pause, 5*time.Second)
 	}
 }
+
+// errBehind refuses a snapshot while the store is behind the log.
+var errBehind = errors.New("the store is behind the log (a full or failing disk): no snapshot until it catches up")
 
 // Snapshot returns at once; the copy of the database is made by Persist while commands go on being
 // applied. The copy is therefore at least as new as the index raft labels it with, never older; that
 // is safe because the store records the index it has applied and skips entries at or below it when
 // raft replays the log after the snapshot's label.
-func (f *fsm) Snapshot() (hraft.FSMSnapshot, error) { return &snapshot{f: f}, nil }
+func (f *fsm) Snapshot() (hraft.FSMSnapshot, error) {
+	if f.behind() {
+		return nil, errBehind
+	}
+	return &snapshot{f: f}, nil
+}
 
 // Restore replaces the store's content with a snapshot: streamed to a file beside the database, then
 // copied in page by page, so memory stays bounded whatever the database's size.
@@ -106,9 +163,12 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.store.RestoreFrom(context.Background(), tmp.Name()); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	f.stash = nil // raft installs a snapshot newer than anything it handed to Apply
 	return nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	hclog "github.com/hashicorp/go-hclog"
@@ -66,8 +67,12 @@ type Config struct {
 	Join bool
 
 	// Timing is raft's failure detection (default: DefaultTiming). A box on its own waits one
-	// heartbeat timeout after it starts before it elects itself.
-	Timing Timing
+	// heartbeat timeout after it starts before it elects itself, unless SoloTiming is set: a node that
+	// is its cluster's only voter then runs with it (SoloTiming is the one to use), and is writable at
+	// once. Such a node cannot take members until it restarts with its membership's timing (raft's
+	// leader lease cannot change while it runs).
+	Timing     Timing
+	SoloTiming Timing
 	// SnapshotThreshold and TrailingLogs: see DefaultSnapshotThreshold and DefaultTrailingLogs.
 	SnapshotThreshold uint64
 	TrailingLogs      uint64
@@ -87,6 +92,9 @@ type Timing struct {
 // DefaultTiming suits voters on one wired LAN: a dead leader is replaced within about a second.
 var DefaultTiming = Timing{Heartbeat: 500 * time.Millisecond, Election: 500 * time.Millisecond, LeaderLease: 250 * time.Millisecond}
 
+// SoloTiming is for a node that is its cluster's only voter: there is no one to wait for.
+var SoloTiming = Timing{Heartbeat: 10 * time.Millisecond, Election: 10 * time.Millisecond, LeaderLease: 10 * time.Millisecond}
+
 // Snapshot and log retention, for a station's write rate: a busy station writes a few thousand
 // commands a day (intakes, transitions, sessions, audited reads), a few kB each. A snapshot copies the
 // whole database (a second or two per GB), so it is taken only every DefaultSnapshotThreshold entries
@@ -103,9 +111,12 @@ type Node struct {
 	cfg   Config
 	raft  *hraft.Raft
 	wal   *wal.WAL
+	fsm   *fsm
 	meta  *metadb.BoltMetaDB
 	stop  chan struct{}
 	close sync.Once
+
+	soloTimed bool // runs with cfg.SoloTiming
 }
 
 var _ station.Log = (*Node)(nil)
@@ -163,7 +174,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: open the snapshots: %w", err)
 	}
-	f := &fsm{store: cfg.Store, tmp: filepath.Join(cfg.Dir, "tmp"), logger: cfg.Logger, stop: n.stop}
+	f := &fsm{store: cfg.Store, tmp: filepath.Join(cfg.Dir, "tmp"), logger: cfg.Logger}
+	n.fsm = f
 	if err := catchUpFromSnapshot(ctx, cfg.Store, snaps, f); err != nil {
 		n.closeLog()
 		return nil, err
@@ -192,11 +204,16 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("raft: read the membership: %w", err)
 	}
 	solo := soleVoter(members, cfg.ID)
+	if solo && cfg.SoloTiming != (Timing{}) {
+		n.soloTimed = true
+		rc = n.raftConfig(hl)
+	}
 	n.raft, err = hraft.NewRaft(rc, f, w, w, snaps, trans)
 	if err != nil {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: start: %w", err)
 	}
+	go f.retryStash(n.stop)
 
 	if solo {
 		// Writable at once, and the store holds every committed entry (the log's replay of what the
@@ -215,6 +232,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) raftConfig(hl hclog.Logger) *hraft.Config {
 	t := n.cfg.Timing
+	if n.soloTimed {
+		t = n.cfg.SoloTiming
+	}
 	c := hraft.DefaultConfig()
 	c.LocalID = hraft.ServerID(n.cfg.ID)
 	c.Logger = hl.Named("raft")
@@ -308,9 +328,14 @@ const submitTimeout = 30 * time.Second
 // first outcome, so a proposal that did reach the log before the change is not applied twice. When
 // ctx ends first, the answer is EUNAVAILABLE.
 func (n *Node) Submit(ctx context.Context, cmd station.Command) (station.Result, error) {
-	if n.cfg.Space != nil && cmd.Kind.NeedsSpace() {
-		if err := n.cfg.Space.Check(); err != nil {
-			return station.Result{}, err
+	if cmd.Kind.NeedsSpace() {
+		if n.fsm.behind() {
+			return station.Result{}, station.ErrStorageFailed()
+		}
+		if n.cfg.Space != nil {
+			if err := n.cfg.Space.Check(); err != nil {
+				return station.Result{}, err
+			}
 		}
 	}
 	data, err := json.Marshal(cmd)
@@ -374,6 +399,8 @@ func (n *Node) proposeError(cmd station.Command, err error) error {
 	switch {
 	case errors.Is(err, errOutcomeUnknown), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &station.Error{Code: station.EUNAVAILABLE, Message: "本站暂时无法确认是否已保存，请稍后查询核对，不要重复办理。", Detail: "outcome unknown: " + err.Error()}
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EIO), errors.Is(err, syscall.EDQUOT):
+		return station.ErrStorageFailed() // the log could not take it
 	case retryable(err), errors.Is(err, hraft.ErrRaftShutdown):
 		return &station.Error{Code: station.EUNAVAILABLE, Message: "本站暂时无法保存：站内设备之间正在重新连接，请稍后再试。", Detail: "no raft leader: " + err.Error()}
 	}
@@ -383,6 +410,9 @@ func (n *Node) proposeError(cmd station.Command, err error) error {
 // AddMember adds a box to the cluster, as a voter or as a non-voter (a box switched off at night,
 // such as a kiosk: it gets every entry but does not count for the quorum). Only the leader can.
 func (n *Node) AddMember(ctx context.Context, id, addr string, voter bool) error {
+	if n.soloTimed {
+		return errors.New("raft: this node runs with a lone voter's timing: restart it before adding members")
+	}
 	timeout := time.Until(deadline(ctx))
 	var fut hraft.IndexFuture
 	if voter {

@@ -2,15 +2,14 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/civic-station/station/internal/rawinsert"
 	"github.com/civic-station/station/station"
 )
 
@@ -73,44 +72,16 @@ func (in *intaker) run(tb testing.TB, cmds []station.Command, lat []time.Duratio
 	return lat
 }
 
-// rawInserter is the floor for intake: one INSERT of a similar row per transaction into a plain
-// table, same pragmas (WAL, synchronous=FULL).
-type rawInserter struct {
-	db      *sql.DB
-	payload string
-	next    int
-}
+// rawInserter is the floor for intake (internal/rawinsert), timed.
+type rawInserter struct{ *rawinsert.Inserter }
 
-func newRawInserter(tb testing.TB) *rawInserter {
-	path := filepath.Join(tb.TempDir(), "raw.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_txlock=immediate")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`CREATE TABLE t (id TEXT PRIMARY KEY, payload TEXT NOT NULL) STRICT`); err != nil {
-		tb.Fatal(err)
-	}
-	return &rawInserter{db: db,
-		payload: `{"matter_code":"MZ-001","applicant":{"name":"测试","id_number":{"cipher":"` + strings.Repeat("A", 64) + `"}}}`}
-}
+func newRawInserter(tb testing.TB) *rawInserter { return &rawInserter{rawinsert.Open(tb)} }
 
 // run inserts n rows and appends each one's latency to lat.
 func (r *rawInserter) run(tb testing.TB, n int, lat []time.Duration) []time.Duration {
 	for range n {
-		r.next++
 		start := time.Now()
-		tx, err := r.db.Begin()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := tx.Exec(`INSERT INTO t (id, payload) VALUES (?, ?)`, fmt.Sprintf("raw-%d", r.next), r.payload); err != nil {
-			tb.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			tb.Fatal(err)
-		}
+		r.Insert(tb)
 		lat = append(lat, time.Since(start))
 	}
 	return lat

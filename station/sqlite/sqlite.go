@@ -129,7 +129,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 		f.Close()
-		db.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)"}, common...), "_txlock=immediate"))
+		db.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)", "temp_store(MEMORY)"}, common...), "_txlock=immediate"))
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}

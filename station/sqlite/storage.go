@@ -46,5 +46,5 @@ func (h *storageHealth) translate(err error) error {
 		return err
 	}
 	h.failing.Store(true)
-	return station.Errorf(station.ESTORAGE, "本机存储空间已满或磁盘故障，本次操作未保存，已有数据安全。请联系技术人员。")
+	return station.ErrStorageFailed()
 }
