@@ -32,9 +32,10 @@ import (
 func backupSource(ctx context.Context, dir string, db *sqlite.DB) (backup.Source, error) {
 	src := backup.Source{
 		Dir: dir, Database: "station.db", Snapshot: db.SnapshotTo,
-		Trees:   []string{"blobs", "sync", "tls"},
-		Skip:    []string{"blobs/tmp", "sync/status.json"},
-		Version: version,
+		Trees:     []string{"blobs", "sync", "tls"},
+		Addressed: []string{"blobs"},
+		Skip:      []string{"blobs/tmp", "sync/status.json"},
+		Version:   version,
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
