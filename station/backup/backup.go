@@ -542,6 +542,15 @@ func (s *sealWriter) raw(p []byte) error {
 func (s *sealWriter) Write(p []byte) (int, error) {
 	written := 0
 	for len(p) > 0 {
+		if len(s.buf) == 0 && len(p) >= chunkSize {
+			// A whole chunk: sealed where it is, without the copy into buf. (The last chunk,
+			// which Close seals with the flag, is the possibly empty rest in buf.)
+			if err := s.seal(p[:chunkSize], false); err != nil {
+				return written, err
+			}
+			p, written = p[chunkSize:], written+chunkSize
+			continue
+		}
 		k := min(chunkSize-len(s.buf), len(p))
 		s.buf = append(s.buf, p[:k]...)
 		p, written = p[k:], written+k
@@ -555,16 +564,24 @@ func (s *sealWriter) Write(p []byte) (int, error) {
 }
 
 func (s *sealWriter) flush(last bool) error {
-	if cap(s.out)-len(s.out) < 4+len(s.buf)+s.aead.Overhead() {
+	if err := s.seal(s.buf, last); err != nil {
+		return err
+	}
+	s.buf = s.buf[:0]
+	return nil
+}
+
+// seal seals chunk as the next chunk into the batch.
+func (s *sealWriter) seal(chunk []byte, last bool) error {
+	if cap(s.out)-len(s.out) < 4+len(chunk)+s.aead.Overhead() {
 		if err := s.send(); err != nil {
 			return err
 		}
 	}
 	at := len(s.out) + 4
-	s.out = s.aead.Seal(append(s.out, 0, 0, 0, 0), chunkNonce(s.n), s.buf, chunkAD(s.n, last))
+	s.out = s.aead.Seal(append(s.out, 0, 0, 0, 0), chunkNonce(s.n), chunk, chunkAD(s.n, last))
 	binary.BigEndian.PutUint32(s.out[at-4:], uint32(len(s.out)-at))
 	s.n++
-	s.buf = s.buf[:0]
 	return nil
 }
 
