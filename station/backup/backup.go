@@ -119,6 +119,11 @@ var ErrWrongKey = errors.New("backup: the archive was made with another data key
 // ErrCorrupt is returned when an archive is altered, truncated or not an archive.
 var ErrCorrupt = errors.New("backup: the archive is damaged or incomplete")
 
+// ErrDamagedBlob is returned (wrapped, with the blob's path) when a blob's content in an archive does
+// not match its name: the blob was damaged on the station's disk before the backup took it. It is
+// also an ErrCorrupt.
+var ErrDamagedBlob = fmt.Errorf("%w: a blob's content does not match its name (it was damaged on the station's disk before the backup)", ErrCorrupt)
+
 // Write writes the archive of src to w, sealed under key, and returns its manifest. wrappedKey, when
 // not empty, is the data key sealed under a passphrase (datakey.Key.Wrap), carried in the archive's
 // header so that the passphrase alone can restore it; without it the archive holds no key. progress,
@@ -929,6 +934,9 @@ func walk(ctx context.Context, tr *tar.Reader, create func(rel string) (io.Write
 			if err := checkManifest(&man, got); err != nil {
 				return nil, err
 			}
+			if progress != nil && done != head.Bytes {
+				progress(Progress{Done: done, Total: done}) // the header's size was an estimate
+			}
 			return &man, nil
 		}
 		rel := path.Clean(hdr.Name)
@@ -979,7 +987,7 @@ func checkManifest(man *Manifest, got map[string]File) error {
 			return fmt.Errorf("%w: %s: the manifest gives it another hash than its name", ErrCorrupt, f.Path)
 		}
 		if ok && f.Addressed && g.Size == f.Size && g.SHA256 != f.SHA256 {
-			return fmt.Errorf("%w: %s: the blob's content does not match its name (it was damaged on the station's disk before the backup)", ErrCorrupt, f.Path)
+			return fmt.Errorf("%w: %s", ErrDamagedBlob, f.Path)
 		}
 		if !ok || g.Size != f.Size || g.SHA256 != f.SHA256 {
 			return fmt.Errorf("%w: %s does not match the manifest", ErrCorrupt, f.Path)

@@ -300,7 +300,7 @@ func TestARottedSourceBlobIsRefusedAtVerifyAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ar.Verify(context.Background(), key, nil); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), blobPath(blob)) {
+	if _, err := ar.Verify(context.Background(), key, nil); !errors.Is(err, ErrDamagedBlob) || !strings.Contains(err.Error(), blobPath(blob)) {
 		t.Errorf("verify: err = %v, want ErrCorrupt naming the blob", err)
 	}
 	out := t.TempDir()
@@ -407,5 +407,35 @@ func TestAFailedWriteOrASnapshotFailureEndsTheBackup(t *testing.T) {
 	src.Snapshot = func(ctx context.Context, _ string) error { <-ctx.Done(); return ctx.Err() }
 	if _, err := Write(ctx, io.Discard, key, nil, src, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: err = %v", err)
+	}
+}
+
+// TestProgressEndsAtTheTotalWhenTheSnapshotIsLargerThanTheLiveFile: the archive's header takes the
+// live database's size for the snapshot's (the write-ahead log is not in it); the backup's and the
+// restore's progress still end with done equal to the total.
+func TestProgressEndsAtTheTotalWhenTheSnapshotIsLargerThanTheLiveFile(t *testing.T) {
+	key := newKey(t)
+	_, src := addressedDir(t, randomBytes(50_000))
+	for name, snapshot := range map[string]func(context.Context, string) error{
+		"larger":  func(_ context.Context, p string) error { return os.WriteFile(p, randomBytes(300_000), 0o600) },
+		"smaller": func(_ context.Context, p string) error { return os.WriteFile(p, randomBytes(3_000), 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			src.Snapshot = snapshot
+			var archive bytes.Buffer
+			var bp, rp Progress
+			man, err := Write(context.Background(), &archive, key, nil, src, func(p Progress) { bp = p })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := extract(&archive, key, filepath.Join(t.TempDir(), "r"), func(p Progress) { rp = p }); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []Progress{bp, rp} {
+				if p.Done != man.Bytes || p.Total != man.Bytes {
+					t.Errorf("last progress %+v, want done and total %d", p, man.Bytes)
+				}
+			}
+		})
 	}
 }

@@ -15,7 +15,10 @@ import (
 	"github.com/civic-station/station/station/datakey"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/format1.stationbak (only with the format 1 writer)")
+// The fixture was written by the writer of the release before blobs were taken by their content
+// address (the database first, every file hashed), and is kept as that release wrote it: rewrite it
+// only on purpose, for a new format.
+var update = flag.Bool("update", false, "rewrite testdata/format1.stationbak with this writer")
 
 // fixtureKey is the data key of the archives in testdata: fixed, as they are.
 func fixtureKey(t *testing.T) *datakey.Key {
@@ -71,8 +74,8 @@ func TestWriteFormat1Fixture(t *testing.T) {
 	}
 }
 
-// TestAFormat1ArchiveStillRestores reads an archive the format 1 writer made (the release before the
-// blobs were taken by their content address): verify and restore accept it, every file as it was.
+// TestAFormat1ArchiveStillRestores reads the archive the previous writer made: verify and restore
+// accept it, every file as it was.
 func TestAFormat1ArchiveStillRestores(t *testing.T) {
 	a, err := os.ReadFile(filepath.Join("testdata", "format1.stationbak"))
 	if err != nil {
