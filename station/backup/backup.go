@@ -58,7 +58,8 @@ type Keyer interface {
 type Source struct {
 	Dir string // the data directory
 	// Snapshot writes a consistent copy of the database to a path that does not exist
-	// (sqlite.DB.SnapshotTo), while the station goes on writing.
+	// (sqlite.DB.SnapshotTo), while the station goes on writing. It runs on a goroutine of its own
+	// while the other files are archived, and is cancelled through ctx when the backup fails.
 	Snapshot func(ctx context.Context, path string) error
 	Database string   // the database's name in the archive and the directory, e.g. "station.db"
 	Files    []string // other files to include, relative to Dir, when they exist
@@ -258,9 +259,9 @@ func Write(ctx context.Context, w io.Writer, key Keyer, wrappedKey []byte, src S
 
 // entry is a file to archive.
 type entry struct {
-	rel, abs  string
-	size      int64 // when listed
-	addressed bool  // named by its SHA-256 (Source.Addressed)
+	rel, abs string
+	size     int64  // when listed
+	address  string // the SHA-256 it is named by (Source.Addressed), or ""
 }
 
 // list lists the files of src to archive but the database, the trees' files sorted by name.
@@ -311,7 +312,7 @@ func (src *Source) list() ([]entry, error) {
 			}
 			e := entry{rel: rel, abs: p, size: fi.Size()}
 			if addressed[tree] {
-				_, e.addressed = contentAddress(tree, rel)
+				e.address, _ = contentAddress(tree, rel)
 			}
 			entries = append(entries, e)
 			return nil
@@ -380,8 +381,8 @@ func addFile(tw *tar.Writer, e entry, progress func(int64)) (File, error) {
 	}
 	var n int64
 	var sum string
-	if e.addressed {
-		sum = path.Base(path.Dir(e.rel)) + path.Base(e.rel)
+	if e.address != "" {
+		sum = e.address
 		n, err = copyBlocks(tw, io.LimitReader(f, fi.Size()), progress)
 	} else {
 		n, sum, err = copyHashing(tw, io.LimitReader(f, fi.Size()), progress)
@@ -392,7 +393,7 @@ func addFile(tw *tar.Writer, e entry, progress func(int64)) (File, error) {
 	if n != fi.Size() {
 		return File{}, fmt.Errorf("file shrank while it was copied (%d of %d bytes)", n, fi.Size())
 	}
-	return File{Path: e.rel, Size: n, SHA256: sum, Mode: uint32(fi.Mode().Perm()), Addressed: e.addressed}, nil
+	return File{Path: e.rel, Size: n, SHA256: sum, Mode: uint32(fi.Mode().Perm()), Addressed: e.address != ""}, nil
 }
 
 // copyBlocks copies src to dst in blocks; progress gets each block's size.
