@@ -32,9 +32,10 @@ import (
 func backupSource(ctx context.Context, dir string, db *sqlite.DB) (backup.Source, error) {
 	src := backup.Source{
 		Dir: dir, Database: "station.db", Snapshot: db.SnapshotTo,
-		Trees:   []string{"blobs", "sync", "tls"},
-		Skip:    []string{"blobs/tmp", "sync/status.json"},
-		Version: version,
+		Trees:     []string{"blobs", "sync", "tls"},
+		Addressed: []string{"blobs"},
+		Skip:      []string{"blobs/tmp", "sync/status.json"},
+		Version:   version,
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -368,6 +369,8 @@ func archiveError(err error, what string) string {
 	switch {
 	case errors.Is(err, backup.ErrWrongKey):
 		return fmt.Sprintf("数据密钥不对：这份备份需要另一把数据密钥（%v）", err)
+	case errors.Is(err, backup.ErrDamagedBlob):
+		return fmt.Sprintf("备份中有文件在备份前已在服务站磁盘上损坏（内容与其编号不符），%s：%v", strings.TrimPrefix(what, "恢复失败，"), err)
 	case errors.Is(err, backup.ErrCorrupt):
 		return fmt.Sprintf("备份文件已损坏或不完整，%s：%v", strings.TrimPrefix(what, "恢复失败，"), err)
 	}

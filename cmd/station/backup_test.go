@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/civic-station/station/station/blob"
 	"github.com/civic-station/station/station/datakey"
 	"github.com/civic-station/station/station/sqlite"
 )
@@ -228,5 +229,56 @@ func TestABackupWithAPassphraseRestoresWithoutTheKeyFile(t *testing.T) {
 	os.WriteFile(plain, b, 0o600)
 	if code, _, stderr := runCLI(t, "backup", "verify", plain, "--key", filepath.Join(dir, "datakey")); code != 1 || !strings.Contains(stderr, "已损坏") {
 		t.Errorf("verify of a flipped byte: %d %q", code, stderr)
+	}
+}
+
+// TestABlobThatRottedOnTheStationIsRefusedByVerifyAndRestore: the backup takes blobs by their
+// content address without hashing them, so a blob whose content no longer matches its name goes into
+// the archive as it is; `backup verify` and `restore` hash it, refuse the archive naming the blob, and
+// the restore changes nothing. A sound blob restores byte for byte.
+func TestABlobThatRottedOnTheStationIsRefusedByVerifyAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	startStationIn(t, dir, nil)
+	store, err := blob.Open(dir, blob.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := []byte(strings.Repeat("a scanned page ", 20_000))
+	sum, _, err := store.Put(strings.NewReader(string(scan)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "good.stationbak")
+	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--to", good); code != 0 {
+		t.Fatal(stderr)
+	}
+	newBox := filepath.Join(t.TempDir(), "data")
+	if code, _, stderr := runCLI(t, "restore", "--from", good, "--data", newBox, "--key", filepath.Join(dir, "datakey")); code != 0 {
+		t.Fatal(stderr)
+	}
+	rel := filepath.Join("blobs", sum[:2], sum[2:])
+	if b, err := os.ReadFile(filepath.Join(newBox, rel)); err != nil || string(b) != string(scan) {
+		t.Fatalf("restored blob: %d bytes, %v", len(b), err)
+	}
+
+	rotted := []byte(string(scan))
+	rotted[1000] ^= 0x20
+	if err := os.WriteFile(filepath.Join(dir, rel), rotted, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "rotted.stationbak")
+	if code, _, stderr := runCLI(t, "backup", "--data", dir, "--to", bad); code != 0 {
+		t.Fatal(stderr)
+	}
+	name := sum[:2] + "/" + sum[2:]
+	if code, _, stderr := runCLI(t, "backup", "verify", bad, "--data", dir); code != 1 || !strings.Contains(stderr, "备份前已在服务站磁盘上损坏") || !strings.Contains(stderr, name) {
+		t.Errorf("verify: exit %d %q", code, stderr)
+	}
+	otherBox := filepath.Join(t.TempDir(), "data")
+	if code, _, stderr := runCLI(t, "restore", "--from", bad, "--data", otherBox, "--key", filepath.Join(dir, "datakey")); code != 1 || !strings.Contains(stderr, "未做任何改动") || !strings.Contains(stderr, name) {
+		t.Errorf("restore: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(otherBox); err == nil {
+		t.Error("a refused restore created the data directory")
 	}
 }

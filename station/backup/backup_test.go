@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +228,214 @@ func TestVerifyReadsEverythingAndWritesNothing(t *testing.T) {
 	man, err := ar.Verify(context.Background(), key, nil)
 	if err != nil || len(man.Files) != len(files) || !man.KeyIncluded {
 		t.Errorf("Verify = %+v, %v", man, err)
+	}
+}
+
+// addressedDir is a data directory whose blob store holds blobs under their SHA-256, and one file under
+// another name; the database is small and goes last.
+func addressedDir(t *testing.T, blobs ...[]byte) (string, Source) {
+	dir := t.TempDir()
+	db := randomBytes(10_000)
+	write(t, dir, "station.db", db)
+	write(t, dir, "blobs/ab/readme.txt", []byte("not a blob name"))
+	for _, b := range blobs {
+		write(t, dir, blobPath(b), b)
+	}
+	src := Source{
+		Dir: dir, Database: "station.db",
+		Snapshot:  func(_ context.Context, p string) error { return os.WriteFile(p, db, 0o600) },
+		Trees:     []string{"blobs"},
+		Addressed: []string{"blobs"},
+		Skip:      []string{"blobs/tmp"},
+	}
+	return dir, src
+}
+
+func blobPath(b []byte) string {
+	s := sha256.Sum256(b)
+	h := hex.EncodeToString(s[:])
+	return "blobs/" + h[:2] + "/" + h[2:]
+}
+
+func TestABlobIsTakenByItsNameAndAnyOtherFileByItsHash(t *testing.T) {
+	blob := randomBytes(100_000)
+	_, src := addressedDir(t, blob)
+	var archive bytes.Buffer
+	man, err := Write(context.Background(), &archive, newKey(t), nil, src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]File{}
+	for _, f := range man.Files {
+		byPath[f.Path] = f
+	}
+	rel := blobPath(blob)
+	if f := byPath[rel]; !f.Addressed || f.SHA256 != strings.ReplaceAll(strings.TrimPrefix(rel, "blobs/"), "/", "") {
+		t.Errorf("blob: %+v", f)
+	}
+	sum := sha256.Sum256([]byte("not a blob name"))
+	if f := byPath["blobs/ab/readme.txt"]; f.Addressed || f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("other file: %+v", f)
+	}
+	if last := man.Files[len(man.Files)-1]; last.Path != "station.db" || last.Addressed {
+		t.Errorf("last entry %+v, want the database", last)
+	}
+}
+
+// TestARottedSourceBlobIsRefusedAtVerifyAndRestore: a blob whose content no longer matches its name
+// (the station's disk) is archived as it is — the backup does not hash blobs — and verify and restore
+// refuse the archive, naming the blob, and restore leaves nothing behind.
+func TestARottedSourceBlobIsRefusedAtVerifyAndRestore(t *testing.T) {
+	key := newKey(t)
+	blob := randomBytes(200_000)
+	dir, src := addressedDir(t, blob)
+	rotted := bytes.Clone(blob)
+	rotted[123_456] ^= 1
+	write(t, dir, blobPath(blob), rotted)
+	var archive bytes.Buffer
+	if _, err := Write(context.Background(), &archive, key, nil, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := Open(bytes.NewReader(archive.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.Verify(context.Background(), key, nil); !errors.Is(err, ErrDamagedBlob) || !strings.Contains(err.Error(), blobPath(blob)) {
+		t.Errorf("verify: err = %v, want ErrCorrupt naming the blob", err)
+	}
+	out := t.TempDir()
+	if _, err := extract(bytes.NewReader(archive.Bytes()), key, out, nil); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("restore: err = %v, want ErrCorrupt", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("%d entries left in the target", len(ents))
+	}
+}
+
+// TestAByteFlippedInABlobInTheArchiveIsRefused flips bytes inside the sealed chunks of a blob (the
+// blob comes right after the archive's header entry; the database is small and last).
+func TestAByteFlippedInABlobInTheArchiveIsRefused(t *testing.T) {
+	key := newKey(t)
+	_, src := addressedDir(t, randomBytes(1<<20))
+	src.Trees, src.Addressed = []string{"blobs/"}, []string{"blobs/"}
+	os.Remove(filepath.Join(src.Dir, "blobs", "ab", "readme.txt"))
+	var archive bytes.Buffer
+	if _, err := Write(context.Background(), &archive, key, nil, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := archive.Bytes()
+	for _, at := range []int{len(a) / 4, len(a) / 2, len(a) * 3 / 4} {
+		b := bytes.Clone(a)
+		b[at] ^= 0x01
+		ar, err := Open(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ar.Verify(context.Background(), key, nil); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("flip at %d: verify: err = %v, want ErrCorrupt", at, err)
+		}
+		out := t.TempDir()
+		if _, err := extract(bytes.NewReader(b), key, out, nil); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("flip at %d: restore: err = %v, want ErrCorrupt", at, err)
+		}
+		if ents, _ := os.ReadDir(out); len(ents) != 0 {
+			t.Errorf("flip at %d: %d entries left in the target", at, len(ents))
+		}
+	}
+}
+
+// TestABlobStoredWhileTheSnapshotRunsIsInTheArchive: the snapshot runs while the blobs are archived;
+// a blob stored meanwhile, which the snapshot may refer to, is taken after it.
+func TestABlobStoredWhileTheSnapshotRunsIsInTheArchive(t *testing.T) {
+	key := newKey(t)
+	early, late := randomBytes(70_000), randomBytes(80_000)
+	dir, src := addressedDir(t, early)
+	release := make(chan struct{})
+	snapshot := src.Snapshot
+	src.Snapshot = func(ctx context.Context, p string) error {
+		<-release // the listing is done
+		write(t, dir, blobPath(late), late)
+		return snapshot(ctx, p)
+	}
+	var archive bytes.Buffer
+	man, err := Write(context.Background(), &archive, key, nil, src, func(p Progress) {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "restored")
+	if _, err := extract(bytes.NewReader(archive.Bytes()), key, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]byte{early, late} {
+		if got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(blobPath(b)))); err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s: %d bytes, %v", blobPath(b), len(got), err)
+		}
+	}
+	if len(man.Files) != 4 {
+		t.Errorf("manifest has %d files, want 4", len(man.Files))
+	}
+}
+
+// failingWriter fails once more than n bytes were written to it.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestAFailedWriteOrASnapshotFailureEndsTheBackup(t *testing.T) {
+	key := newKey(t)
+	_, src := addressedDir(t, randomBytes(3<<20))
+	if _, err := Write(context.Background(), &failingWriter{n: 1 << 20}, key, nil, src, nil); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("write failure: err = %v", err)
+	}
+	src.Snapshot = func(context.Context, string) error { return errors.New("database locked") }
+	if _, err := Write(context.Background(), io.Discard, key, nil, src, nil); err == nil || !strings.Contains(err.Error(), "database locked") {
+		t.Errorf("snapshot failure: err = %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	src.Snapshot = func(ctx context.Context, _ string) error { <-ctx.Done(); return ctx.Err() }
+	if _, err := Write(ctx, io.Discard, key, nil, src, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err = %v", err)
+	}
+}
+
+// TestProgressEndsAtTheTotalWhenTheSnapshotIsLargerThanTheLiveFile: the archive's header takes the
+// live database's size for the snapshot's (the write-ahead log is not in it); the backup's and the
+// restore's progress still end with done equal to the total.
+func TestProgressEndsAtTheTotalWhenTheSnapshotIsLargerThanTheLiveFile(t *testing.T) {
+	key := newKey(t)
+	_, src := addressedDir(t, randomBytes(50_000))
+	for name, snapshot := range map[string]func(context.Context, string) error{
+		"larger":  func(_ context.Context, p string) error { return os.WriteFile(p, randomBytes(300_000), 0o600) },
+		"smaller": func(_ context.Context, p string) error { return os.WriteFile(p, randomBytes(3_000), 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			src.Snapshot = snapshot
+			var archive bytes.Buffer
+			var bp, rp Progress
+			man, err := Write(context.Background(), &archive, key, nil, src, func(p Progress) { bp = p })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := extract(&archive, key, filepath.Join(t.TempDir(), "r"), func(p Progress) { rp = p }); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []Progress{bp, rp} {
+				if p.Done != man.Bytes || p.Total != man.Bytes {
+					t.Errorf("last progress %+v, want done and total %d", p, man.Bytes)
+				}
+			}
+		})
 	}
 }
