@@ -116,9 +116,9 @@ func (c *controlServer) Close() error {
 
 // controlAnswer is the control port's answer to a submitted command.
 type controlAnswer struct {
-	Result station.Result  `json:"result"`
-	Error  *station.Error  `json:"error,omitempty"`
-	Fault  string          `json:"fault,omitempty"` // an error that is not the domain's
+	Result station.Result `json:"result"`
+	Error  *station.Error `json:"error,omitempty"`
+	Fault  string         `json:"fault,omitempty"` // an error that is not the domain's
 }
 
 func (c *controlServer) submit(w http.ResponseWriter, r *http.Request, log station.Log) {

@@ -79,7 +79,7 @@ type Main struct {
 	Hasher argon2id.Hasher  // password hashing parameters; argon2id.DefaultParams by default
 	// RaftTiming is the log's failure detection (sraft.DefaultTiming when zero; tests shorten it).
 	RaftTiming sraft.Timing
-	UI     fs.FS            // the built UI; nil serves a placeholder
+	UI         fs.FS // the built UI; nil serves a placeholder
 
 	DB    *sqlite.DB
 	Log   *sraft.Node // the write path: every command goes through it (log.go)
@@ -97,9 +97,9 @@ type Main struct {
 
 	control   *controlServer // takes the shell tools' commands for the log
 	httpLn    net.Listener   // bound by Run before anything else, until the HTTP server takes it
-	httpsLn   net.Listener // the HTTPS port's, likewise
-	tls       *tlsService  // the HTTPS certificate; nil without HTTPS
-	consoleLn net.Listener // the demo hub console's, likewise
+	httpsLn   net.Listener   // the HTTPS port's, likewise
+	tls       *tlsService    // the HTTPS certificate; nil without HTTPS
+	consoleLn net.Listener   // the demo hub console's, likewise
 
 	syncMu   sync.Mutex         // guards stopSync: the first-run setup starts the syncer of a station it enrolled
 	stopSync func()             // stops the syncer; nil before Run
