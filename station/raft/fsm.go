@@ -24,6 +24,7 @@ type Store interface {
 	AppliedIndex(ctx context.Context) (uint64, error)
 	SnapshotTo(ctx context.Context, path string) error
 	RestoreFrom(ctx context.Context, path string) error
+	ForgetAppliedIndex(ctx context.Context) error
 }
 
 // fsm applies committed log entries to the store: a batch of entries (as many as raft committed

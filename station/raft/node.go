@@ -190,6 +190,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: %w", err)
 	}
+	if !has {
+		// A new log: whatever index the store recorded belongs to a log that is gone.
+		if err := cfg.Store.ForgetAppliedIndex(ctx); err != nil {
+			n.closeLog()
+			return nil, fmt.Errorf("raft: %w", err)
+		}
+	}
 	if !has && !cfg.Join {
 		boot := hraft.Configuration{Servers: []hraft.Server{{Suffrage: hraft.Voter, ID: hraft.ServerID(cfg.ID), Address: trans.LocalAddr()}}}
 		if err := hraft.BootstrapCluster(rc, w, w, snaps, trans, boot); err != nil {

@@ -284,6 +284,28 @@ func TestAStoreFromBeforeTheLogBecomesAOneVoterClusterWithNothingLost(t *testing
 	}
 }
 
+// `station restore` brings back the database without its log: the new log's indexes start from 1
+// again, below the index the store recorded under the old one, and must be applied all the same.
+func TestAStoreWhoseLogIsGoneStartsANewOne(t *testing.T) {
+	b := newBox(t, "box1")
+	b.start(sraft.Config{})
+	submit(t, b.node, command(t, station.CmdCatalogImport, system, station.CatalogImport{Matters: matters()}))
+	for i := range 30 {
+		submit(t, b.node, intake(t, i))
+	}
+	b.stop()
+	if err := os.RemoveAll(filepath.Join(b.dir, "raft")); err != nil {
+		t.Fatal(err)
+	}
+	b.start(sraft.Config{})
+	for i := 30; i < 35; i++ {
+		submit(t, b.node, intake(t, i))
+	}
+	if got := countApplications(t, b.db); got != 35 {
+		t.Fatalf("%d applications, want 35: the new log's first entries were taken for old ones", got)
+	}
+}
+
 // A crash can take the store's last commits (they were not fsynced: the log was): the log replays
 // them on the next start. Here the store file is rolled back to a copy taken midway.
 func TestTheLogReplaysWhatTheStoreLostInACrash(t *testing.T) {

@@ -204,3 +204,15 @@ func (db *DB) RestoreFrom(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// ForgetAppliedIndex clears the recorded log index: the store is about to start a new log (its old
+// log is gone, as after `station restore`, which restores the database alone), whose indexes start
+// again from 1 and must not be mistaken for entries applied before.
+func (db *DB) ForgetAppliedIndex(ctx context.Context) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM raft_applied`); err != nil {
+		return db.health.translate(fmt.Errorf("forget the applied log index: %w", err))
+	}
+	return nil
+}
