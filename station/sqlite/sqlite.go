@@ -56,7 +56,8 @@ type DB struct {
 	calMu sync.Mutex
 	cal   *station.Calendar // cached calendar; nil after the calendar changes
 
-	space  SpaceGuard // asked before new input is applied; nil: no reserve
+	space  SpaceGuard    // asked before new input is applied; nil: no reserve
+	ckpt   *checkpointer // the background checkpointer under the log; nil otherwise
 	schema fs.FS      // the migrations, for a restored snapshot of an older schema
 }
 
@@ -116,8 +117,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		f(&o)
 	}
 	sync := "synchronous(FULL)"
+	writerOnly := []string{"journal_mode(WAL)", "temp_store(MEMORY)"}
 	if o.logSync {
 		sync = "synchronous(NORMAL)"
+		writerOnly = append(writerOnly, "wal_autocheckpoint(0)") // checkpointer does it
 	}
 	common := []string{"busy_timeout(10000)", "foreign_keys(1)", sync}
 	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, space: o.space, schema: o.schema}
@@ -129,7 +132,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 		f.Close()
-		db.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)", "temp_store(MEMORY)"}, common...), "_txlock=immediate"))
+		db.write, err = sql.Open("sqlite", dsn(path, append(writerOnly, common...), "_txlock=immediate"))
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
@@ -144,6 +147,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		if err := db.migrate(ctx, o.schema); err != nil {
 			db.write.Close()
 			return nil, err
+		}
+		if o.logSync {
+			if db.ckpt, err = startCheckpointer(path); err != nil {
+				db.write.Close()
+				return nil, fmt.Errorf("open store %s: %w", path, err)
+			}
 		}
 	}
 	db.read, err = sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...), ""))
@@ -172,6 +181,9 @@ func (db *DB) Close() error {
 	}
 	db.stmts = map[string]*sql.Stmt{}
 	db.stmtMu.Unlock()
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.close())
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
