@@ -58,7 +58,7 @@ type DB struct {
 
 	space  SpaceGuard    // asked before new input is applied; nil: no reserve
 	ckpt   *checkpointer // the background checkpointer under the log; nil otherwise
-	schema fs.FS      // the migrations, for a restored snapshot of an older schema
+	schema fs.FS         // the migrations, for a restored snapshot of an older schema
 }
 
 // SpaceGuard says whether the disk has room for new input (station/diskspace.Guard implements it):
