@@ -183,6 +183,7 @@ func (db *DB) Close() error {
 	db.stmtMu.Unlock()
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.close())
+		db.ckpt = nil
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
