@@ -176,7 +176,7 @@ func outbound(kind station.CommandKind) bool {
 	return true
 }
 
-func previousOutcome(ctx context.Context, tx stmtTx, id string) (station.Result, error, bool, error) {
+func previousOutcome(ctx context.Context, tx querier, id string) (station.Result, error, bool, error) {
 	var res station.Result
 	var code, msg string
 	err := tx.QueryRowContext(ctx, `SELECT audit_seq, object_id, error_code, error_msg FROM commands WHERE id = ?`, id).

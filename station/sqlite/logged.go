@@ -55,6 +55,17 @@ func (db *DB) applyLogged(ctx context.Context, batch []Logged) ([]Outcome, error
 	defer db.mu.Unlock()
 	defer db.preparePending(context.WithoutCancel(ctx))
 
+	// A batch the store has applied before (raft replays the log after a start) is answered from the
+	// recorded outcomes without a write transaction: a restart on a full disk must not need one.
+	if applied, err := appliedIndex(ctx, db.read); err != nil {
+		return nil, err
+	} else if batch[len(batch)-1].Index <= applied {
+		for i, e := range batch {
+			out[i] = replayed(ctx, db.read, e.Cmd)
+		}
+		return out, nil
+	}
+
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("apply from the log: begin: %w", err)
@@ -119,7 +130,7 @@ func (db *DB) applyLogged(ctx context.Context, batch []Logged) ([]Outcome, error
 }
 
 // replayed answers a log entry the store applied before from the command's recorded outcome.
-func replayed(ctx context.Context, tx stmtTx, cmd station.Command) Outcome {
+func replayed(ctx context.Context, tx querier, cmd station.Command) Outcome {
 	res, prevErr, ok, err := previousOutcome(ctx, tx, cmd.ID)
 	switch {
 	case err != nil:
@@ -132,9 +143,7 @@ func replayed(ctx context.Context, tx stmtTx, cmd station.Command) Outcome {
 	return Outcome{Result: res, Err: prevErr}
 }
 
-func appliedIndex(ctx context.Context, q interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}) (uint64, error) {
+func appliedIndex(ctx context.Context, q querier) (uint64, error) {
 	var n int64
 	err := q.QueryRowContext(ctx, `SELECT log_index FROM raft_applied WHERE id = 1`).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
