@@ -43,7 +43,8 @@ func freeBytes(t *testing.T, dir string) int64 {
 // degraded; every acknowledged application stays readable; signing in either works or says why; and
 // all of it again after a restart on the full disk. Freeing space brings the station back.
 func TestATrulyFullDiskAnswersESTORAGEAndLosesNothing(t *testing.T) {
-	dir := filepath.Join(mountTmpfs(t, "12m"), "data")
+	// 24 MB: the database, and the command log's first 8 MiB segment (allocated in full when created).
+	dir := filepath.Join(mountTmpfs(t, "24m"), "data")
 	configure := func(m *Main) { m.DiskReserve = 0 }
 	s := startStationIn(t, dir, configure)
 	counter := s.login(t, "counter1")
