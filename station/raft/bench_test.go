@@ -80,7 +80,7 @@ func benchLog(b *testing.B, mode string) station.Log {
 		}
 		trans = append(trans, tr)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		n, err := sraft.Open(ctx, sraft.Config{Dir: filepath.Join(dir, "raft"), ID: id, Store: db, Transport: tr, Join: i > 0, Timing: testTiming})
+		n, err := sraft.Open(ctx, sraft.Config{Dir: filepath.Join(dir, "raft"), ID: id, Store: db, Transport: tr, Join: i > 0})
 		cancel()
 		if err != nil {
 			b.Fatal(err)
