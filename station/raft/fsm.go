@@ -73,20 +73,13 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var res []sqlite.Outcome
-	err := errStashed
-	if f.drainLocked() {
-		res, err = f.store.ApplyLogged(context.Background(), batch)
+	if !f.drainLocked() {
+		return f.stashLocked(batch, pos, out)
 	}
+	res, err := f.store.ApplyLogged(context.Background(), batch)
 	if err != nil {
-		if err != errStashed {
-			f.logger.Error("cannot apply committed commands; they wait for the disk", "first", batch[0].Index, "entries", len(batch), "err", err)
-		}
-		f.stash = append(f.stash, batch...)
-		for _, i := range pos {
-			out[i] = sqlite.Outcome{Err: station.ErrStorageDeferred()}
-		}
-		return out
+		f.logger.Error("cannot apply committed commands; they wait for the disk", "first", batch[0].Index, "entries", len(batch), "err", err)
+		return f.stashLocked(batch, pos, out)
 	}
 	for j, o := range res {
 		out[pos[j]] = o
@@ -94,8 +87,14 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	return out
 }
 
-// errStashed says a batch joined the stash without being tried.
-var errStashed = errors.New("behind the stash")
+// stashLocked puts batch behind the stash and answers its commands (at pos in out) that they wait.
+func (f *fsm) stashLocked(batch []sqlite.Logged, pos []int, out []any) []any {
+	f.stash = append(f.stash, batch...)
+	for _, i := range pos {
+		out[i] = sqlite.Outcome{Err: station.ErrStorageDeferred()}
+	}
+	return out
+}
 
 // drainLocked applies the stash, and reports whether it is empty. The outcomes were answered when the
 // entries were stashed.

@@ -18,6 +18,7 @@
 package raft
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -433,20 +434,6 @@ func (n *Node) AddMember(ctx context.Context, id, addr string, voter bool) error
 	return nil
 }
 
-// RemoveMember takes a box out of the cluster. Only the leader can.
-func (n *Node) RemoveMember(ctx context.Context, id string) error {
-	if err := n.raft.RemoveServer(hraft.ServerID(id), 0, time.Until(deadline(ctx))).Error(); err != nil {
-		return fmt.Errorf("raft: remove %s: %w", id, err)
-	}
-	return nil
-}
-
-// Leader returns the leader's ID and address ("" when there is none).
-func (n *Node) Leader() (id, addr string) {
-	a, i := n.raft.LeaderWithID()
-	return string(i), string(a)
-}
-
 // Raft returns the underlying raft node, for the cluster's tools and tests.
 func (n *Node) Raft() *hraft.Raft { return n.raft }
 
@@ -520,7 +507,7 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, p...)
 	for {
-		i := strings.IndexByte(string(w.buf), '\n')
+		i := bytes.IndexByte(w.buf, '\n')
 		if i < 0 {
 			return len(p), nil
 		}

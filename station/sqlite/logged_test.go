@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/civic-station/station/station"
-	"github.com/civic-station/station/station/sqlite"
 )
 
 func TestRestoreFromReplacesTheLiveDatabase(t *testing.T) {
@@ -27,5 +26,4 @@ func TestRestoreFromReplacesTheLiveDatabase(t *testing.T) {
 	if err != nil || n != 5 {
 		t.Fatalf("after the restore: %d applications (%v), want the snapshot's 5", n, err)
 	}
-	_ = sqlite.Logged{}
 }
