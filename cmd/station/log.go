@@ -154,7 +154,7 @@ func (c *controlServer) submit(w http.ResponseWriter, r *http.Request, log stati
 // or, when none runs there, through a log node the tool opens on the data directory for the one
 // command.
 func submitFromShell(ctx context.Context, dataDir string, cmd station.Command) (station.Result, error) {
-	res, err, running := submitToRunning(ctx, dataDir, cmd)
+	res, running, err := submitToRunning(ctx, dataDir, cmd)
 	if running {
 		return res, err
 	}
@@ -193,24 +193,24 @@ const shellLogWait = 10 * time.Second
 // submitToRunning submits cmd through the control port of the station running on dataDir. running is
 // false when no station runs there (no control file, or nothing listens at its address: a station
 // that stopped without removing it).
-func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (res station.Result, err error, running bool) {
+func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (res station.Result, running bool, err error) {
 	b, err := os.ReadFile(controlFile(dataDir))
 	if errors.Is(err, os.ErrNotExist) {
-		return res, nil, false
+		return res, false, nil
 	} else if err != nil {
-		return res, fmt.Errorf("读取 %s 失败：%w", controlFile(dataDir), err), true
+		return res, true, fmt.Errorf("读取 %s 失败：%w", controlFile(dataDir), err)
 	}
 	var info controlInfo
 	if err := json.Unmarshal(b, &info); err != nil {
-		return res, fmt.Errorf("%s 内容无效：%w", controlFile(dataDir), err), true
+		return res, true, fmt.Errorf("%s 内容无效：%w", controlFile(dataDir), err)
 	}
 	body, err := json.Marshal(cmd)
 	if err != nil {
-		return res, err, true
+		return res, true, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+info.Addr+"/v1/submit", bytes.NewReader(body))
 	if err != nil {
-		return res, err, true
+		return res, true, err
 	}
 	req.Header.Set("Authorization", "Bearer "+info.Token)
 	req.Header.Set("Content-Type", "application/json")
@@ -218,24 +218,24 @@ func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return res, nil, false // a control file left by a station that is gone
+			return res, false, nil // a control file left by a station that is gone
 		}
-		return res, fmt.Errorf("提交到运行中的服务站失败：%w", err), true
+		return res, true, fmt.Errorf("提交到运行中的服务站失败：%w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return res, fmt.Errorf("运行中的服务站拒绝了命令：%s %s", resp.Status, bytes.TrimSpace(msg)), true
+		return res, true, fmt.Errorf("运行中的服务站拒绝了命令：%s %s", resp.Status, bytes.TrimSpace(msg))
 	}
 	var ans controlAnswer
 	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return res, fmt.Errorf("运行中的服务站的回答无效：%w", err), true
+		return res, true, fmt.Errorf("运行中的服务站的回答无效：%w", err)
 	}
 	switch {
 	case ans.Error != nil:
-		return ans.Result, ans.Error, true
+		return ans.Result, true, ans.Error
 	case ans.Fault != "":
-		return ans.Result, errors.New(ans.Fault), true
+		return ans.Result, true, errors.New(ans.Fault)
 	}
-	return ans.Result, nil, true
+	return ans.Result, true, nil
 }

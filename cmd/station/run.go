@@ -77,7 +77,8 @@ type Main struct {
 	Stdout io.Writer        // where the start-up banner goes
 	Now    func() time.Time // the clock; time.Now by default
 	Hasher argon2id.Hasher  // password hashing parameters; argon2id.DefaultParams by default
-	// RaftTiming is the log's failure detection (sraft.DefaultTiming when zero; tests shorten it).
+	// RaftTiming is the log's failure detection once the box has company (sraft.DefaultTiming when
+	// zero); a box on its own runs with sraft.SoloTiming.
 	RaftTiming sraft.Timing
 	UI         fs.FS // the built UI; nil serves a placeholder
 
