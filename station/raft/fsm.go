@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hraft "github.com/hashicorp/raft"
@@ -41,6 +42,44 @@ type fsm struct {
 	// it reaches the log (Node.Submit).
 	mu    sync.Mutex
 	stash []sqlite.Logged
+
+	applied atomic.Uint64 // the index of the last entry the store has applied
+}
+
+// loadApplied reads the index the store has applied.
+func (f *fsm) loadApplied(ctx context.Context) error {
+	i, err := f.store.AppliedIndex(ctx)
+	if err != nil {
+		return fmt.Errorf("raft: %w", err)
+	}
+	f.applied.Store(i)
+	return nil
+}
+
+// Applied is the index of the last entry the store has applied.
+func (f *fsm) Applied() uint64 { return f.applied.Load() }
+
+// waitApplied waits until the store has applied index, for at most max or until ctx ends, and reports
+// whether it has.
+func (f *fsm) waitApplied(ctx context.Context, index uint64, max time.Duration) bool {
+	end := time.Now().Add(max)
+	for f.applied.Load() < index {
+		if time.Now().After(end) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+// advance records that the store has applied up to index.
+func (f *fsm) advance(index uint64) {
+	for {
+		cur := f.applied.Load()
+		if index <= cur || f.applied.CompareAndSwap(cur, index) {
+			return
+		}
+	}
 }
 
 var _ hraft.BatchingFSM = (*fsm)(nil)
@@ -68,11 +107,14 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 		batch = append(batch, sqlite.Logged{Index: l.Index, Cmd: cmd})
 		pos = append(pos, i)
 	}
-	if len(batch) == 0 {
-		return out
-	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if len(batch) == 0 {
+		if len(f.stash) == 0 {
+			f.advance(logs[len(logs)-1].Index)
+		}
+		return out
+	}
 	if !f.drainLocked() {
 		return f.stashLocked(batch, pos, out)
 	}
@@ -84,6 +126,7 @@ func (f *fsm) ApplyBatch(logs []*hraft.Log) []any {
 	for j, o := range res {
 		out[pos[j]] = o
 	}
+	f.advance(logs[len(logs)-1].Index)
 	return out
 }
 
@@ -106,6 +149,7 @@ func (f *fsm) drainLocked() bool {
 		return false
 	}
 	f.logger.Info("the commands that waited for the disk are applied", "entries", len(f.stash), "last", f.stash[len(f.stash)-1].Index)
+	f.advance(f.stash[len(f.stash)-1].Index)
 	f.stash = nil
 	return true
 }
@@ -169,6 +213,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.stash = nil // raft installs a snapshot newer than anything it handed to Apply
+	i, err := f.store.AppliedIndex(context.Background())
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	f.applied.Store(i)
 	return nil
 }
 

@@ -66,6 +66,12 @@ type Config struct {
 	// Join says the node is to join an existing cluster (the leader adds it): a directory without
 	// raft state then waits for the leader instead of bootstrapping a cluster of its own.
 	Join bool
+	// Forwarder carries a command submitted on a box that is not the leader to the leader (nil: such a
+	// command is refused as EUNAVAILABLE).
+	Forwarder Forwarder
+	// OnLeadership is called, from a goroutine of its own, when the node becomes the leader (true) or
+	// stops being it (false): the station runs its syncer on the leader only.
+	OnLeadership func(leading bool)
 
 	// Timing is raft's failure detection (default: DefaultTiming). A box on its own waits one
 	// heartbeat timeout after it starts before it elects itself, unless SoloTiming is set: a node that
@@ -110,14 +116,20 @@ const (
 // Node is one box's member of the station's cluster. It implements station.Log.
 type Node struct {
 	cfg   Config
-	raft  *hraft.Raft
 	wal   *wal.WAL
 	fsm   *fsm
 	meta  *metadb.BoltMetaDB
 	stop  chan struct{}
 	close sync.Once
 
+	// The raft instance and how it was made: a box that was its cluster's only voter restarts raft
+	// with the cluster's timing when a member joins (leaveSolo).
+	mu        sync.RWMutex
+	raft      *hraft.Raft
 	soloTimed bool // runs with cfg.SoloTiming
+	snaps     hraft.SnapshotStore
+	trans     hraft.Transport
+	joinMu    sync.Mutex // one membership change at a time
 }
 
 var _ station.Log = (*Node)(nil)
@@ -160,7 +172,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			os.RemoveAll(o)
 		}
 	}
-	hl := hclogFor(cfg.Logger)
+	hl := HCLog(cfg.Logger)
 	// The log's metadata store is ours to close: the WAL's Close leaves it open, and its file lock
 	// then keeps the next Open in this process waiting.
 	meta := &metadb.BoltMetaDB{}
@@ -181,12 +193,23 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.closeLog()
 		return nil, err
 	}
-	trans := cfg.Transport
-	if trans == nil {
-		_, trans = hraft.NewInmemTransport(hraft.ServerAddress(cfg.Addr))
+	if err := f.loadApplied(ctx); err != nil {
+		n.closeLog()
+		return nil, err
 	}
+	var trans hraft.Transport
+	switch t := cfg.Transport.(type) {
+	case nil:
+		_, trans = hraft.NewInmemTransport(hraft.ServerAddress(cfg.Addr))
+	case preVoter:
+		trans = keepOpenPreVote{t}
+	default:
+		trans = keepOpen{t}
+	}
+	n.snaps, n.trans = snaps, trans
+	logs := logStore{w}
 	rc := n.raftConfig(hl)
-	has, err := hraft.HasExistingState(w, w, snaps)
+	has, err := hraft.HasExistingState(logs, w, snaps)
 	if err != nil {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: %w", err)
@@ -200,13 +223,13 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if !has && !cfg.Join {
 		boot := hraft.Configuration{Servers: []hraft.Server{{Suffrage: hraft.Voter, ID: hraft.ServerID(cfg.ID), Address: trans.LocalAddr()}}}
-		if err := hraft.BootstrapCluster(rc, w, w, snaps, trans, boot); err != nil {
+		if err := hraft.BootstrapCluster(rc, logs, w, snaps, trans, boot); err != nil {
 			n.closeLog()
 			return nil, fmt.Errorf("raft: bootstrap: %w", err)
 		}
 	}
 	probe := n.raftConfig(hclog.NewNullLogger())
-	members, err := hraft.GetConfiguration(probe, f, w, w, snaps, trans)
+	members, err := hraft.GetConfiguration(probe, f, logs, w, snaps, trans)
 	if err != nil {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: read the membership: %w", err)
@@ -216,12 +239,15 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		n.soloTimed = true
 		rc = n.raftConfig(hl)
 	}
-	n.raft, err = hraft.NewRaft(rc, f, w, w, snaps, trans)
+	n.raft, err = hraft.NewRaft(rc, f, logs, w, snaps, trans)
 	if err != nil {
 		n.closeLog()
 		return nil, fmt.Errorf("raft: start: %w", err)
 	}
 	go f.retryStash(n.stop)
+	if cfg.OnLeadership != nil {
+		go n.watchLeadership(cfg.OnLeadership)
+	}
 
 	if solo {
 		// Writable at once, and the store holds every committed entry (the log's replay of what the
@@ -234,9 +260,64 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 			n.Close()
 			return nil, fmt.Errorf("raft: replay the log: %w", err)
 		}
+		// A box given a network address since the log began (or a new one): the membership says
+		// where the others reach it.
+		if self := trans.LocalAddr(); memberAddr(members, cfg.ID) != self {
+			if err := n.raft.AddVoter(hraft.ServerID(cfg.ID), self, 0, time.Until(deadline(ctx))).Error(); err != nil {
+				n.Close()
+				return nil, fmt.Errorf("raft: record the address %s: %w", self, err)
+			}
+		}
 	}
 	return n, nil
 }
+
+// memberAddr is id's address in the membership, or "".
+func memberAddr(c hraft.Configuration, id string) hraft.ServerAddress {
+	for _, s := range c.Servers {
+		if string(s.ID) == id {
+			return s.Address
+		}
+	}
+	return ""
+}
+
+// logStore is the log as raft reads it. raft-wal keeps entries that were truncated from the head
+// readable while they share a segment with live ones; raft must see them gone, or it replicates a
+// new member from the log's first entries instead of sending it the snapshot that holds them.
+type logStore struct{ *wal.WAL }
+
+// GetLog returns entry index, or hraft.ErrLogNotFound when it is before the log's first.
+func (l logStore) GetLog(index uint64, log *hraft.Log) error {
+	first, err := l.WAL.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if index < first {
+		return hraft.ErrLogNotFound
+	}
+	return l.WAL.GetLog(index, log)
+}
+
+// keepOpen is a transport raft does not close when it shuts down, so that a node can restart raft on
+// it (leaveSolo); Node.Close closes it.
+type keepOpen struct{ hraft.Transport }
+
+// Close does nothing: the transport outlives the raft instance.
+func (keepOpen) Close() error { return nil }
+
+// preVoter is a transport that carries raft's pre-vote (a box cut off from the others asks before it
+// disrupts them with an election when it comes back).
+type preVoter interface {
+	hraft.Transport
+	hraft.WithPreVote
+}
+
+// keepOpenPreVote is keepOpen for a transport that carries pre-votes.
+type keepOpenPreVote struct{ preVoter }
+
+// Close does nothing: the transport outlives the raft instance.
+func (keepOpenPreVote) Close() error { return nil }
 
 func (n *Node) raftConfig(hl hclog.Logger) *hraft.Config {
 	t := n.cfg.Timing
@@ -305,7 +386,7 @@ func (n *Node) waitLeader(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if addr, _ := n.raft.LeaderWithID(); addr != "" {
+		if addr, _ := n.rf().LeaderWithID(); addr != "" {
 			return nil
 		}
 		select {
@@ -331,64 +412,126 @@ const submitTimeout = 30 * time.Second
 // domain's refusal (which is applied, and audited, like any outcome). A command that is new input is
 // refused before it reaches the log while the disk is short of its reserve.
 //
+// On a box that is not the leader the command goes to the leader (Config.Forwarder), and Submit
+// returns once this box's store has applied it too, so that what the user does next here sees it.
+//
 // While the cluster has no leader, or the leader changes under the proposal, Submit proposes the
 // command again until ctx ends: the store applies a command ID once and answers a repeat with the
 // first outcome, so a proposal that did reach the log before the change is not applied twice. When
 // ctx ends first, the answer is EUNAVAILABLE.
 func (n *Node) Submit(ctx context.Context, cmd station.Command) (station.Result, error) {
+	res, _, err := n.submit(ctx, cmd, true)
+	return res, err
+}
+
+// SubmitHere is Submit without forwarding, for the leader's side of a forwarded command: it also
+// returns the index of the command's entry, and on a box that is not the leader it fails with an
+// error that wraps hraft.ErrNotLeader.
+func (n *Node) SubmitHere(ctx context.Context, cmd station.Command) (station.Result, uint64, error) {
+	return n.submit(ctx, cmd, false)
+}
+
+func (n *Node) submit(ctx context.Context, cmd station.Command, forward bool) (station.Result, uint64, error) {
 	if cmd.Kind.NeedsSpace() {
 		if n.fsm.behind() {
-			return station.Result{}, station.ErrStorageFailed()
+			return station.Result{}, 0, station.ErrStorageFailed()
 		}
 		if n.cfg.Space != nil {
 			if err := n.cfg.Space.Check(); err != nil {
-				return station.Result{}, err
+				return station.Result{}, 0, err
 			}
 		}
 	}
 	data, err := json.Marshal(cmd)
 	if err != nil {
-		return station.Result{}, fmt.Errorf("submit %s: %w", cmd.Kind, err)
+		return station.Result{}, 0, fmt.Errorf("submit %s: %w", cmd.Kind, err)
 	}
 	end := deadline(ctx)
 	pause := 5 * time.Millisecond
 	for {
-		o, err := n.propose(ctx, data, end)
+		o, index, err := n.propose(ctx, data, end)
 		if err == nil {
-			return o.Result, o.Err
+			return o.Result, index, o.Err
+		}
+		if errors.Is(err, hraft.ErrNotLeader) && !forward {
+			return station.Result{}, 0, fmt.Errorf("submit %s: %w", cmd.Kind, err)
+		}
+		if errors.Is(err, hraft.ErrNotLeader) && n.cfg.Forwarder != nil {
+			if addr, _ := n.rf().LeaderWithID(); addr != "" {
+				res, index, ferr := n.cfg.Forwarder.Forward(ctx, string(addr), cmd)
+				if !errors.Is(ferr, ErrForwardAgain) {
+					if index > 0 {
+						n.fsm.waitApplied(ctx, index, readYourWritesWait)
+					}
+					return res, index, ferr
+				}
+				err = ferr
+			}
 		}
 		if !retryable(err) || time.Until(end) < pause {
-			return station.Result{}, n.proposeError(cmd, err)
+			return station.Result{}, 0, n.proposeError(cmd, err)
 		}
 		select {
 		case <-ctx.Done():
-			return station.Result{}, n.proposeError(cmd, ctx.Err())
+			return station.Result{}, 0, n.proposeError(cmd, ctx.Err())
 		case <-n.stop:
-			return station.Result{}, n.proposeError(cmd, hraft.ErrRaftShutdown)
+			return station.Result{}, 0, n.proposeError(cmd, hraft.ErrRaftShutdown)
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
 }
 
+// readYourWritesWait bounds how long a box waits for its own store to apply a command it forwarded;
+// a box that lags more than that answers anyway (the command is committed).
+const readYourWritesWait = 2 * time.Second
+
+// Forwarder carries a command from a box that is not the leader to the leader, which submits it
+// (Node.SubmitHere) and answers its outcome and its entry's index. An error that wraps
+// ErrForwardAgain says the command may be proposed again (the leader could not be reached or is no
+// longer the leader); any other error is the command's outcome.
+type Forwarder interface {
+	Forward(ctx context.Context, leader string, cmd station.Command) (station.Result, uint64, error)
+}
+
+// ErrForwardAgain marks a forwarding that may be tried again.
+var ErrForwardAgain = errors.New("forward to the leader: try again")
+
 // propose appends data to the log and waits for its outcome, or for ctx.
-func (n *Node) propose(ctx context.Context, data []byte, end time.Time) (sqlite.Outcome, error) {
-	fut := n.raft.Apply(data, time.Until(end))
+func (n *Node) propose(ctx context.Context, data []byte, end time.Time) (sqlite.Outcome, uint64, error) {
+	fut := n.rf().Apply(data, time.Until(end))
 	done := make(chan error, 1)
 	go func() { done <- fut.Error() }()
 	select {
 	case err := <-done:
+		if errors.Is(err, hraft.ErrRaftShutdown) && !n.stopped() {
+			err = errRestarting
+		}
 		if err != nil {
-			return sqlite.Outcome{}, err
+			return sqlite.Outcome{}, 0, err
 		}
 	case <-ctx.Done():
-		return sqlite.Outcome{}, errOutcomeUnknown
+		return sqlite.Outcome{}, 0, errOutcomeUnknown
 	}
 	o, ok := fut.Response().(sqlite.Outcome)
 	if !ok {
-		return sqlite.Outcome{}, fmt.Errorf("unexpected response %T", fut.Response())
+		return sqlite.Outcome{}, 0, fmt.Errorf("unexpected response %T", fut.Response())
 	}
-	return o, nil
+	return o, fut.Index(), nil
+}
+
+// errRestarting says raft is being restarted under the node (leaveSolo): the proposal did not reach
+// the log.
+var errRestarting = errors.New("raft restarts")
+
+// stopped reports whether Close was called.
+func (n *Node) stopped() bool {
+	select {
+	case <-n.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // errOutcomeUnknown says the caller stopped waiting before the command's outcome was known: it may
@@ -398,7 +541,8 @@ var errOutcomeUnknown = errors.New("stopped waiting for the outcome")
 // retryable reports whether a proposal failed only because the cluster had, or lost, no leader.
 func retryable(err error) bool {
 	return errors.Is(err, hraft.ErrNotLeader) || errors.Is(err, hraft.ErrLeadershipLost) ||
-		errors.Is(err, hraft.ErrLeadershipTransferInProgress) || errors.Is(err, hraft.ErrEnqueueTimeout)
+		errors.Is(err, hraft.ErrLeadershipTransferInProgress) || errors.Is(err, hraft.ErrEnqueueTimeout) ||
+		errors.Is(err, ErrForwardAgain) || errors.Is(err, errRestarting)
 }
 
 // proposeError says why a command did not reach the log, in words a resident or a clerk can act on.
@@ -415,38 +559,27 @@ func (n *Node) proposeError(cmd station.Command, err error) error {
 	return fmt.Errorf("submit %s: %w", cmd.Kind, err)
 }
 
-// AddMember adds a box to the cluster, as a voter or as a non-voter (a box switched off at night,
-// such as a kiosk: it gets every entry but does not count for the quorum). Only the leader can.
-func (n *Node) AddMember(ctx context.Context, id, addr string, voter bool) error {
-	if n.soloTimed {
-		return errors.New("raft: this node runs with a lone voter's timing: restart it before adding members")
-	}
-	timeout := time.Until(deadline(ctx))
-	var fut hraft.IndexFuture
-	if voter {
-		fut = n.raft.AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, timeout)
-	} else {
-		fut = n.raft.AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, timeout)
-	}
-	if err := fut.Error(); err != nil {
-		return fmt.Errorf("raft: add %s: %w", id, err)
-	}
-	return nil
-}
-
 // Raft returns the underlying raft node, for the cluster's tools and tests.
-func (n *Node) Raft() *hraft.Raft { return n.raft }
+func (n *Node) Raft() *hraft.Raft { return n.rf() }
+
+// rf is the running raft instance.
+func (n *Node) rf() *hraft.Raft {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.raft
+}
 
 // handOver transfers the leadership to another voter before the leader stops, so that the cluster
 // does not wait an election timeout to notice it is gone.
 func (n *Node) handOver() {
-	if n.raft.State() != hraft.Leader {
+	r := n.rf()
+	if r.State() != hraft.Leader {
 		return
 	}
-	if fut := n.raft.GetConfiguration(); fut.Error() != nil || soleVoter(fut.Configuration(), n.cfg.ID) {
+	if fut := r.GetConfiguration(); fut.Error() != nil || soleVoter(fut.Configuration(), n.cfg.ID) {
 		return
 	}
-	fut := n.raft.LeadershipTransfer()
+	fut := r.LeadershipTransfer()
 	done := make(chan error, 1)
 	go func() { done <- fut.Error() }()
 	select {
@@ -470,9 +603,16 @@ func (n *Node) Close() error {
 	var err error
 	n.close.Do(func() {
 		close(n.stop)
-		if n.raft != nil {
+		n.joinMu.Lock() // not while raft restarts
+		defer n.joinMu.Unlock()
+		if r := n.rf(); r != nil {
 			n.handOver()
-			err = n.raft.Shutdown().Error()
+			err = r.Shutdown().Error()
+		}
+		if c, ok := n.cfg.Transport.(hraft.WithClose); ok {
+			if cerr := c.Close(); err == nil {
+				err = cerr
+			}
 		}
 		if cerr := n.wal.Close(); err == nil {
 			err = cerr
@@ -484,8 +624,8 @@ func (n *Node) Close() error {
 	return err
 }
 
-// hclogFor hands raft's log lines (hclog) to slog, as lines of the component "raft".
-func hclogFor(l *slog.Logger) hclog.Logger {
+// HCLog hands raft's log lines (hclog) to slog, as lines of the component "raft".
+func HCLog(l *slog.Logger) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:            "station",
 		Level:           hclog.Info,

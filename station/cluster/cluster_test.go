@@ -1,0 +1,353 @@
+package cluster_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/cluster"
+	"github.com/civic-station/station/station/lantls"
+	sraft "github.com/civic-station/station/station/raft"
+	"github.com/civic-station/station/station/sqlite"
+)
+
+// testTiming is a LAN's failure detection, scaled down for tests.
+var testTiming = sraft.Timing{Heartbeat: 100 * time.Millisecond, Election: 100 * time.Millisecond, LeaderLease: 50 * time.Millisecond}
+
+var system = station.Actor{Username: "system", Role: station.RoleSystem}
+
+var cmdSeq atomic.Int64
+
+// matterCmd imports one matter, named by n: the test's unit of a write that every box must have.
+func matterCmd(t testing.TB, n int) station.Command {
+	t.Helper()
+	m := station.Matter{Code: fmt.Sprintf("T-%04d", n), Name: "测试事项", Department: "区民政局", Category: "社会救助",
+		Kind: station.KindCommitment, TimeLimitDays: 20, Location: "一号窗口",
+		Materials: []station.Material{{Code: "M1", Name: "居民身份证", Required: true}}, Status: station.MatterActive, Version: 1}
+	cmd, err := station.NewCommand(fmt.Sprintf("cmd-%07d", cmdSeq.Add(1)), station.CmdCatalogImport, time.Now(), system, station.CatalogImport{Matters: []station.Matter{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// box is one station box with its cluster port, its store and its log node.
+type box struct {
+	t    *testing.T
+	id   string
+	dir  string
+	ln   net.Listener
+	addr string
+	db   *sqlite.DB
+	port *cluster.Port
+	svc  *cluster.Service
+	node *sraft.Node
+}
+
+func boxDir(t *testing.T) string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "station-cluster-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
+}
+
+// newBox binds the box's cluster port (its address is known before it has credentials).
+func newBox(t *testing.T, id string) *box {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &box{t: t, id: id, dir: boxDir(t), ln: ln, addr: ln.Addr().String()}
+	t.Cleanup(b.stop)
+	return b
+}
+
+func (b *box) tlsDir() string { return filepath.Join(b.dir, "tls") }
+
+// secrets are the station's key files a joining box receives: here the CA's.
+func (b *box) secrets() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, f := range []string{lantls.CACertFile, lantls.CAKeyFile} {
+		data, err := os.ReadFile(filepath.Join(b.tlsDir(), f))
+		if err != nil {
+			return nil, err
+		}
+		files[filepath.Join("tls", f)] = data
+	}
+	return files, nil
+}
+
+// start runs the box: its member certificate (and the CA, on the first box), the port, the node.
+func (b *box) start(join bool) {
+	b.t.Helper()
+	creds, err := lantls.EnsureMember(lantls.Options{Dir: b.tlsDir(), CAName: "test", Now: time.Now()}, b.id)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.svc = &cluster.Service{Creds: creds, Codes: &cluster.Codes{}, Secrets: b.secrets}
+	if b.ln == nil {
+		if b.ln, err = net.Listen("tcp", b.addr); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	var logger *slog.Logger
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("box", b.id)
+	}
+	b.port = cluster.Listen(b.ln, b.addr, creds, b.svc, logger)
+	b.ln = nil
+	if b.db, err = sqlite.Open(context.Background(), filepath.Join(b.dir, "station.db"), sqlite.WithLogSynced()); err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b.node, err = sraft.Open(ctx, sraft.Config{Dir: filepath.Join(b.dir, "raft"), ID: b.id, Store: b.db, Join: join,
+		Transport: b.port.Transport(logger), Forwarder: b.svc, Logger: logger, Timing: testTiming, SoloTiming: sraft.SoloTiming})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.svc.SetNode(b.node)
+}
+
+func (b *box) stop() {
+	if b.node != nil {
+		b.node.Close()
+		b.node = nil
+	}
+	if b.port != nil {
+		b.port.Close()
+		b.port = nil
+	}
+	if b.db != nil {
+		b.db.Close()
+		b.db = nil
+	}
+	if b.ln != nil {
+		b.ln.Close()
+		b.ln = nil
+	}
+}
+
+// join lets b into the cluster whose leader is l, as the station's tools do: the code, the key files
+// written, the box started, promoted once it has caught up.
+func (b *box) join(l *box, voter bool) {
+	b.t.Helper()
+	code, _, err := l.svc.Codes.New()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ans, err := cluster.Join(ctx, l.addr, strings.ToLower(code), cluster.JoinRequest{ID: b.id, Addr: b.addr, Voter: voter})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for name, data := range ans.Files {
+		path := filepath.Join(b.dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			b.t.Fatal(err)
+		}
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	b.start(true)
+	if voter {
+		if err := b.svc.PromoteWhenCaughtUp(ctx, 20*time.Millisecond); err != nil {
+			b.t.Fatalf("%s: promote: %v", b.id, err)
+		}
+	}
+}
+
+func submit(t *testing.T, b *box, cmd station.Command) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.node.Submit(ctx, cmd); err != nil {
+		t.Fatalf("submit on %s: %v", b.id, err)
+	}
+}
+
+func hasMatter(t *testing.T, b *box, n int) bool {
+	t.Helper()
+	m, err := b.db.Matter(context.Background(), fmt.Sprintf("T-%04d", n))
+	if err != nil && station.ErrorCode(err) != station.ENOTFOUND {
+		t.Fatal(err)
+	}
+	return m != nil
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("not within 10 s: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func voters(t *testing.T, b *box) int {
+	ms, err := b.node.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := 0
+	for _, m := range ms {
+		if m.Voter {
+			v++
+		}
+	}
+	return v
+}
+
+// TestBoxesJoinOverTLSAndAFollowerWritesThroughTheLeader is the whole join: a box on its own (with a
+// lone voter's timing) takes two more by join code over the cluster port; what the first box had
+// before they joined reaches them by snapshot; a write on a follower goes to the leader and is
+// readable on the follower as soon as Submit returns; killing the leader leaves two voters that go on.
+func TestBoxesJoinOverTLSAndAFollowerWritesThroughTheLeader(t *testing.T) {
+	b1, b2, b3 := newBox(t, "box1"), newBox(t, "box2"), newBox(t, "box3")
+	b1.start(false)
+	for i := range 5 {
+		submit(t, b1, matterCmd(t, i))
+	}
+	b2.join(b1, true)
+	if got := voters(t, b1); got != 2 {
+		t.Fatalf("voters after the second box: %d, want 2", got)
+	}
+	b3.join(b1, true)
+	if got := voters(t, b1); got != 3 {
+		t.Fatalf("voters after the third box: %d, want 3", got)
+	}
+	for _, b := range []*box{b2, b3} {
+		for i := range 5 {
+			if !hasMatter(t, b, i) {
+				t.Errorf("%s lacks matter %d written before it joined", b.id, i)
+			}
+		}
+	}
+	// A write on a follower.
+	if b2.node.IsLeader() {
+		t.Fatal("box2 leads: the test wants a follower")
+	}
+	submit(t, b2, matterCmd(t, 100))
+	if !hasMatter(t, b2, 100) {
+		t.Error("the follower that submitted does not read its own write")
+	}
+	eventually(t, "box1 and box3 have the follower's write", func() bool { return hasMatter(t, b1, 100) && hasMatter(t, b3, 100) })
+
+	st, err := b1.svc.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 3 {
+		t.Fatalf("status: %d members, want 3", len(st))
+	}
+	for _, m := range st {
+		if !m.Reachable || m.Progress == nil || !m.Voter {
+			t.Errorf("status of %s: %+v", m.ID, m)
+		}
+	}
+
+	// The leader dies: the other two elect one and take writes on either box.
+	b1.stop()
+	eventually(t, "a new leader", func() bool { return b2.node.IsLeader() || b3.node.IsLeader() })
+	submit(t, b3, matterCmd(t, 101))
+	submit(t, b2, matterCmd(t, 102))
+	eventually(t, "both boxes have both writes", func() bool {
+		return hasMatter(t, b2, 101) && hasMatter(t, b3, 101) && hasMatter(t, b2, 102) && hasMatter(t, b3, 102)
+	})
+}
+
+// TestAJoinCodeIsSpentOnceAndAWrongOneIsRefused: the code works once; a wrong code is refused and,
+// after MaxCodeFailures wrong tries, the right one no longer works either.
+func TestAJoinCodeIsSpentOnceAndAWrongOneIsRefused(t *testing.T) {
+	b1, b2 := newBox(t, "box1"), newBox(t, "box2")
+	b1.start(false)
+	ctx := context.Background()
+	code, _, err := b1.svc.Codes.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := cluster.JoinRequest{ID: "box2", Addr: b2.addr}
+	if _, err := cluster.Join(ctx, b1.addr, "0000-0000-0000-0000", req); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("wrong code: %v, want a 403 refusal", err)
+	}
+	if _, err := cluster.Join(ctx, b1.addr, code, req); err != nil {
+		t.Fatalf("right code: %v", err)
+	}
+	req.ID = "box3"
+	if _, err := cluster.Join(ctx, b1.addr, code, req); err == nil {
+		t.Fatal("a spent code let a second box in")
+	}
+	code, _, _ = b1.svc.Codes.New()
+	for range cluster.MaxCodeFailures {
+		cluster.Join(ctx, b1.addr, "0000-0000-0000-0001", req)
+	}
+	if _, err := cluster.Join(ctx, b1.addr, code, req); err == nil {
+		t.Fatal("the code still worked after too many wrong tries")
+	}
+	if _, err := cluster.NormalizeCode("12"); err == nil {
+		t.Error("a short code was accepted")
+	}
+	if c, err := cluster.NormalizeCode("abcd-efgh-ijkl-mnop"); err != nil || c != "ABCDEFGH1JK1MN0P" {
+		t.Errorf("NormalizeCode = %q, %v", c, err)
+	}
+}
+
+// TestAJoinerRefusesAHostThatDoesNotKnowTheCode: a box in the middle that answers the join without
+// the code gets nothing written: the joiner checks the leader's proof.
+func TestAJoinerRefusesAHostThatDoesNotKnowTheCode(t *testing.T) {
+	impostor := newBox(t, "impostor")
+	impostor.start(false)
+	// The impostor has a code of its own, not the one the technician typed: its proof is wrong.
+	impostor.svc.Codes.New()
+	_, err := cluster.Join(context.Background(), impostor.addr, "ABCD-EFGH-JKMN-PQRS", cluster.JoinRequest{ID: "box2", Addr: "127.0.0.1:1"})
+	if err == nil {
+		t.Fatal("joined a host that does not know the code")
+	}
+}
+
+// TestTheClusterPortRefusesStrangers: raft's protocol without a member certificate, or with one from
+// another station's CA, gets no connection; neither do the members' requests.
+func TestTheClusterPortRefusesStrangers(t *testing.T) {
+	b1 := newBox(t, "box1")
+	b1.start(false)
+	// No certificate.
+	c, err := tls.Dial("tcp", b1.addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"station-raft/1"}})
+	if err == nil {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		c.Close()
+	}
+	if err == nil {
+		t.Error("a raft connection without a member certificate stayed open")
+	}
+	// Another station's member.
+	other, err := lantls.EnsureMember(lantls.Options{Dir: filepath.Join(t.TempDir(), "tls"), CAName: "other", Now: time.Now()}, "box9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &cluster.Service{Creds: other}
+	if _, _, err := svc.Forward(context.Background(), b1.addr, matterCmd(t, 1)); err == nil || !errors.Is(err, sraft.ErrForwardAgain) {
+		t.Errorf("another station's member forwarded a command: %v", err)
+	}
+	if hasMatter(t, b1, 1) {
+		t.Error("another station's command was applied")
+	}
+}
