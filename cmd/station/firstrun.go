@@ -144,8 +144,12 @@ func (m *Main) restartSyncer(ctx context.Context) (bool, error) {
 	defer m.syncMu.Unlock()
 	if m.stopSync != nil {
 		m.stopSync()
+		m.stopSync = nil
 	}
-	stop, err := startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key))
+	if !m.Log.IsLeader() {
+		return false, nil // the leader syncs (leadershipChanged)
+	}
+	stop, err := startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, m.syncOptions()...)
 	if err != nil {
 		m.stopSync = nil
 		return false, err

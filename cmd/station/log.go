@@ -43,12 +43,20 @@ func openStore(ctx context.Context, dataDir string, opts ...sqlite.Option) (*sql
 	return sqlite.Open(ctx, filepath.Join(dataDir, "station.db"), append([]sqlite.Option{sqlite.WithLogSynced()}, opts...)...)
 }
 
-// openLog starts the box's log node on db.
-func openLog(ctx context.Context, dataDir string, db *sqlite.DB, space sraft.SpaceGuard, logger *slog.Logger, timing sraft.Timing) (*sraft.Node, error) {
+// openLog starts the box's log node on db, with cfg's transport, timing and callbacks: the box's name
+// from DATA/cluster.json (boxName), a lone voter's timing while it has no company.
+func openLog(ctx context.Context, dataDir string, db *sqlite.DB, cfg sraft.Config) (*sraft.Node, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	n, err := sraft.Open(ctx, sraft.Config{Dir: raftDir(dataDir), ID: nodeID(), Store: db, Space: space, Logger: logger,
-		Timing: timing, SoloTiming: sraft.SoloTiming})
+	if cfg.ID == "" {
+		id, err := boxName(dataDir, "")
+		if err != nil {
+			return nil, err
+		}
+		cfg.ID = id
+	}
+	cfg.Dir, cfg.Store, cfg.SoloTiming = raftDir(dataDir), db, sraft.SoloTiming
+	n, err := sraft.Open(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("打开命令日志失败：%w", err)
 	}
@@ -84,8 +92,9 @@ type controlServer struct {
 	token string
 }
 
-// startControl opens the control port and writes the control file.
-func startControl(dataDir string, log station.Log, logger *slog.Logger) (*controlServer, error) {
+// startControl opens the control port and writes the control file. routes adds more of the port's
+// routes (the cluster's), each behind the token.
+func startControl(dataDir string, log station.Log, logger *slog.Logger, routes func(mux *http.ServeMux, auth func(http.HandlerFunc) http.HandlerFunc)) (*controlServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("control port: %w", err)
@@ -97,7 +106,10 @@ func startControl(dataDir string, log station.Log, logger *slog.Logger) (*contro
 	}
 	c := &controlServer{ln: ln, file: controlFile(dataDir), token: token}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/submit", func(w http.ResponseWriter, r *http.Request) { c.submit(w, r, log) })
+	mux.HandleFunc("POST /v1/submit", c.auth(func(w http.ResponseWriter, r *http.Request) { c.submit(w, r, log) }))
+	if routes != nil {
+		routes(mux, c.auth)
+	}
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	b, _ := json.Marshal(controlInfo{Addr: ln.Addr().String(), Token: token})
 	if err := atomicfile.WriteFile(c.file, b, 0o600); err != nil {
@@ -121,12 +133,19 @@ type controlAnswer struct {
 	Fault  string         `json:"fault,omitempty"` // an error that is not the domain's
 }
 
-func (c *controlServer) submit(w http.ResponseWriter, r *http.Request, log station.Log) {
-	got := []byte(r.Header.Get("Authorization"))
-	if subtle.ConstantTimeCompare(got, []byte("Bearer "+c.token)) != 1 {
-		http.Error(w, "forbidden", http.StatusForbidden)
-		return
+// auth lets only a caller with the control file's token through.
+func (c *controlServer) auth(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, []byte("Bearer "+c.token)) != 1 {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
+		h(w, r)
 	}
+}
+
+func (c *controlServer) submit(w http.ResponseWriter, r *http.Request, log station.Log) {
 	var cmd station.Command
 	if err := json.NewDecoder(io.LimitReader(r.Body, 8<<20)).Decode(&cmd); err != nil {
 		http.Error(w, "bad command", http.StatusBadRequest)
@@ -171,7 +190,7 @@ func submitFromShell(ctx context.Context, dataDir string, cmd station.Command) (
 	}
 	ch := make(chan opened, 1)
 	go func() {
-		n, err := openLog(ctx, dataDir, db, nil, slog.New(slog.DiscardHandler), sraft.DefaultTiming)
+		n, err := openLog(ctx, dataDir, db, sraft.Config{Logger: slog.New(slog.DiscardHandler)})
 		ch <- opened{n, err}
 	}()
 	var o opened
@@ -184,33 +203,44 @@ func submitFromShell(ctx context.Context, dataDir string, cmd station.Command) (
 		return station.Result{}, o.err
 	}
 	defer o.node.Close()
+	if members, err := o.node.Members(); err == nil && len(members) > 1 {
+		return station.Result{}, errors.New("本机属于多台设备组成的集群：请先启动服务站（station service start）再执行，命令会经运行中的服务站提交")
+	}
 	return o.node.Submit(ctx, cmd)
 }
 
 // shellLogWait is how long a shell tool waits for the log's lock.
 const shellLogWait = 10 * time.Second
 
-// submitToRunning submits cmd through the control port of the station running on dataDir. running is
-// false when no station runs there (no control file, or nothing listens at its address: a station
-// that stopped without removing it).
-func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (res station.Result, running bool, err error) {
+// readControl reads the control file of the station running on dataDir; ok is false when there is
+// none.
+func readControl(dataDir string) (info controlInfo, ok bool, err error) {
 	b, err := os.ReadFile(controlFile(dataDir))
 	if errors.Is(err, os.ErrNotExist) {
-		return res, false, nil
+		return info, false, nil
 	} else if err != nil {
-		return res, true, fmt.Errorf("读取 %s 失败：%w", controlFile(dataDir), err)
+		return info, true, fmt.Errorf("读取 %s 失败：%w", controlFile(dataDir), err)
 	}
-	var info controlInfo
 	if err := json.Unmarshal(b, &info); err != nil {
-		return res, true, fmt.Errorf("%s 内容无效：%w", controlFile(dataDir), err)
+		return info, true, fmt.Errorf("%s 内容无效：%w", controlFile(dataDir), err)
 	}
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return res, true, err
+	return info, true, nil
+}
+
+// callControl calls the control port at info with in as the JSON body (nil: none) and decodes the
+// answer into out. running is false when nothing listens there (a station that is gone).
+func callControl(ctx context.Context, info controlInfo, method, path string, in, out any) (running bool, err error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return true, err
+		}
+		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+info.Addr+"/v1/submit", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+info.Addr+path, body)
 	if err != nil {
-		return res, true, err
+		return true, err
 	}
 	req.Header.Set("Authorization", "Bearer "+info.Token)
 	req.Header.Set("Content-Type", "application/json")
@@ -218,18 +248,32 @@ func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return res, false, nil // a control file left by a station that is gone
+			return false, nil // a control file left by a station that is gone
 		}
-		return res, true, fmt.Errorf("提交到运行中的服务站失败：%w", err)
+		return true, fmt.Errorf("连接运行中的服务站失败：%w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return res, true, fmt.Errorf("运行中的服务站拒绝了命令：%s %s", resp.Status, bytes.TrimSpace(msg))
+		return true, fmt.Errorf("运行中的服务站拒绝了请求：%s %s", resp.Status, bytes.TrimSpace(msg))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return true, fmt.Errorf("运行中的服务站的回答无效：%w", err)
+	}
+	return true, nil
+}
+
+// submitToRunning submits cmd through the control port of the station running on dataDir. running is
+// false when no station runs there (no control file, or nothing listens at its address: a station
+// that stopped without removing it).
+func submitToRunning(ctx context.Context, dataDir string, cmd station.Command) (res station.Result, running bool, err error) {
+	info, ok, err := readControl(dataDir)
+	if !ok || err != nil {
+		return res, ok, err
 	}
 	var ans controlAnswer
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return res, true, fmt.Errorf("运行中的服务站的回答无效：%w", err)
+	if running, err := callControl(ctx, info, http.MethodPost, "/v1/submit", cmd, &ans); !running || err != nil {
+		return res, running, err
 	}
 	switch {
 	case ans.Error != nil:

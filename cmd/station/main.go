@@ -32,6 +32,7 @@ const usage = `用法：
   station config example|check|show [--config FILE]       示例配置文件、检查配置、显示生效的配置
   station audit verify --data DIR [--json]                 校验审计日志哈希链
   station cert verify|list|revoke|key …                    证明核验、列表、撤销、签名公钥（station cert 查看用法）
+  station cluster status|join-code|join|promote|demote|remove  本站多台设备组成的集群（station cluster 查看用法）
   station tls show|renew [--config FILE]                   HTTPS：本站根证书的路径和指纹；立即重新签发服务器证书
   station setup code [--data DIR]                          生成新的首次设置码（局域网内的电脑打开 /setup 时输入）
   station user add --data DIR --username NAME --role ROLE  新建工作人员账号（密码从标准输入读取）
@@ -85,6 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return certCommand(ctx, args[1:], stdout, stderr)
 	case "tls":
 		return tlsCommand(args[1:], stdout, stderr)
+	case "cluster":
+		return clusterCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		return versionCommand(stdout)
 	case "help", "-h", "--help":

@@ -25,6 +25,7 @@ import (
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
 	"github.com/civic-station/station/station/blob"
+	"github.com/civic-station/station/station/cluster"
 	"github.com/civic-station/station/station/datakey"
 	"github.com/civic-station/station/station/diskspace"
 	shttp "github.com/civic-station/station/station/http"
@@ -82,8 +83,15 @@ type Main struct {
 	RaftTiming sraft.Timing
 	UI         fs.FS // the built UI; nil serves a placeholder
 
+	// The cluster port ("" off) other boxes of the station reach this one at (ClusterAdvertise, or
+	// the box's first LAN address), and the box's name in the cluster (cluster.go).
+	ClusterListen    string
+	ClusterAdvertise string
+	ClusterName      string
+
 	DB    *sqlite.DB
-	Log   *sraft.Node // the write path: every command goes through it (log.go)
+	Log     *sraft.Node      // the write path: every command goes through it (log.go)
+	Cluster *cluster.Service // the box's side of the cluster; nil without a cluster port
 	Key   *datakey.Key
 	Blobs *blob.Store
 	HTTP  *shttp.Server
@@ -101,9 +109,15 @@ type Main struct {
 	httpsLn   net.Listener   // the HTTPS port's, likewise
 	tls       *tlsService    // the HTTPS certificate; nil without HTTPS
 	consoleLn net.Listener   // the demo hub console's, likewise
+	clusterLn net.Listener   // the cluster port's, likewise, until the cluster port takes it
 
-	syncMu   sync.Mutex         // guards stopSync: the first-run setup starts the syncer of a station it enrolled
-	stopSync func()             // stops the syncer; nil before Run
+	clusterPort *cluster.Port // the cluster port; nil when off
+	boxID       string        // the box's name in the cluster
+
+	syncMu   sync.Mutex      // guards stopSync, syncCtx and closing: the first-run setup and a change of leader start and stop the syncer
+	stopSync func()          // stops the syncer; nil while none runs
+	syncCtx  context.Context // what a syncer started later runs under; nil before Run has started the first
+	closing  bool            // Close has begun: no syncer starts any more
 	demoDev  *demoDevices       // the demo's simulators
 	demoHub  *demoHub           // the demo's in-process data center
 	cancel   context.CancelFunc // stops what Run started in the background
@@ -155,13 +169,24 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.ClusterListen != "" {
+		if m.clusterLn, err = bindAddr(m.ClusterListen, "--cluster-listen"); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
 	if err := m.prepareSync(); err != nil {
 		return err
 	}
+	if m.boxID, err = boxName(m.DataDir, m.ClusterName); err != nil {
+		return err
+	}
 	if err := m.startTLS(); err != nil {
+		return err
+	}
+	if err := m.startCluster(); err != nil {
 		return err
 	}
 	key, err := datakey.Load(filepath.Join(m.DataDir, "datakey"))
@@ -173,10 +198,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Log, err = openLog(ctx, m.DataDir, m.DB, m.Disk, m.Logger.With("component", "log"), m.RaftTiming); err != nil {
+	lcfg, err := m.logConfig()
+	if err != nil {
 		return err
 	}
-	if m.control, err = startControl(m.DataDir, m.Log, m.Logger); err != nil {
+	lcfg.ID, lcfg.Space, lcfg.Logger, lcfg.Timing = m.boxID, m.Disk, m.Logger.With("component", "log"), m.RaftTiming
+	if m.Log, err = openLog(ctx, m.DataDir, m.DB, lcfg); err != nil {
+		return err
+	}
+	if m.control, err = startControl(m.DataDir, m.Log, m.Logger, m.clusterRoutes); err != nil {
 		// On a full disk: the station still runs; the shell tools say they cannot reach it.
 		m.Logger.Warn("the shell tools cannot reach this station", "err", err)
 	}
@@ -270,8 +300,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startCertificates(ctx); err != nil {
 		return fmt.Errorf("certificate signing key: %w", err)
 	}
+	m.afterLogOpen(bgCtx)
 	m.syncMu.Lock()
-	m.stopSync, err = startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync())
+	m.syncCtx = bgCtx
+	if m.Log.IsLeader() { // else the box's leadership starts it (leadershipChanged)
+		m.stopSync, err = startSyncer(ctx, m.DataDir, m.store(), m.Blobs, m.Logger, m.Now, m.syncOptions()...)
+	}
 	m.syncMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("start syncer: %w", err)
@@ -293,6 +327,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.watchSetupCode(bgCtx)
 	return nil
+}
+
+// syncOptions are the syncer's options in this station.
+func (m *Main) syncOptions() []syncOption {
+	return []syncOption{withMonitor(m.syncMon), withHubKeys(m.Key), m.demoHubSync()}
 }
 
 // store is the store with Submit going through the log, for the parts that read and submit alike.
@@ -331,16 +370,17 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 // Close stops the HTTP server and closes the store.
 func (m *Main) Close() error {
 	var errs []error
-	for _, ln := range []net.Listener{m.httpLn, m.httpsLn, m.consoleLn} { // bound, not yet served: a failed start
+	for _, ln := range []net.Listener{m.httpLn, m.httpsLn, m.consoleLn, m.clusterLn} { // bound, not yet served: a failed start
 		if ln != nil {
 			ln.Close()
 		}
 	}
-	m.httpLn, m.httpsLn, m.consoleLn = nil, nil, nil
+	m.httpLn, m.httpsLn, m.consoleLn, m.clusterLn = nil, nil, nil, nil
 	if m.HTTP != nil {
 		errs = append(errs, m.HTTP.Close())
 	}
 	m.syncMu.Lock()
+	m.closing = true
 	if m.stopSync != nil {
 		m.stopSync() // before the store closes: the syncer submits commands to it
 		m.stopSync = nil
@@ -357,6 +397,9 @@ func (m *Main) Close() error {
 	}
 	if m.Log != nil {
 		errs = append(errs, m.Log.Close()) // before the store it applies to
+	}
+	if m.clusterPort != nil {
+		errs = append(errs, m.clusterPort.Close())
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
@@ -453,6 +496,7 @@ func runFlags(m *Main, stderr io.Writer) *flag.FlagSet {
 	m.registerBackupFlags(fs)
 	m.registerKioskFlags(fs)
 	m.registerTLSFlags(fs)
+	m.registerClusterFlags(fs)
 	return fs
 }
 

@@ -41,6 +41,9 @@ func (m *Main) applyDemoDefaults(src map[string]flagconf.Source) {
 	if m.Demo && src["listen-https"] == flagconf.FromDefault {
 		m.ListenHTTPS = demoListenHTTPS
 	}
+	if m.Demo && src["cluster-listen"] == flagconf.FromDefault {
+		m.ClusterListen = demoClusterListen
+	}
 }
 
 // tlsRefresh is how often a running station looks at its certificate again: it reissues it when the

@@ -170,6 +170,7 @@ type JoinRequest struct {
 type JoinAnswer struct {
 	Proof  []byte            `json:"proof"`
 	Leader string            `json:"leader"`
+	Voters int               `json:"voters"` // the cluster's voters before this box
 	Files  map[string][]byte `json:"files"`
 }
 

@@ -173,7 +173,11 @@ func (s *Service) join(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, errorAnswer{Error: err.Error()})
 		return
 	}
+	voters := 0
 	for _, m := range members {
+		if m.Voter {
+			voters++
+		}
 		if m.ID == req.ID {
 			writeJSON(w, http.StatusConflict, errorAnswer{Error: fmt.Sprintf("集群里已有名为 %s 的设备：换一个名称（--name），或先在主机上 station cluster remove %s", req.ID, req.ID)})
 			return
@@ -190,7 +194,7 @@ func (s *Service) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger().Info("cluster: a box joined", "member", req.ID, "addr", req.Addr, "voter", req.Voter)
-	writeJSON(w, http.StatusOK, JoinAnswer{Proof: codeProof(code, "server", bind), Leader: n.ID(), Files: files})
+	writeJSON(w, http.StatusOK, JoinAnswer{Proof: codeProof(code, "server", bind), Leader: n.ID(), Voters: voters, Files: files})
 }
 
 type promoteRequest struct {
