@@ -413,4 +413,3 @@ func localStatus(n *sraft.Node) ([]cluster.MemberStatus, error) {
 	}
 	return out, nil
 }
-

@@ -89,12 +89,12 @@ type Main struct {
 	ClusterAdvertise string
 	ClusterName      string
 
-	DB    *sqlite.DB
+	DB      *sqlite.DB
 	Log     *sraft.Node      // the write path: every command goes through it (log.go)
 	Cluster *cluster.Service // the box's side of the cluster; nil without a cluster port
-	Key   *datakey.Key
-	Blobs *blob.Store
-	HTTP  *shttp.Server
+	Key     *datakey.Key
+	Blobs   *blob.Store
+	HTTP    *shttp.Server
 
 	Rig   *rig.Rig       // the box's devices; nil when it has none
 	Certs *issue.Service // issues, prints and verifies certificates
@@ -114,10 +114,10 @@ type Main struct {
 	clusterPort *cluster.Port // the cluster port; nil when off
 	boxID       string        // the box's name in the cluster
 
-	syncMu   sync.Mutex      // guards stopSync, syncCtx and closing: the first-run setup and a change of leader start and stop the syncer
-	stopSync func()          // stops the syncer; nil while none runs
-	syncCtx  context.Context // what a syncer started later runs under; nil before Run has started the first
-	closing  bool            // Close has begun: no syncer starts any more
+	syncMu   sync.Mutex         // guards stopSync, syncCtx and closing: the first-run setup and a change of leader start and stop the syncer
+	stopSync func()             // stops the syncer; nil while none runs
+	syncCtx  context.Context    // what a syncer started later runs under; nil before Run has started the first
+	closing  bool               // Close has begun: no syncer starts any more
 	demoDev  *demoDevices       // the demo's simulators
 	demoHub  *demoHub           // the demo's in-process data center
 	cancel   context.CancelFunc // stops what Run started in the background
