@@ -231,12 +231,16 @@ func (m *Main) logConfig() (sraft.Config, error) {
 	return cfg, nil
 }
 
-// afterLogOpen hands the node to the cluster service, and has a box that joined as a voter ask for
+// afterLogOpen hands the node and the blob store to the cluster service, and has a box that joined as a voter ask for
 // its vote once it has caught up.
 func (m *Main) afterLogOpen(ctx context.Context) {
 	if m.Cluster == nil {
 		return
 	}
+	// Blobs on a quorum of voters, fetched from the others when missing; set before SetNode, which
+	// lets the other boxes' requests in.
+	m.Cluster.Blobs = m.Blobs
+	m.Blobs.SetPeers(m.Cluster)
 	m.Cluster.SetNode(m.Log)
 	st, err := loadClusterState(m.DataDir)
 	if err != nil || !st.Voter {

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/civic-station/station/station"
@@ -56,6 +57,7 @@ type Store struct {
 	tmp    string // <dir>/blobs/tmp
 	max    int64
 	verify bool
+	peers  atomic.Pointer[peersBox] // the other boxes of the station's cluster (peers.go)
 }
 
 // Info describes a stored blob.
@@ -93,10 +95,11 @@ func Open(dir string, opts Options) (*Store, error) {
 // MaxSize is the largest blob Put accepts.
 func (s *Store) MaxSize() int64 { return s.max }
 
-// Put stores the content read from r and returns its SHA-256 (lowercase hex) and size. When it returns
-// nil the blob is durable on disk. Storing content that is already there succeeds and changes
-// nothing. It returns ErrTooLarge (wrapped) when r yields more than the size limit.
-func (s *Store) Put(r io.Reader) (sum string, size int64, err error) {
+// PutLocal stores the content read from r on this box only and returns its SHA-256 (lowercase hex)
+// and size. When it returns nil the blob is durable on disk. Storing content that is already there
+// succeeds and changes nothing. It returns ErrTooLarge (wrapped) when r yields more than the size
+// limit.
+func (s *Store) PutLocal(r io.Reader) (sum string, size int64, err error) {
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
 		return "", 0, fmt.Errorf("put blob: %w", err)
@@ -183,10 +186,16 @@ func Valid(sum string) bool {
 	return true
 }
 
-// Open opens the blob with hash sum for reading; the caller closes it. With Options.Verify the reader
-// returns ErrCorrupt at the end if the content does not match. It returns ErrInvalidHash or
-// ErrNotFound (wrapped).
+// Open opens the blob with hash sum for reading, fetched from another box first when this one lacks
+// it (SetPeers); the caller closes it. With Options.Verify the reader returns ErrCorrupt at the end if
+// the content does not match. It returns ErrInvalidHash or ErrNotFound (wrapped).
 func (s *Store) Open(sum string) (io.ReadCloser, error) {
+	s.fetchMissing(sum)
+	return s.OpenLocal(sum)
+}
+
+// OpenLocal is Open without asking other boxes.
+func (s *Store) OpenLocal(sum string) (io.ReadCloser, error) {
 	if !Valid(sum) {
 		return nil, fmt.Errorf("open blob %q: %w", sum, ErrInvalidHash)
 	}
@@ -207,6 +216,7 @@ func (s *Store) Open(sum string) (io.ReadCloser, error) {
 // syncer needs to resume an upload where the data center's copy stops. It returns ErrInvalidHash, or
 // ErrNotFound wrapped together with fs.ErrNotExist.
 func (s *Store) OpenBlob(sum string) (io.ReadSeekCloser, int64, error) {
+	s.fetchMissing(sum)
 	if !Valid(sum) {
 		return nil, 0, fmt.Errorf("open blob %q: %w", sum, ErrInvalidHash)
 	}
@@ -227,7 +237,7 @@ func (s *Store) OpenBlob(sum string) (io.ReadSeekCloser, int64, error) {
 
 // verifier hashes what is read and checks the hash at the end.
 type verifier struct {
-	f    *os.File
+	f    io.ReadCloser
 	h    hash.Hash
 	want string
 }
@@ -245,8 +255,14 @@ func (v *verifier) Read(p []byte) (int, error) {
 
 func (v *verifier) Close() error { return v.f.Close() }
 
-// Stat describes the blob with hash sum. It returns ErrInvalidHash or ErrNotFound (wrapped).
+// Stat describes the blob with hash sum (fetched from another box first when this one lacks it). It
+// returns ErrInvalidHash or ErrNotFound (wrapped).
 func (s *Store) Stat(sum string) (Info, error) {
+	s.fetchMissing(sum)
+	return s.statLocal(sum)
+}
+
+func (s *Store) statLocal(sum string) (Info, error) {
 	if !Valid(sum) {
 		return Info{}, fmt.Errorf("stat blob %q: %w", sum, ErrInvalidHash)
 	}
@@ -260,9 +276,9 @@ func (s *Store) Stat(sum string) (Info, error) {
 	return Info{SHA256: sum, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Has reports whether the blob with hash sum is stored. A malformed hash is never stored.
+// Has reports whether the blob with hash sum is stored on this box. A malformed hash is never stored.
 func (s *Store) Has(sum string) bool {
-	_, err := s.Stat(sum)
+	_, err := s.statLocal(sum)
 	return err == nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/civic-station/station/station"
+	"github.com/civic-station/station/station/blob"
 	"github.com/civic-station/station/station/cluster"
 	"github.com/civic-station/station/station/lantls"
 	sraft "github.com/civic-station/station/station/raft"
@@ -52,6 +54,7 @@ type box struct {
 	port *cluster.Port
 	svc  *cluster.Service
 	node *sraft.Node
+	blob *blob.Store
 }
 
 func boxDir(t *testing.T) string {
@@ -119,6 +122,11 @@ func (b *box) start(join bool) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if b.blob, err = blob.Open(b.dir, blob.Options{}); err != nil {
+		b.t.Fatal(err)
+	}
+	b.svc.Blobs = b.blob
+	b.blob.SetPeers(b.svc)
 	b.svc.SetNode(b.node)
 }
 
@@ -264,6 +272,35 @@ func TestBoxesJoinOverTLSAndAFollowerWritesThroughTheLeader(t *testing.T) {
 		}
 	}
 
+	// A blob a follower takes is on a quorum of voters when Put returns, and on all three soon after;
+	// one only a box has is fetched by another that opens it; content that does not match its name
+	// is not kept.
+	sum, _, err := b2.blob.Put(strings.NewReader("第一页扫描件"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := holders(sum, b1, b2, b3); n < 2 {
+		t.Errorf("the blob is on %d boxes when Put returns, want a quorum of 2", n)
+	}
+	eventually(t, "the blob on every box", func() bool { return holders(sum, b1, b2, b3) == 3 })
+	only, _, err := b3.blob.PutLocal(strings.NewReader("只在三号机上"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readBlob(t, b1, only); got != "只在三号机上" {
+		t.Errorf("fetched blob = %q", got)
+	}
+	bad, _, _ := b3.blob.PutLocal(strings.NewReader("原样"))
+	if err := os.WriteFile(filepath.Join(b3.dir, "blobs", bad[:2], bad[2:]), []byte("被篡改"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.blob.Open(bad); !errors.Is(err, blob.ErrNotFound) {
+		t.Errorf("a blob whose content does not match its name: %v, want ErrNotFound", err)
+	}
+	if b2.blob.Has(bad) {
+		t.Error("the box kept a blob that does not match its name")
+	}
+
 	// The leader dies: the other two elect one and take writes on either box.
 	b1.stop()
 	eventually(t, "a new leader", func() bool { return b2.node.IsLeader() || b3.node.IsLeader() })
@@ -272,6 +309,40 @@ func TestBoxesJoinOverTLSAndAFollowerWritesThroughTheLeader(t *testing.T) {
 	eventually(t, "both boxes have both writes", func() bool {
 		return hasMatter(t, b2, 101) && hasMatter(t, b3, 101) && hasMatter(t, b2, 102) && hasMatter(t, b3, 102)
 	})
+	// Two voters of three still take a blob.
+	if _, _, err := b3.blob.Put(strings.NewReader("第二页")); err != nil {
+		t.Errorf("a blob with two voters of three up: %v", err)
+	}
+	// One alone does not.
+	b2.stop()
+	if _, _, err := b3.blob.Put(strings.NewReader("第三页")); station.ErrorCode(err) != station.EUNAVAILABLE {
+		t.Errorf("a blob with one voter of three up: %v, want EUNAVAILABLE", err)
+	}
+}
+
+// holders counts the boxes that store the blob sum themselves.
+func holders(sum string, boxes ...*box) int {
+	n := 0
+	for _, b := range boxes {
+		if b.blob != nil && b.blob.Has(sum) {
+			n++
+		}
+	}
+	return n
+}
+
+func readBlob(t *testing.T, b *box, sum string) string {
+	t.Helper()
+	rc, err := b.blob.Open(sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // TestAJoinCodeIsSpentOnceAndAWrongOneIsRefused: the code works once; a wrong code is refused and,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,8 @@ type Service struct {
 	// joins.
 	Secrets func() (map[string][]byte, error)
 	Logger  *slog.Logger
+	// Blobs is the box's blob store, which the other boxes put blobs to and fetch them from (blobs.go).
+	Blobs LocalBlobs
 
 	mu     sync.RWMutex
 	node   *sraft.Node
@@ -96,6 +99,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, progressAnswer{ID: n.ID(), Progress: n.Progress()})
 	case r.Method == http.MethodPost && r.URL.Path == "/cluster/v1/promote":
 		s.promote(w, r, n, peer)
+	case strings.HasPrefix(r.URL.Path, blobPath):
+		s.serveBlob(w, r, peer)
 	case r.Method == http.MethodGet && r.URL.Path == "/cluster/v1/secrets":
 		files, err := s.Secrets()
 		if err != nil {
