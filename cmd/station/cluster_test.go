@@ -12,6 +12,7 @@ import (
 
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/argon2id"
+	"github.com/civic-station/station/station/cluster"
 	sraft "github.com/civic-station/station/station/raft"
 )
 
@@ -127,6 +128,10 @@ func TestAStationOfThreeBoxes(t *testing.T) {
 		t.Errorf("status: a member unreachable:\n%s", out.String())
 	}
 
+	if r := doctorLine(t, s1, clusterCheck); r.Status != checkOK || !strings.Contains(r.Detail, "3 台") {
+		t.Errorf("doctor on a healthy cluster: %+v", r)
+	}
+
 	// A clerk on a follower.
 	before := countApplications(t, s1)
 	token := s2.login(t, "counter1")
@@ -155,6 +160,9 @@ func TestAStationOfThreeBoxes(t *testing.T) {
 		return next != nil
 	})
 	waitFor(t, "the new leader syncs", 5*time.Second, next.syncing)
+	if r := doctorLine(t, next, clusterCheck); r.Status != checkFail || !strings.Contains(r.Detail, "box1") {
+		t.Errorf("doctor with a voter down: %+v", r)
+	}
 	if other.syncing() {
 		t.Error("the follower syncs too")
 	}
@@ -187,4 +195,44 @@ func countApplications(t *testing.T, s *testStation) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// doctorLine runs the doctor's cluster check on s and returns its line.
+func doctorLine(t *testing.T, s *testStation, name string) checkResult {
+	t.Helper()
+	d := &doctor{m: s.Main, now: time.Now}
+	d.checkCluster(context.Background())
+	for _, r := range d.results {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("doctor has no %s line: %+v", name, d.results)
+	return checkResult{}
+}
+
+// TestDoctorJudgesTheCluster: each state of a cluster gets its mark.
+func TestDoctorJudgesTheCluster(t *testing.T) {
+	member := func(id string, voter, reachable bool) cluster.MemberStatus {
+		return cluster.MemberStatus{Member: sraft.Member{ID: id, Voter: voter}, Reachable: reachable}
+	}
+	for _, tc := range []struct {
+		name   string
+		st     clusterStatusAnswer
+		status string
+		want   string
+	}{
+		{"alone", clusterStatusAnswer{Self: "box1", Leader: "box1", Members: []cluster.MemberStatus{member("box1", true, true)}}, checkOK, "单台设备"},
+		{"no leader", clusterStatusAnswer{Self: "box1", Members: []cluster.MemberStatus{member("box1", true, true), member("box2", true, false), member("box3", true, false)}}, checkFail, "没有主机"},
+		{"voter down", clusterStatusAnswer{Self: "box1", Leader: "box1", Members: []cluster.MemberStatus{member("box1", true, true), member("box2", true, true), member("box3", true, false)}}, checkFail, "box3"},
+		{"two voters", clusterStatusAnswer{Self: "box1", Leader: "box1", Warning: twoVotersWarning, Members: []cluster.MemberStatus{member("box1", true, true), member("box2", true, true)}}, checkWarn, "2 台投票成员"},
+		{"kiosk off", clusterStatusAnswer{Self: "box1", Leader: "box1", Members: []cluster.MemberStatus{member("box1", true, true), member("kiosk", false, false)}}, checkWarn, "kiosk"},
+		{"healthy", clusterStatusAnswer{Self: "box1", Leader: "box1", Members: []cluster.MemberStatus{member("box1", true, true), member("box2", true, true), member("box3", true, true)}}, checkOK, "3 台"},
+	} {
+		d := &doctor{}
+		d.addCluster(tc.st)
+		if len(d.results) != 1 || d.results[0].Status != tc.status || !strings.Contains(d.results[0].Detail, tc.want) {
+			t.Errorf("%s: %+v, want %s with %q", tc.name, d.results, tc.status, tc.want)
+		}
+	}
 }

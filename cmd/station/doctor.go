@@ -140,6 +140,7 @@ func (d *doctor) run(ctx context.Context) {
 		d.checkTLS()
 	}
 	d.checkService()
+	d.checkCluster(ctx)
 	d.checkHTTP(ctx)
 	d.checkHTTPS(ctx)
 	d.checkDevices(ctx)

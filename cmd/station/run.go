@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -118,6 +119,7 @@ type Main struct {
 	stopSync func()             // stops the syncer; nil while none runs
 	syncCtx  context.Context    // what a syncer started later runs under; nil before Run has started the first
 	closing  bool               // Close has begun: no syncer starts any more
+	closed   atomic.Bool        // Close was called: a second Close does nothing
 	demoDev  *demoDevices       // the demo's simulators
 	demoHub  *demoHub           // the demo's in-process data center
 	cancel   context.CancelFunc // stops what Run started in the background
@@ -367,8 +369,11 @@ func (m *Main) banner(ctx context.Context, accounts []demoUser) error {
 	return nil
 }
 
-// Close stops the HTTP server and closes the store.
+// Close stops the HTTP server and closes the store. A second Close does nothing.
 func (m *Main) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
 	var errs []error
 	for _, ln := range []net.Listener{m.httpLn, m.httpsLn, m.consoleLn, m.clusterLn} { // bound, not yet served: a failed start
 		if ln != nil {
