@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/civic-station/station/internal/atomicfile"
+	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/station/cluster"
+	shttp "github.com/civic-station/station/station/http"
 	"github.com/civic-station/station/station/lantls"
 	sraft "github.com/civic-station/station/station/raft"
 	"github.com/civic-station/station/syncer"
@@ -311,4 +313,61 @@ func (m *Main) fetchMissingSecrets(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// clusterPage is the cluster as the setup page shows it (shttp.Cluster).
+type clusterPage struct{ m *Main }
+
+var _ shttp.Cluster = clusterPage{}
+
+// ClusterStatus returns the members with their progress.
+func (p clusterPage) ClusterStatus(ctx context.Context) (shttp.ClusterView, error) {
+	st := p.m.clusterStatus(ctx)
+	if st.Error != "" {
+		return shttp.ClusterView{}, station.Errorf(station.EUNAVAILABLE, "读取集群状态失败：%s", st.Error)
+	}
+	v := shttp.ClusterView{Enabled: p.m.Cluster != nil, Self: st.Self, Leader: st.Leader, Warning: st.Warning, Members: []shttp.ClusterMember{}}
+	for _, mb := range st.Members {
+		cm := shttp.ClusterMember{ID: mb.ID, Addr: mb.Addr, Voter: mb.Voter, Leader: mb.Leader, Self: mb.Self,
+			Reachable: mb.Reachable, Lag: mb.Lag, Error: mb.Error}
+		if pr := mb.Progress; pr != nil {
+			cm.Applied = pr.Applied
+			if !pr.LastContact.IsZero() && !mb.Leader {
+				lc := pr.LastContact
+				cm.LastContact = &lc
+			}
+		}
+		v.Members = append(v.Members, cm)
+	}
+	return v, nil
+}
+
+// NewJoinCode makes a join code on the leader.
+func (p clusterPage) NewJoinCode(context.Context) (shttp.JoinCodeView, error) {
+	ans, err := p.m.newJoinCode()
+	if err != nil {
+		return shttp.JoinCodeView{}, err
+	}
+	return shttp.JoinCodeView{Code: ans.Code, Expires: ans.Expires, Addr: ans.Addr,
+		Command: fmt.Sprintf("station cluster join %s %s", ans.Addr, ans.Code)}, nil
+}
+
+// staleAfter is how long a follower goes without a word from the leader before its screens say that
+// what they show may be behind.
+const staleAfter = 10 * time.Second
+
+// Stale says when what this box shows may be behind the station's.
+func (p clusterPage) Stale() string {
+	n := p.m.Log
+	if n == nil || n.IsLeader() {
+		return ""
+	}
+	if id, _ := n.Leader(); id == "" {
+		return "本机联系不上主机：显示的数据可能不是最新的，新业务暂时无法保存。"
+	}
+	pr := n.Progress()
+	if since := time.Since(pr.LastContact); !pr.LastContact.IsZero() && since > staleAfter {
+		return fmt.Sprintf("本机已 %d 秒未与主机同步：显示的数据可能不是最新的。", int(since.Seconds()))
+	}
+	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civic-station/station/station"
@@ -30,6 +31,7 @@ const clusterUsage = `用法：
   station cluster promote 名称                       把成员设为投票成员
   station cluster demote 名称                        把成员设为非投票成员（晚上关机的自助终端）
   station cluster remove 名称                        把设备移出集群
+  station cluster recover --keep 名称[,名称]          （服务站停止时）投票成员过半永久损坏后，只保留存活的设备（见 docs/cluster.md）
 以上命令都接受 --config FILE 和 --data DIR。
 投票成员应为 1 台或 3 台：2 台时任何一台停机，全站都无法保存。
 `
@@ -47,6 +49,7 @@ func clusterCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	apply := configFlag(fset, os.LookupEnv)
 	asJSON := fset.Bool("json", false, "以 JSON 输出（status）")
 	nonvoter := fset.Bool("nonvoter", false, "以非投票成员加入（晚上关机的自助终端）")
+	keep := fset.String("keep", "", "recover：保留的设备名称，逗号分隔（须包括本机）")
 	sub, rest := args[0], args[1:]
 	// Flags may come before or after the positional arguments.
 	var pos []string
@@ -76,6 +79,8 @@ func clusterCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 			return 2
 		}
 		err = clusterJoin(ctx, m, pos[0], pos[1], !*nonvoter, stdout)
+	case "recover":
+		err = clusterRecover(ctx, m.DataDir, *keep, stdout)
 	case "promote", "demote", "remove":
 		if len(pos) != 1 {
 			fmt.Fprint(stderr, clusterUsage)
@@ -287,6 +292,37 @@ func clusterJoin(ctx context.Context, m *Main, addr, code string, voter bool, w 
 	return nil
 }
 
+// clusterRecover is `station cluster recover --keep …` on a stopped box whose cluster lost its quorum
+// for good.
+func clusterRecover(ctx context.Context, dataDir, keep string, w io.Writer) error {
+	var ids []string
+	for _, id := range strings.Split(keep, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return errors.New("用 --keep 列出存活、要保留的设备名称（station cluster status 的名称），须包括本机")
+	}
+	if _, running, _ := submitToRunningProbe(ctx, dataDir); running {
+		return errors.New("本机的服务站正在运行：先停止它（station service stop），再恢复")
+	}
+	id, err := boxName(dataDir, "")
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, dataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := sraft.Recover(ctx, sraft.Config{Dir: raftDir(dataDir), ID: id, Store: db}, ids); err != nil {
+		return fmt.Errorf("恢复失败：%w", err)
+	}
+	fmt.Fprintf(w, "本机 %s 的集群成员已改为：%s。在每台保留的设备上执行同样的命令，然后启动服务站。\n", id, strings.Join(ids, "、"))
+	return nil
+}
+
 // submitToRunningProbe reports whether a station runs on dataDir (its control port answers).
 func submitToRunningProbe(ctx context.Context, dataDir string) (controlInfo, bool, error) {
 	info, ok, err := readControl(dataDir)
@@ -325,37 +361,15 @@ func checkEmptyStation(ctx context.Context, dataDir string) error {
 // clusterRoutes are the control port's cluster routes.
 func (m *Main) clusterRoutes(mux *http.ServeMux, auth func(http.HandlerFunc) http.HandlerFunc) {
 	mux.HandleFunc("GET /v1/cluster/status", auth(func(w http.ResponseWriter, r *http.Request) {
-		ans := clusterStatusAnswer{Self: m.Log.ID()}
-		ans.Leader, _ = m.Log.Leader()
-		var err error
-		if m.Cluster != nil {
-			ans.Members, err = m.Cluster.Status(r.Context())
-		} else {
-			ans.Members, err = localStatus(m.Log)
-		}
-		if err != nil {
-			ans.Error = err.Error()
-		}
-		ans.Warning = voterWarning(ans.Members)
-		writeJSON(w, ans)
+		writeJSON(w, m.clusterStatus(r.Context()))
 	}))
 	mux.HandleFunc("POST /v1/cluster/join-code", auth(func(w http.ResponseWriter, r *http.Request) {
-		if m.Cluster == nil {
-			http.Error(w, "集群端口未启用（cluster-listen 为空）", http.StatusConflict)
-			return
-		}
-		if !m.Log.IsLeader() {
-			leader, addr := m.Log.Leader()
-			http.Error(w, fmt.Sprintf("本机不是主机：请在主机 %s（%s）上生成加入码", leader, addr), http.StatusConflict)
-			return
-		}
-		code, expires, err := m.Cluster.Codes.New()
+		ans, err := m.newJoinCode()
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusConflict)
 			return
 		}
-		m.Logger.Info("cluster: a join code was made", "expires", expires)
-		writeJSON(w, joinCodeAnswer{Code: code, Expires: expires, Addr: m.clusterPort.Advertise()})
+		writeJSON(w, ans)
 	}))
 	for _, op := range []string{"promote", "demote", "remove"} {
 		mux.HandleFunc("POST /v1/cluster/"+op, auth(func(w http.ResponseWriter, r *http.Request) {
@@ -393,6 +407,40 @@ func (m *Main) clusterRoutes(mux *http.ServeMux, auth func(http.HandlerFunc) htt
 			writeJSON(w, ans)
 		}))
 	}
+}
+
+// clusterStatus is the cluster as this box sees it, with every member's progress.
+func (m *Main) clusterStatus(ctx context.Context) clusterStatusAnswer {
+	ans := clusterStatusAnswer{Self: m.Log.ID()}
+	ans.Leader, _ = m.Log.Leader()
+	var err error
+	if m.Cluster != nil {
+		ans.Members, err = m.Cluster.Status(ctx)
+	} else {
+		ans.Members, err = localStatus(m.Log)
+	}
+	if err != nil {
+		ans.Error = err.Error()
+	}
+	ans.Warning = voterWarning(ans.Members)
+	return ans
+}
+
+// newJoinCode makes a join code on the leader.
+func (m *Main) newJoinCode() (joinCodeAnswer, error) {
+	if m.Cluster == nil {
+		return joinCodeAnswer{}, station.Errorf(station.ECONFLICT, "本机未启用集群端口（配置项 cluster-listen）")
+	}
+	if !m.Log.IsLeader() {
+		leader, addr := m.Log.Leader()
+		return joinCodeAnswer{}, station.Errorf(station.ECONFLICT, "本机不是主机：请在主机 %s（%s）上生成加入码", leader, addr)
+	}
+	code, expires, err := m.Cluster.Codes.New()
+	if err != nil {
+		return joinCodeAnswer{}, err
+	}
+	m.Logger.Info("cluster: a join code was made", "expires", expires)
+	return joinCodeAnswer{Code: code, Expires: expires, Addr: m.clusterPort.Advertise()}, nil
 }
 
 // localStatus is the status of a box without a cluster port: itself alone.

@@ -280,6 +280,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MetricsToken: m.MetricsToken,
 		TLS:          m.tlsInfo(),
 		FirstRun:     setup,
+		Cluster:      clusterPage{m},
 	})
 	var accounts []demoUser
 	if m.Demo {

@@ -1081,6 +1081,22 @@ async function scenarioSyncStatusAndNotices() {
   await setup.getByTestId('setup-sync').scrollIntoViewIfNeeded()
   await shot(setup, 'setup-sync')
   await test('axe: setup page with the sync section', () => axeCheck(setup, 'setup sync section'))
+
+  // The 集群 section: the demo box alone is its cluster's voter and leader; it makes a join code and
+  // says the command to type on a new box.
+  const member = setup.getByTestId('setup-cluster-member')
+  await member.first().waitFor()
+  assert((await member.count()) === 1, 'one box in the demo cluster')
+  await expectText(setup.getByTestId('setup-cluster-role'), '投票·主机', 'the box is the voter and the leader')
+  assert((await member.first().getAttribute('data-reachable')) === 'true', 'the box is up')
+  await setup.getByTestId('setup-cluster-code-btn').click()
+  await expectText(setup.getByTestId('setup-cluster-code'), /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, 'a join code of 16 characters in groups of 4')
+  const code = await setup.getByTestId('setup-cluster-code').textContent()
+  await expectText(setup.getByTestId('setup-cluster-command'), `station cluster join 127.0.0.1:`, 'the command names the cluster port')
+  assert((await setup.getByTestId('setup-cluster-command').textContent()).endsWith(code), 'the command carries the code')
+  await setup.getByTestId('setup-cluster').scrollIntoViewIfNeeded()
+  await shot(setup, 'setup-cluster')
+  await test('axe: setup page with the cluster section', () => axeCheck(setup, 'setup cluster section'))
   await setup.context().close()
 
   // The data center publishes a notice with the real command, into the demo hub's store; the next

@@ -539,6 +539,38 @@ export interface TLSStatusView {
   loopback_only?: boolean
 }
 
+// The station's cluster (the setup page's 集群 section).
+export interface ClusterView {
+  enabled: boolean
+  self: string
+  leader: string
+  warning?: string
+  members: {
+    id: string
+    addr: string
+    voter: boolean
+    leader: boolean
+    self: boolean
+    reachable: boolean
+    applied: number
+    lag: number
+    last_contact?: string
+    error?: string
+  }[]
+}
+
+export interface JoinCodeView {
+  code: string
+  expires: string
+  addr: string
+  command: string
+}
+
+export const clusterApi = {
+  status: () => request<ClusterView>('GET', `${v1}/setup/cluster`, undefined, { staff: true }),
+  joinCode: () => request<JoinCodeView>('POST', `${v1}/setup/cluster/join-code`, {}, { staff: true }),
+}
+
 export const tlsApi = {
   status: () => request<TLSStatusView>('GET', `${v1}/setup/tls`),
   /** The station CA in DER, as application/x-x509-ca-cert. */

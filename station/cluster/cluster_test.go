@@ -422,3 +422,46 @@ func TestTheClusterPortRefusesStrangers(t *testing.T) {
 		t.Error("another station's command was applied")
 	}
 }
+
+// TestALostQuorumIsRecoveredOnTheSurvivor: two voters of three die for good; the survivor refuses
+// writes (EUNAVAILABLE), and after sraft.Recover keeps it alone it starts as a cluster of one with
+// everything it had, and takes writes again.
+func TestALostQuorumIsRecoveredOnTheSurvivor(t *testing.T) {
+	b1, b2, b3 := newBox(t, "box1"), newBox(t, "box2"), newBox(t, "box3")
+	b1.start(false)
+	submit(t, b1, matterCmd(t, 1))
+	b2.join(b1, true)
+	b3.join(b1, true)
+	submit(t, b1, matterCmd(t, 2))
+	b2.stop()
+	b3.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_, err := b1.node.Submit(ctx, matterCmd(t, 3))
+	cancel()
+	if station.ErrorCode(err) != station.EUNAVAILABLE {
+		t.Fatalf("a write with one voter of three: %v, want EUNAVAILABLE", err)
+	}
+	b1.stop()
+
+	db, err := sqlite.Open(context.Background(), filepath.Join(b1.dir, "station.db"), sqlite.WithLogSynced())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sraft.Recover(context.Background(), sraft.Config{Dir: filepath.Join(b1.dir, "raft"), ID: "box1", Store: db}, []string{"box2"}); err == nil {
+		t.Error("recover without this box among those that stay succeeded")
+	}
+	if err := sraft.Recover(context.Background(), sraft.Config{Dir: filepath.Join(b1.dir, "raft"), ID: "box1", Store: db}, []string{"box1"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b1.start(false)
+	if got := voters(t, b1); got != 1 {
+		t.Fatalf("voters after the recovery: %d, want 1", got)
+	}
+	submit(t, b1, matterCmd(t, 4))
+	for _, n := range []int{1, 2, 4} {
+		if !hasMatter(t, b1, n) {
+			t.Errorf("matter %d missing after the recovery", n)
+		}
+	}
+}

@@ -88,6 +88,8 @@ type Config struct {
 	// FirstRun serves the first-run setup of a real station (setup.go); nil (the demo) answers the
 	// first-run routes with ECONFLICT.
 	FirstRun FirstRun
+	// Cluster is the station's cluster for the setup page; nil without a cluster port.
+	Cluster Cluster
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -118,6 +120,7 @@ type Server struct {
 	tls       TLSInfo      // nil without HTTPS
 	// metricsToken admits a remote scraper to /metrics ("" admits none)
 	metricsToken string
+	cluster      Cluster        // nil: no cluster port
 	firstRun     FirstRun       // nil: no first-run setup
 	setup        *firstRunState // the first-run setup's tokens and tries
 
@@ -170,6 +173,7 @@ func NewServer(cfg Config) *Server {
 		tls:          cfg.TLS,
 		metricsToken: cfg.MetricsToken,
 		firstRun:     cfg.FirstRun,
+		cluster:      cfg.Cluster,
 		setup:        newFirstRunState(),
 	}
 	if s.now == nil {

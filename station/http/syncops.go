@@ -111,6 +111,11 @@ func (s *Server) syncStatus(ctx context.Context) (syncStatusView, error) {
 			v.Alerts = append(v.Alerts, a)
 		}
 	}
+	if s.cluster != nil {
+		if a := s.cluster.Stale(); a != "" {
+			v.Alerts = append(v.Alerts, a)
+		}
+	}
 	if v.Alerts == nil {
 		v.Alerts = []string{}
 	}
