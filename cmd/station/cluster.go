@@ -37,6 +37,9 @@ func (m *Main) registerClusterFlags(fs *flag.FlagSet) {
 	fs.Var(checkedString{&m.ClusterListen, checkClusterListen}, "cluster-listen", "集群端口 HOST:PORT：本站的其他设备（柜台、自助终端）经它同步数据（双向 TLS 认证；演示模式默认 127.0.0.1:0），空字符串为不启用")
 	fs.Var(checkedString{&m.ClusterAdvertise, checkClusterAdvertise}, "cluster-advertise", "其他设备连接本机集群端口所用的地址 HOST:PORT（默认本机第一个局域网地址）")
 	fs.Var(checkedString{&m.ClusterName, checkClusterName}, "cluster-name", "本机在集群中的名称（默认主机名；首次启动后记录在数据目录 cluster.json，之后不变）")
+	m.ClusterReap = cluster.ReapPolicy{NonvoterAfter: 7 * 24 * time.Hour}
+	fs.DurationVar(&m.ClusterReap.NonvoterAfter, "cluster-reap-nonvoter-after", m.ClusterReap.NonvoterAfter, "非投票成员（自助终端）联系不上多久后由主机移出集群，如 168h；0 为不移出")
+	fs.DurationVar(&m.ClusterReap.VoterAfter, "cluster-reap-voter-after", 0, "投票成员联系不上多久后由主机移出集群；0（默认）为不自动移出，由技术员决定（station cluster remove）")
 }
 
 func checkClusterListen(v string) error {
@@ -233,6 +236,9 @@ func (m *Main) logConfig() (sraft.Config, error) {
 	return cfg, nil
 }
 
+// reapInterval is how often the leader looks for members gone too long.
+const reapInterval = time.Minute
+
 // afterLogOpen hands the node and the blob store to the cluster service, and has a box that joined as a voter ask for
 // its vote once it has caught up.
 func (m *Main) afterLogOpen(ctx context.Context) {
@@ -244,6 +250,11 @@ func (m *Main) afterLogOpen(ctx context.Context) {
 	m.Cluster.Blobs = m.Blobs
 	m.Blobs.SetPeers(m.Cluster)
 	m.Cluster.SetNode(m.Log)
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.Cluster.Reap(ctx, reapInterval, m.ClusterReap, m.Now)
+	}()
 	st, err := loadClusterState(m.DataDir)
 	if err != nil || !st.Voter {
 		return

@@ -89,6 +89,7 @@ type Main struct {
 	ClusterListen    string
 	ClusterAdvertise string
 	ClusterName      string
+	ClusterReap      cluster.ReapPolicy // members gone longer than this are removed by the leader
 
 	DB      *sqlite.DB
 	Log     *sraft.Node      // the write path: every command goes through it (log.go)

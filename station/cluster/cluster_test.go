@@ -465,3 +465,33 @@ func TestALostQuorumIsRecoveredOnTheSurvivor(t *testing.T) {
 		}
 	}
 }
+
+// TestTheLeaderReapsAKioskGoneTooLong: a non-voter unreachable for longer than the policy is taken
+// out; the members that answer stay.
+func TestTheLeaderReapsAKioskGoneTooLong(t *testing.T) {
+	b1, b2, kiosk := newBox(t, "box1"), newBox(t, "box2"), newBox(t, "kiosk")
+	b1.start(false)
+	b2.join(b1, false)
+	kiosk.join(b1, false)
+	eventually(t, "three members", func() bool { ms, _ := b1.node.Members(); return len(ms) == 3 })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b1.svc.Reap(ctx, 20*time.Millisecond, cluster.ReapPolicy{NonvoterAfter: 200 * time.Millisecond}, time.Now)
+	time.Sleep(300 * time.Millisecond)
+	if ms, _ := b1.node.Members(); len(ms) != 3 {
+		t.Fatalf("a member that is up was reaped: %+v", ms)
+	}
+	kiosk.stop()
+	eventually(t, "the kiosk reaped", func() bool {
+		ms, _ := b1.node.Members()
+		for _, m := range ms {
+			if m.ID == "kiosk" {
+				return false
+			}
+		}
+		return true
+	})
+	if ms, _ := b1.node.Members(); len(ms) != 2 {
+		t.Errorf("members after reaping: %+v", ms)
+	}
+}
