@@ -15,7 +15,7 @@ import (
 )
 
 // testTiming is a LAN's failure detection, scaled down for tests.
-var testTiming = sraft.Timing{Heartbeat: 100 * time.Millisecond, Election: 100 * time.Millisecond, LeaderLease: 50 * time.Millisecond}
+var testTiming = sraft.Timing{Heartbeat: 100 * time.Millisecond, Election: 100 * time.Millisecond, LeaderLease: 100 * time.Millisecond}
 
 // cluster is several boxes in one process on in-memory transports that the test can cut.
 type cluster struct {
@@ -40,9 +40,24 @@ func newCluster(t *testing.T, voters, nonvoters int, cfg sraft.Config) *cluster 
 	ctx := context.Background()
 	leader := c.boxes[0]
 	submit(t, leader.node, command(t, station.CmdCatalogImport, system, station.CatalogImport{Matters: matters()}))
+	// As the station's join does: a non-voter first, a voter once it has caught up, one box at a time
+	// (a voter that is still installing its snapshot would hold up the next change's commit).
 	for i, b := range c.boxes[1:] {
-		if err := leader.node.AddMember(ctx, b.id, b.id, i+1 < voters); err != nil {
+		if err := leader.node.AddMember(ctx, b.id, b.id, false); err != nil {
 			t.Fatal(err)
+		}
+		want := appliedIndex(t, leader.db)
+		end := time.Now().Add(10 * time.Second)
+		for appliedIndex(t, b.db) < want {
+			if time.Now().After(end) {
+				t.Fatalf("%s did not catch up", b.id)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if i+1 < voters {
+			if err := leader.node.Promote(ctx, b.id); err != nil && !errors.Is(err, sraft.ErrTwoVoters) {
+				t.Fatal(err)
+			}
 		}
 	}
 	return c
