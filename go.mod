@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Shopify/toxiproxy/v2 v2.5.0
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/blackjack/webcam v0.6.1
 	github.com/creack/pty v1.1.24
 	github.com/gofiber/fiber/v2 v2.52.15
