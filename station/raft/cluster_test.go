@@ -37,30 +37,42 @@ func newCluster(t *testing.T, voters, nonvoters int, cfg sraft.Config) *cluster 
 	for i, b := range c.boxes {
 		c.up(b, i > 0)
 	}
-	ctx := context.Background()
-	leader := c.boxes[0]
-	submit(t, leader.node, command(t, station.CmdCatalogImport, system, station.CatalogImport{Matters: matters()}))
+	submit(t, c.boxes[0].node, command(t, station.CmdCatalogImport, system, station.CatalogImport{Matters: matters()}))
 	// As the station's join does: a non-voter first, a voter once it has caught up, one box at a time
 	// (a voter that is still installing its snapshot would hold up the next change's commit).
+	ctx := context.Background()
 	for i, b := range c.boxes[1:] {
-		if err := leader.node.AddMember(ctx, b.id, b.id, false); err != nil {
-			t.Fatal(err)
-		}
-		want := appliedIndex(t, leader.db)
+		c.change("add "+b.id, func(l *box) error { return l.node.AddMember(ctx, b.id, b.id, false) })
 		end := time.Now().Add(10 * time.Second)
-		for appliedIndex(t, b.db) < want {
+		for appliedIndex(t, b.db) < appliedIndex(t, c.leader(5*time.Second).db) {
 			if time.Now().After(end) {
 				t.Fatalf("%s did not catch up", b.id)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 		if i+1 < voters {
-			if err := leader.node.Promote(ctx, b.id); err != nil && !errors.Is(err, sraft.ErrTwoVoters) {
-				t.Fatal(err)
-			}
+			c.change("promote "+b.id, func(l *box) error { return l.node.Promote(ctx, b.id) })
 		}
 	}
 	return c
+}
+
+// change makes a membership change through whichever box leads: on a busy machine (-race, two
+// cores, other packages' tests) a leader can lose its lease while it commits a change, and a change
+// that failed so is made again through the next leader.
+func (c *cluster) change(what string, do func(l *box) error) {
+	c.t.Helper()
+	end := time.Now().Add(20 * time.Second)
+	for {
+		err := do(c.leader(5 * time.Second))
+		if err == nil || errors.Is(err, sraft.ErrTwoVoters) {
+			return
+		}
+		if (!errors.Is(err, hraft.ErrLeadershipLost) && !errors.Is(err, hraft.ErrNotLeader)) || time.Now().After(end) {
+			c.t.Fatalf("%s: %v", what, err)
+		}
+		c.t.Logf("%s: %v; again", what, err)
+	}
 }
 
 // up starts b on a fresh transport connected both ways to every box that runs.

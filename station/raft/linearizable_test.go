@@ -382,7 +382,7 @@ func TestIntakesAndTransitionsUnderFaultsAreLinearizable(t *testing.T) {
 		faults  = 9 * time.Second
 	)
 	fw := &forwarder{cut: map[string]bool{}}
-	c := newSteadyCluster(t, 3, sraft.Config{Forwarder: fw})
+	c := newCluster(t, 3, 0, sraft.Config{Forwarder: fw})
 	fw.mu.Lock()
 	fw.boxes = c.boxes
 	fw.mu.Unlock()
@@ -542,50 +542,6 @@ func TestIntakesAndTransitionsUnderFaultsAreLinearizable(t *testing.T) {
 			t.Fatalf("the checker could not decide within 30 s (%s)", res)
 		}
 	}
-}
-
-// newSteadyCluster is newCluster with voters only, its members added by whichever box leads: on a
-// busy machine (-race, two cores, other jobs) the first box can lose its lease while it adds a member,
-// and a change that failed so is made again through the next leader.
-func newSteadyCluster(t *testing.T, voters int, cfg sraft.Config) *cluster {
-	t.Helper()
-	if cfg.Timing == (sraft.Timing{}) {
-		cfg.Timing = testTiming
-	}
-	c := &cluster{t: t, cfg: cfg}
-	for i := range voters {
-		c.boxes = append(c.boxes, newBox(t, fmt.Sprintf("box%d", i+1)))
-	}
-	for i, b := range c.boxes {
-		c.up(b, i > 0)
-	}
-	submit(t, c.boxes[0].node, command(t, station.CmdCatalogImport, system, station.CatalogImport{Matters: matters()}))
-	ctx := context.Background()
-	change := func(what string, do func(l *box) error) {
-		end := time.Now().Add(20 * time.Second)
-		for {
-			err := do(c.leader(5 * time.Second))
-			if err == nil || errors.Is(err, sraft.ErrTwoVoters) {
-				return
-			}
-			if (!errors.Is(err, hraft.ErrLeadershipLost) && !errors.Is(err, hraft.ErrNotLeader)) || time.Now().After(end) {
-				t.Fatalf("%s: %v", what, err)
-			}
-			t.Logf("%s: %v; again", what, err)
-		}
-	}
-	for _, b := range c.boxes[1:] {
-		change("add "+b.id, func(l *box) error { return l.node.AddMember(ctx, b.id, b.id, false) })
-		end := time.Now().Add(10 * time.Second)
-		for appliedIndex(t, b.db) < appliedIndex(t, c.leader(5*time.Second).db) {
-			if time.Now().After(end) {
-				t.Fatalf("%s did not catch up", b.id)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		change("promote "+b.id, func(l *box) error { return l.node.Promote(ctx, b.id) })
-	}
-	return c
 }
 
 // dayPrefix is the part of the numbers of day that the day's applications share: SQ20261124-.
