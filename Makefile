@@ -15,7 +15,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup bench-raft
+.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup bench-raft bench-snapshot
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -72,6 +72,9 @@ bench: ## Benchmarks: intake throughput and latency vs raw SQLite, cold start, R
 
 bench-raft: ## The write path through the raft log against plain SQLite and a raw fsynced INSERT, 1 and 16 clients
 	go test -run '^$$' -bench WritePath -benchtime 3000x -count 2 ./station/raft/
+
+bench-snapshot: ## A raft snapshot of a 1 GiB store and its restore at start, peak RSS, against cp + fsync of the file (same run)
+	STATION_BENCH_SNAPSHOT_MB=1024 go test -run '^$$' -bench Snapshot1GiB -benchtime 1x -count 2 -timeout 30m ./station/raft/
 
 bench-backup: ## Backup and restore of a 1 GiB data directory against cp -a (same run), peak RSS; doctor's wall time
 	STATION_BENCH_BACKUP_MB=1024 go test -run '^$$' -bench BackupVsCopy -benchtime 1x -timeout 30m ./cmd/station/
