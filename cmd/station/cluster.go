@@ -255,6 +255,12 @@ func (m *Main) afterLogOpen(ctx context.Context) {
 		defer m.bg.Done()
 		m.Cluster.Reap(ctx, reapInterval, m.ClusterReap, m.Now)
 	}()
+	// A box whose address changed while it was off (DHCP) has the leader record the new one.
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		m.Cluster.Announce(ctx, m.clusterPort.Advertise(), 2*time.Second)
+	}()
 	st, err := loadClusterState(m.DataDir)
 	if err != nil || !st.Voter {
 		return

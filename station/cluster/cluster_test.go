@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -493,5 +494,69 @@ func TestTheLeaderReapsAKioskGoneTooLong(t *testing.T) {
 	})
 	if ms, _ := b1.node.Members(); len(ms) != 2 {
 		t.Errorf("members after reaping: %+v", ms)
+	}
+}
+
+// addrOf is the address b's configuration holds for the member id.
+func addrOf(t *testing.T, b *box, id string) string {
+	t.Helper()
+	ms, err := b.node.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return m.Addr
+		}
+	}
+	return ""
+}
+
+// TestABoxWhoseAddressChangedTellsTheCluster: a voter that comes back on another address (a DHCP
+// lease that changed overnight) has the leader change its entry, and gets what was written while it
+// was away and what is written after; no member can give another's address.
+func TestABoxWhoseAddressChangedTellsTheCluster(t *testing.T) {
+	b1, b2, b3 := newBox(t, "box1"), newBox(t, "box2"), newBox(t, "box3")
+	b1.start(false)
+	b2.join(b1, true)
+	b3.join(b1, true)
+	submit(t, b1, matterCmd(t, 1))
+	b3.stop()
+	submit(t, b1, matterCmd(t, 2))
+
+	old := b3.addr
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3.ln, b3.addr = ln, ln.Addr().String()
+	b3.start(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b3.svc.Announce(ctx, b3.addr, 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []*box{b1, b2} {
+		eventually(t, b.id+" knows box3's new address", func() bool { return addrOf(t, b, "box3") == b3.addr })
+	}
+	eventually(t, "box3 has what was written while it was away", func() bool { return hasMatter(t, b3, 2) })
+	submit(t, b2, matterCmd(t, 3))
+	eventually(t, "box3 has what was written after", func() bool { return hasMatter(t, b3, 3) })
+
+	// box2 tries to send box3's traffic back to the old address: refused, whoever leads.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cluster.ClientTLS(b2.svc.Creds, "http/1.1")}}
+	for _, target := range []*box{b1, b3} {
+		body := strings.NewReader(fmt.Sprintf(`{"id":"box3","addr":%q}`, old))
+		resp, err := client.Post("https://"+target.addr+"/cluster/v1/address", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("box2 giving box3's address to %s: %s, want 403", target.id, resp.Status)
+		}
+	}
+	if got := addrOf(t, b1, "box3"); got != b3.addr {
+		t.Fatalf("box3's address became %s", got)
 	}
 }

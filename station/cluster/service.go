@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -99,6 +100,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, progressAnswer{ID: n.ID(), Progress: n.Progress()})
 	case r.Method == http.MethodPost && r.URL.Path == "/cluster/v1/promote":
 		s.promote(w, r, n, peer)
+	case r.Method == http.MethodPost && r.URL.Path == "/cluster/v1/address":
+		s.readdress(w, r, n, peer)
 	case strings.HasPrefix(r.URL.Path, blobPath):
 		s.serveBlob(w, r, peer)
 	case r.Method == http.MethodGet && r.URL.Path == "/cluster/v1/secrets":
@@ -224,6 +227,105 @@ func (s *Service) promote(w http.ResponseWriter, r *http.Request, n *sraft.Node,
 	}
 	s.logger().Info("cluster: a member became a voter", "member", req.ID)
 	writeJSON(w, http.StatusOK, errorAnswer{})
+}
+
+type addressRequest struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+}
+
+// readdress records the asking member's new address: a member speaks for itself only.
+func (s *Service) readdress(w http.ResponseWriter, r *http.Request, n *sraft.Node, peer string) {
+	var req addressRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&req); err != nil || req.ID != peer {
+		writeJSON(w, http.StatusForbidden, errorAnswer{Error: "a member gives its own address only"})
+		return
+	}
+	if _, _, err := net.SplitHostPort(req.Addr); err != nil {
+		writeJSON(w, http.StatusBadRequest, errorAnswer{Error: "address: " + err.Error()})
+		return
+	}
+	if !n.IsLeader() {
+		writeJSON(w, http.StatusMisdirectedRequest, errorAnswer{Error: "not the leader"})
+		return
+	}
+	if err := n.Readdress(r.Context(), req.ID, req.Addr); err != nil {
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, sraft.ErrNoMember) {
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, errorAnswer{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, errorAnswer{})
+}
+
+// Announce makes sure the cluster knows this box at addr (a box whose address changed while it was
+// off: the others would go on calling the old one). Until its entry says addr it asks every other
+// member, every interval, for the leader is among them and the others refuse; a leader changes its
+// own entry. It returns once the entry is right, or when ctx ends.
+func (s *Service) Announce(ctx context.Context, addr string, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n := s.getNode(); n != nil {
+			if done, err := s.announce(ctx, n, addr); done {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// announce is one round of Announce; done says the entry is right (or cannot be).
+func (s *Service) announce(ctx context.Context, n *sraft.Node, addr string) (done bool, err error) {
+	members, err := n.Members()
+	if err != nil {
+		return false, nil
+	}
+	var others []string
+	for _, m := range members {
+		if m.Self && m.Addr == addr {
+			return true, nil
+		}
+		if !m.Self {
+			others = append(others, m.Addr)
+		}
+	}
+	if len(others) == len(members) {
+		return true, fmt.Errorf("cluster: %s is not a member", n.ID())
+	}
+	if n.IsLeader() {
+		if err := n.Readdress(ctx, n.ID(), addr); err != nil {
+			s.logger().Warn("cluster: record this box's address", "err", err)
+		}
+		return false, nil
+	}
+	body, _ := json.Marshal(addressRequest{ID: n.ID(), Addr: addr})
+	for _, o := range others {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "https://"+o+"/cluster/v1/address", bytes.NewReader(body))
+		if err != nil {
+			return true, err
+		}
+		resp, err := s.httpClient().Do(req)
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			s.logger().Info("cluster: this box's new address recorded", "addr", addr, "by", o)
+		case http.StatusMisdirectedRequest:
+		default:
+			s.logger().Warn("cluster: record this box's address", "at", o, "err", answerError(resp.StatusCode, b))
+		}
+	}
+	return false, nil
 }
 
 // submitAnswer is the leader's answer to a forwarded command.

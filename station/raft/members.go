@@ -138,6 +138,30 @@ func (n *Node) Promote(ctx context.Context, id string) error {
 	return n.voterWarning()
 }
 
+// Readdress records a member's new address (a box whose DHCP lease changed), keeping its role. The
+// leader makes the change; a member already at addr is left alone.
+func (n *Node) Readdress(ctx context.Context, id, addr string) error {
+	m, err := n.member(id)
+	if err != nil {
+		return err
+	}
+	if m.Addr == addr {
+		return nil
+	}
+	timeout := time.Until(deadline(ctx))
+	var fut hraft.IndexFuture
+	if m.Voter {
+		fut = n.rf().AddVoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, timeout)
+	} else {
+		fut = n.rf().AddNonvoter(hraft.ServerID(id), hraft.ServerAddress(addr), 0, timeout)
+	}
+	if err := fut.Error(); err != nil {
+		return fmt.Errorf("raft: readdress %s: %w", id, err)
+	}
+	n.cfg.Logger.Info("raft: a member's address changed", "member", id, "from", m.Addr, "to", addr)
+	return nil
+}
+
 // Demote makes a voter a non-voter. The last voter cannot be demoted.
 func (n *Node) Demote(ctx context.Context, id string) error {
 	m, err := n.member(id)
