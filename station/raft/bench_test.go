@@ -3,8 +3,11 @@ package raft_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +17,8 @@ import (
 
 	"github.com/civic-station/station/internal/rawinsert"
 	"github.com/civic-station/station/station"
+	scluster "github.com/civic-station/station/station/cluster"
+	"github.com/civic-station/station/station/lantls"
 	sraft "github.com/civic-station/station/station/raft"
 	"github.com/civic-station/station/station/sqlite"
 )
@@ -30,7 +35,9 @@ import (
 //   - raft1: through a one-voter raft log, the store trusting the log's fsync (WithLogSynced), the
 //     path a station takes;
 //   - raft3: three voters in one process on raft's in-memory transport, each with its own log and store
-//     on the same disk.
+//     on the same disk;
+//   - raft3-tls: the same three voters on the station's cluster port (TLS 1.3 with member certificates
+//     over loopback TCP), as boxes talk to each other.
 func BenchmarkWritePath(b *testing.B) {
 	for _, clients := range []int{1, 16} {
 		b.Run(fmt.Sprintf("raw/clients=%d", clients), func(b *testing.B) {
@@ -45,7 +52,7 @@ func BenchmarkWritePath(b *testing.B) {
 			defer db.Close()
 			benchSubmit(b, clients, db)
 		})
-		for _, mode := range []string{"raft1-full", "raft1", "raft3"} {
+		for _, mode := range []string{"raft1-full", "raft1", "raft3", "raft3-tls"} {
 			b.Run(fmt.Sprintf("%s/clients=%d", mode, clients), func(b *testing.B) {
 				benchSubmit(b, clients, benchLog(b, mode))
 			})
@@ -56,7 +63,7 @@ func BenchmarkWritePath(b *testing.B) {
 // benchLog starts the write path named mode on the disk and returns its log (the leader's).
 func benchLog(b *testing.B, mode string) station.Log {
 	voters := 1
-	if mode == "raft3" {
+	if strings.HasPrefix(mode, "raft3") {
 		voters = 3
 	}
 	var opts []sqlite.Option
@@ -65,6 +72,7 @@ func benchLog(b *testing.B, mode string) station.Log {
 	}
 	var nodes []*sraft.Node
 	var trans []*hraft.InmemTransport
+	var addrs, dirs []string
 	for i := range voters {
 		dir := b.TempDir()
 		db, err := sqlite.Open(context.Background(), filepath.Join(dir, "station.db"), opts...)
@@ -73,12 +81,24 @@ func benchLog(b *testing.B, mode string) station.Log {
 		}
 		b.Cleanup(func() { db.Close() })
 		id := fmt.Sprintf("box%d", i+1)
-		_, tr := hraft.NewInmemTransport(hraft.ServerAddress(id))
-		for j, o := range trans {
-			tr.Connect(hraft.ServerAddress(fmt.Sprintf("box%d", j+1)), o)
-			o.Connect(hraft.ServerAddress(id), tr)
+		var tr hraft.Transport
+		if mode == "raft3-tls" {
+			ca := ""
+			if i > 0 {
+				ca = filepath.Join(dirs[0], "tls")
+			}
+			tr = tlsTransport(b, dir, id, ca)
+		} else {
+			_, mem := hraft.NewInmemTransport(hraft.ServerAddress(id))
+			for j, o := range trans {
+				mem.Connect(hraft.ServerAddress(fmt.Sprintf("box%d", j+1)), o)
+				o.Connect(hraft.ServerAddress(id), mem)
+			}
+			trans = append(trans, mem)
+			tr = mem
 		}
-		trans = append(trans, tr)
+		addrs = append(addrs, string(tr.LocalAddr()))
+		dirs = append(dirs, dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		n, err := sraft.Open(ctx, sraft.Config{Dir: filepath.Join(dir, "raft"), ID: id, Store: db, Transport: tr, Join: i > 0})
 		cancel()
@@ -90,11 +110,36 @@ func benchLog(b *testing.B, mode string) station.Log {
 	}
 	for i := 2; i <= voters; i++ {
 		id := fmt.Sprintf("box%d", i)
-		if err := nodes[0].AddMember(context.Background(), id, id, true); err != nil {
+		if err := nodes[0].AddMember(context.Background(), id, addrs[i-1], true); err != nil {
 			b.Fatal(err)
 		}
 	}
 	return nodes[0]
+}
+
+// tlsTransport is the cluster port of a box whose files are in dir, on a loopback port of its own,
+// with a member certificate from the CA in caDir (created there by the first box; "" for it).
+func tlsTransport(b *testing.B, dir, id, caDir string) hraft.Transport {
+	tlsDir := filepath.Join(dir, "tls")
+	if caDir != "" {
+		if err := os.MkdirAll(tlsDir, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range []string{lantls.CACertFile, lantls.CAKeyFile} {
+			copyFile(b, filepath.Join(caDir, f), filepath.Join(tlsDir, f))
+		}
+	}
+	creds, err := lantls.EnsureMember(lantls.Options{Dir: tlsDir, CAName: "bench", Now: time.Now()}, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	port := scluster.Listen(ln, ln.Addr().String(), creds, &scluster.Service{Creds: creds, Codes: &scluster.Codes{}}, nil)
+	b.Cleanup(func() { port.Close() })
+	return port.Transport(nil)
 }
 
 var benchSeq atomic.Int64
