@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/civic-station/station/internal/sqlitedb"
 )
 
 // checkpointEvery is how often the background checkpointer copies the WAL into the database file.
@@ -20,7 +22,7 @@ type checkpointer struct {
 }
 
 func startCheckpointer(path string) (*checkpointer, error) {
-	conn, err := sql.Open("sqlite", dsn(path, []string{"busy_timeout(10000)", "synchronous(NORMAL)"}, ""))
+	conn, err := sql.Open("sqlite", sqlitedb.DSN(path, []string{sqlitedb.BusyTimeout, "synchronous(NORMAL)"}))
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/civic-station/station/internal/sqlitedb"
 )
 
 // SchemaNewerError is returned by Open when the database holds migrations this program does not know:
@@ -54,47 +55,16 @@ func UpgradeBackupDir(path string) string {
 }
 
 // SchemaVersion returns the schema version this program writes: the number of its newest migration.
-func SchemaVersion() int {
-	names, err := migrationNames(migrationFS)
-	if err != nil || len(names) == 0 {
-		return 0
-	}
-	return migrationNumber(names[len(names)-1])
-}
+func SchemaVersion() int { return sqlitedb.Schema{FS: migrationFS}.Version() }
 
 // SchemaVersion returns the open database's schema version: the number of its newest applied
 // migration (0 for an empty database).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	_, v, err := sqlitedb.Applied(ctx, db.read)
 	if err != nil {
 		return 0, fmt.Errorf("schema version: %w", err)
 	}
-	defer rows.Close()
-	v := 0
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return 0, err
-		}
-		v = max(v, migrationNumber(name))
-	}
-	return v, rows.Err()
-}
-
-// migrationNames lists the .sql files of a migration tree in the order they apply.
-func migrationNames(fsys fs.FS) ([]string, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(names, func(i, j int) bool { return migrationNumber(names[i]) < migrationNumber(names[j]) })
-	return names, nil
-}
-
-func migrationNumber(name string) int {
-	base := strings.TrimPrefix(name, "migrations/")
-	n, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-	return n
+	return v, nil
 }
 
 // migrate brings the schema up to date from fsys. A database that already holds data is first
@@ -102,90 +72,29 @@ func migrationNumber(name string) int {
 // anywhere leaves the database as it was. A database with migrations fsys lacks is refused
 // (SchemaNewerError).
 func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := migrationNames(fsys)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	applied, from, err := db.appliedMigrations(ctx)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	known := map[string]bool{}
-	var pending []string
-	for _, name := range names {
-		known[name] = true
-		if !applied[name] {
-			pending = append(pending, name)
-		}
-	}
-	var unknown []string
-	for name := range applied {
-		if !known[name] {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return &SchemaNewerError{Database: from, Program: migrationNumber(names[len(names)-1]), Unknown: unknown}
-	}
-	if len(pending) == 0 {
-		return nil
-	}
-	if len(applied) > 0 {
+	schema := sqlitedb.Schema{FS: fsys, OneTransaction: true, BeforeUpgrade: func(ctx context.Context, from, to int) error {
 		snap, err := db.upgradeSnapshot(ctx, from)
 		if err != nil {
 			return fmt.Errorf("升级前备份失败，数据库未改动 / the pre-upgrade backup failed, the database is unchanged: %w", err)
 		}
-		db.logger.Info("database upgrade: snapshot taken", "from", from, "to", migrationNumber(pending[len(pending)-1]), "snapshot", snap)
+		db.logger.Info("database upgrade: snapshot taken", "from", from, "to", to, "snapshot", snap)
+		return nil
+	}}
+	up, err := schema.Migrate(ctx, db.write)
+	var ne *sqlitedb.NewerError
+	var me *sqlitedb.MigrationError
+	switch {
+	case errors.As(err, &ne):
+		return &SchemaNewerError{Database: ne.Database, Program: ne.Program, Unknown: ne.Unknown}
+	case errors.As(err, &me):
+		return &MigrationError{Name: strings.TrimPrefix(me.Name, "migrations/"), From: me.From, Err: me.Err}
+	case err != nil:
+		return err
 	}
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	defer tx.Rollback()
-	at := formatTime(time.Now())
-	for _, name := range pending {
-		body, err := fs.ReadFile(fsys, name)
-		if err == nil {
-			_, err = tx.ExecContext(ctx, string(body))
-		}
-		if err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, at)
-		}
-		if err != nil {
-			return &MigrationError{Name: strings.TrimPrefix(name, "migrations/"), From: from, Err: err}
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return &MigrationError{Name: "commit", From: from, Err: err}
-	}
-	if len(applied) > 0 {
-		db.logger.Info("database upgraded", "from", from, "to", migrationNumber(pending[len(pending)-1]), "migrations", len(pending))
+	if up.Existing && len(up.Applied) > 0 {
+		db.logger.Info("database upgraded", "from", up.From, "to", up.To, "migrations", len(up.Applied))
 	}
 	return nil
-}
-
-// appliedMigrations returns the names recorded in schema_migrations and the schema version they make.
-func (db *DB) appliedMigrations(ctx context.Context) (map[string]bool, int, error) {
-	rows, err := db.write.QueryContext(ctx, `SELECT name FROM schema_migrations`)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	applied := map[string]bool{}
-	v := 0
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, 0, err
-		}
-		applied[name] = true
-		v = max(v, migrationNumber(name))
-	}
-	return applied, v, rows.Err()
 }
 
 // upgradeSnapshot copies the database into UpgradeBackupDir as it is before a migration (fsynced), keeps

@@ -6,7 +6,8 @@
 // appends the audit entry and the outbox record); a pool of query-only connections reads. Migrations are
 // numbered .sql files embedded in the binary, forward only: an upgrade first snapshots the database into
 // upgrade-backups/ beside it, then applies every pending migration in one transaction, so a failure leaves
-// the old database exactly as it was (see migrate.go).
+// the old database exactly as it was (see migrate.go). The opening and the migrating are
+// internal/sqlitedb's, shared with the hub's store; the snapshots and the checkpointer are this package's.
 package sqlite
 
 import (
@@ -17,7 +18,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -26,6 +26,7 @@ import (
 
 	msqlite "modernc.org/sqlite" // registers the "sqlite" driver; its online backup makes snapshots
 
+	"github.com/civic-station/station/internal/sqlitedb"
 	"github.com/civic-station/station/station"
 )
 
@@ -98,75 +99,39 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // `station audit verify` that run beside a live station.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
-func dsn(path string, pragmas []string, extra string) string {
-	q := url.Values{}
-	for _, p := range pragmas {
-		q.Add("_pragma", p)
-	}
-	s := "file:" + path + "?" + q.Encode()
-	if extra != "" {
-		s += "&" + extra
-	}
-	return s
-}
-
 // Open opens (creating if needed) the database at path and brings its schema up to date.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	o := options{logger: slog.New(slog.DiscardHandler), readers: max(4, runtime.GOMAXPROCS(0)), schema: migrationFS}
 	for _, f := range opts {
 		f(&o)
 	}
-	sync := "synchronous(FULL)"
-	writerOnly := []string{"journal_mode(WAL)", "temp_store(MEMORY)"}
+	c := sqlitedb.Config{Readers: o.readers, ReadOnly: o.readOnly, WriterPragmas: []string{"temp_store(MEMORY)"}}
 	if o.logSync {
-		sync = "synchronous(NORMAL)"
-		writerOnly = append(writerOnly, "wal_autocheckpoint(0)") // checkpointer does it
+		c.Synchronous = "NORMAL"
+		c.WriterPragmas = append(c.WriterPragmas, "wal_autocheckpoint(0)") // checkpointer does it
 	}
-	common := []string{"busy_timeout(10000)", "foreign_keys(1)", sync}
-	db := &DB{path: path, logger: o.logger, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}, space: o.space, schema: o.schema}
-	var err error
-	if !o.readOnly {
-		// Create the file owner-only before SQLite does; its -wal and -shm files take the same mode.
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
-		f.Close()
-		db.write, err = sql.Open("sqlite", dsn(path, append(writerOnly, common...), "_txlock=immediate"))
-		if err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
-		db.write.SetMaxOpenConns(1)
-		db.write.SetMaxIdleConns(1)
-		db.write.SetConnMaxLifetime(0)
-		db.write.SetConnMaxIdleTime(0)
-		if err := db.write.PingContext(ctx); err != nil {
-			db.write.Close()
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
-		if err := db.migrate(ctx, o.schema); err != nil {
-			db.write.Close()
-			return nil, err
-		}
-		if o.logSync {
-			if db.ckpt, err = startCheckpointer(path); err != nil {
-				db.write.Close()
-				return nil, fmt.Errorf("open store %s: %w", path, err)
-			}
-		}
-	}
-	db.read, err = sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...), ""))
+	conns, err := sqlitedb.Open(ctx, path, c)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	db.read.SetMaxOpenConns(o.readers)
-	db.read.SetMaxIdleConns(o.readers)
+	db := &DB{path: path, write: conns.Write, read: conns.Read, logger: o.logger, stmts: map[string]*sql.Stmt{},
+		pending: map[string]bool{}, space: o.space, schema: o.schema}
 	if o.readOnly {
 		var v int
 		if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&v); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("open store %s: not a station database: %w", path, err)
+		}
+		return db, nil
+	}
+	if err := db.migrate(ctx, o.schema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.logSync {
+		if db.ckpt, err = startCheckpointer(path); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 	}
 	return db, nil
@@ -223,7 +188,7 @@ func (db *DB) SnapshotTo(ctx context.Context, path string) error {
 		return fmt.Errorf("snapshot to %s: file exists", path)
 	}
 	// A connection of its own, opened read-only: it cannot change the database whoever runs it.
-	src, err := sql.Open("sqlite", dsn(db.path, []string{"busy_timeout(10000)"}, "mode=ro"))
+	src, err := sql.Open("sqlite", sqlitedb.DSN(db.path, []string{sqlitedb.BusyTimeout}, "mode=ro"))
 	if err != nil {
 		return fmt.Errorf("snapshot %s: %w", db.path, err)
 	}

@@ -1,5 +1,6 @@
 // Package sqlite is the hub's embedded store: hub.Store on a modernc.org/sqlite database in WAL mode
-// with synchronous=FULL, one writer connection and a pool of readers, schema from embedded migrations.
+// with synchronous=FULL, one writer connection and a pool of readers, schema from embedded migrations
+// (opened and migrated by internal/sqlitedb, as the station's store is).
 // It suits a data center of modest size and every test; syncer/hub/postgres serves large ones.
 package sqlite
 
@@ -10,15 +11,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"os"
-	"sort"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
-
+	"github.com/civic-station/station/internal/sqlitedb"
 	"github.com/civic-station/station/station"
 	"github.com/civic-station/station/syncer/hub"
 	"github.com/civic-station/station/syncer/protocol"
@@ -49,90 +45,23 @@ type Store struct {
 	read  *sql.DB
 }
 
-func dsn(path string, pragmas []string, extra string) string {
-	q := url.Values{}
-	for _, p := range pragmas {
-		q.Add("_pragma", p)
-	}
-	s := "file:" + path + "?" + q.Encode()
-	if extra != "" {
-		s += "&" + extra
-	}
-	return s
-}
-
-// Open opens (creating) the hub database at path and migrates it.
+// Open opens (creating) the hub database at path and migrates it, each migration in its own
+// transaction. A database written by a newer hub (it holds migrations this one lacks) is refused.
 func Open(ctx context.Context, path string) (*Store, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	db, err := sqlitedb.Open(ctx, path, sqlitedb.Config{Readers: 4})
 	if err != nil {
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
-	f.Close()
-	common := []string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}
-	s := &Store{}
-	s.write, err = sql.Open("sqlite", dsn(path, append([]string{"journal_mode(WAL)"}, common...), "_txlock=immediate"))
-	if err != nil {
+	if _, err := (sqlitedb.Schema{FS: migrationFS}).Migrate(ctx, db.Write); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
-	s.write.SetMaxOpenConns(1)
-	s.write.SetConnMaxLifetime(0)
-	s.write.SetConnMaxIdleTime(0)
-	if err := s.migrate(ctx); err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("open hub store %s: %w", path, err)
-	}
-	s.read, err = sql.Open("sqlite", dsn(path, append([]string{"query_only(1)"}, common...), ""))
-	if err != nil {
-		s.write.Close()
-		return nil, fmt.Errorf("open hub store %s: %w", path, err)
-	}
-	s.read.SetMaxOpenConns(4)
-	return s, nil
+	return &Store{write: db.Write, read: db.Read}, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		return err
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := s.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (s *Store) migrateFile(ctx context.Context, name string) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {
-		return err
-	}
-	body, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, formatTime(time.Now())); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // CreateToken stores a new enrollment token.
