@@ -411,6 +411,9 @@ func (m *Main) Close() error {
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 	}
+	if m.Blobs != nil {
+		errs = append(errs, m.Blobs.Close())
+	}
 	return errors.Join(errs...)
 }
 

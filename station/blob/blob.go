@@ -58,6 +58,7 @@ type Store struct {
 	max    int64
 	verify bool
 	peers  atomic.Pointer[peersBox] // the other boxes of the station's cluster (peers.go)
+	held   *os.File                 // the lock that says this Store has the store open (lock_unix.go)
 }
 
 // Info describes a stored blob.
@@ -68,7 +69,8 @@ type Info struct {
 }
 
 // Open opens (creating if needed) the blob store under dir/blobs and removes temporary files a
-// crashed Put left behind.
+// crashed Put left behind: when no other Store has the directory open (on Unix, a lock file tells;
+// another process's Put in progress keeps its file). Close releases the store.
 func Open(dir string, opts Options) (*Store, error) {
 	s := &Store{root: filepath.Join(dir, "blobs"), max: opts.MaxSize, verify: opts.Verify}
 	s.tmp = filepath.Join(s.root, "tmp")
@@ -80,16 +82,54 @@ func Open(dir string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 		}
 	}
-	entries, err := os.ReadDir(s.tmp)
+	held, alone, err := holdOpen(filepath.Join(s.tmp, openLock))
 	if err != nil {
 		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 	}
-	for _, e := range entries {
-		if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("open blob store %s: clear temporary file: %w", dir, err)
+	s.held = held
+	if alone {
+		if err := s.clearTemp(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("open blob store %s: %w", dir, err)
 		}
 	}
+	if err := share(held); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open blob store %s: %w", dir, err)
+	}
 	return s, nil
+}
+
+// openLock is the file in the temporary folder whose lock says the store is open (there, it is in no
+// backup and never taken for a blob).
+const openLock = ".open"
+
+// clearTemp removes what is in the temporary folder.
+func (s *Store) clearTemp() error {
+	entries, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == openLock {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("clear temporary file: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the store: another Store that opens it next clears the temporary files. A Store
+// is not used after Close.
+func (s *Store) Close() error {
+	if s.held == nil {
+		return nil
+	}
+	err := s.held.Close()
+	s.held = nil
+	return err
 }
 
 // MaxSize is the largest blob Put accepts.
