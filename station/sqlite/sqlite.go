@@ -181,31 +181,60 @@ func (db *DB) Ready(ctx context.Context) error {
 // SnapshotTo writes a consistent copy of the whole database to path, which must not exist, while
 // writers go on: SQLite's online backup copies every page in one step inside one read transaction (WAL
 // readers do not block the writer), WAL content included. It is several times faster than VACUUM INTO,
-// which rebuilds every b-tree; the copy keeps the source's free pages. The caller fsyncs it when it
-// needs to be durable.
+// which rebuilds every b-tree; the copy keeps the source's free pages. The copy is created 0600 and
+// written without a journal or fsyncs (it is a new file that nobody reads until it is complete): the
+// caller fsyncs it when it needs to be durable.
 func (db *DB) SnapshotTo(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("snapshot to %s: file exists", path)
-	}
-	// A connection of its own, opened read-only: it cannot change the database whoever runs it.
-	src, err := sql.Open("sqlite", sqlitedb.DSN(db.path, []string{sqlitedb.BusyTimeout}, "mode=ro"))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", db.path, err)
+		return fmt.Errorf("snapshot to %s: %w", path, err)
 	}
-	defer src.Close()
-	conn, err := src.Conn(ctx)
+	f.Close()
+	for try := 1; ; try++ {
+		err = db.snapshotTo(ctx, path)
+		// The source's connection is the backup API's own, without a busy timeout: a read lock it
+		// cannot take at once (a checkpoint resetting the WAL) is tried again.
+		if err == nil || !isBusy(err) || try == 5 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
+			continue
+		}
+		break
+	}
 	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", db.path, err)
+		os.Remove(path)
+		return fmt.Errorf("snapshot %s to %s: %w", db.path, path, err)
+	}
+	return nil
+}
+
+// snapshotTo copies the database into the empty file at path: the copy's connection is opened here
+// with its journal and fsyncs off and pulls the pages from the live database (the backup API's
+// "restore" direction), since the API opens the other side's connection without pragmas.
+func (db *DB) snapshotTo(ctx context.Context, path string) error {
+	dst, err := sql.Open("sqlite", sqlitedb.DSN(path, []string{"journal_mode(OFF)", "synchronous(OFF)"}))
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	conn, err := dst.Conn(ctx)
+	if err != nil {
+		return err
 	}
 	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		bc, ok := dc.(interface {
-			NewBackup(dstURI string) (*msqlite.Backup, error)
+	return conn.Raw(func(dc any) error {
+		rc, ok := dc.(interface {
+			NewRestore(srcURI string) (*msqlite.Backup, error)
 		})
 		if !ok {
 			return fmt.Errorf("the driver connection %T has no online backup", dc)
 		}
-		b, err := bc.NewBackup("file:" + path)
+		// Read-only: the snapshot cannot change the database whoever runs it.
+		b, err := rc.NewRestore("file:" + db.path + "?mode=ro")
 		if err != nil {
 			return err
 		}
@@ -220,12 +249,6 @@ func (db *DB) SnapshotTo(ctx context.Context, path string) error {
 			}
 		}
 	})
-	if err != nil {
-		os.Remove(path)
-		os.Remove(path + "-journal")
-		return fmt.Errorf("snapshot %s to %s: %w", db.path, path, err)
-	}
-	return nil
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its findings ("ok" when sound).
