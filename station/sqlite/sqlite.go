@@ -47,8 +47,9 @@ type DB struct {
 	read   *sql.DB // query-only pool
 	logger *slog.Logger
 
-	mu     sync.Mutex    // serializes Submit
-	health storageHealth // whether the last write failed for a full or failing disk
+	mu      sync.Mutex    // serializes Submit
+	applied appliedCache  // what raft_applied holds, under mu (logged.go)
+	health  storageHealth // whether the last write failed for a full or failing disk
 
 	stmtMu  sync.Mutex
 	stmts   map[string]*sql.Stmt // the writer's prepared statements, by query text
