@@ -141,7 +141,7 @@ func applyOne(ctx context.Context, tx stmtTx, db *DB, cmd station.Command) (stat
 	if err != nil {
 		return fail("audit: ", err)
 	}
-	if domainErr == nil && outbound(cmd.Kind) {
+	if domainErr == nil && outbound(cmd.Kind) && !eff.local {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, kind, occurred_at, payload) VALUES (?, ?, ?, ?)`,
 			cmd.ID, string(cmd.Kind), formatTime(cmd.At), string(cmd.Payload)); err != nil {
 			return fail("outbox: ", err)
@@ -212,6 +212,7 @@ type effect struct {
 	detail          string
 	auditAction     string // overrides the command kind as the audit action
 	calendarChanged bool
+	local           bool // applied, but nothing for the data center: no outbox record
 }
 
 func (e effect) action(cmd station.Command) string {

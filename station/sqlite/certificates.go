@@ -481,6 +481,18 @@ func (a *applier) signingKeyPublish() error {
 	}
 	a.eff.object, a.eff.objectID = "signing_key:"+k.KeyID, k.KeyID
 	a.eff.detail = fmt.Sprintf("%s %s station %s", k.Algorithm, k.KeyID, k.StationID)
+	// Published before under the same station and name (a box of the cluster that started before its
+	// store caught up asked again): applied, audited, and nothing more to send.
+	var stationID, name string
+	var own bool
+	err := a.tx.QueryRowContext(a.ctx, `SELECT station_id, station_name, own FROM signing_keys WHERE key_id = ?`, k.KeyID).Scan(&stationID, &name, &own)
+	if err == nil && own && stationID == k.StationID && name == p.StationName {
+		a.eff.local = true
+		a.eff.detail += " (already published)"
+		return nil
+	} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
 	return a.putSigningKey(k, p.StationName, true)
 }
 

@@ -664,3 +664,42 @@ func TestRatings(t *testing.T) {
 		})
 	}
 }
+
+// A box of a cluster that starts before its store has caught up publishes the station's key again:
+// the second publish is applied and audited but sends nothing; a new station name is sent.
+func TestTheSameKeyPublishedTwiceIsSentOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	own, err := cert.GenerateSigner(cert.Ed25519, "station-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownJSON, _ := own.PublicKey().MarshalJSON()
+	publishes := func() int {
+		t.Helper()
+		recs, err := f.db.PendingOutbox(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range recs {
+			if r.Kind == string(station.CmdSigningKeyPublish) {
+				n++
+			}
+		}
+		return n
+	}
+	before := publishes()
+	f.mustSubmit(station.CmdSigningKeyPublish, system, station.SigningKeyPublish{PublicKey: ownJSON, StationName: "幸福社区服务站"})
+	f.mustSubmit(station.CmdSigningKeyPublish, system, station.SigningKeyPublish{PublicKey: ownJSON, StationName: "幸福社区服务站"})
+	if got := publishes() - before; got != 1 {
+		t.Fatalf("%d publish records after publishing the same key twice, want 1", got)
+	}
+	f.mustSubmit(station.CmdSigningKeyPublish, system, station.SigningKeyPublish{PublicKey: ownJSON, StationName: "幸福里社区服务站"})
+	if got := publishes() - before; got != 2 {
+		t.Fatalf("%d publish records after the station's name changed, want 2", got)
+	}
+	if k, err := f.db.SigningKey(ctx, own.PublicKey().KeyID); err != nil || k.StationName != "幸福里社区服务站" {
+		t.Fatalf("the key after the new name: %+v %v", k, err)
+	}
+}
