@@ -317,6 +317,9 @@ type SyncStatus struct {
 	Resyncs         int       `json:"resyncs"`              // full resyncs so far
 	ConsecutiveKO   int       `json:"consecutive_failures"` // failed rounds in a row
 	BandwidthLimit  int64     `json:"bandwidth_limit"`      // bytes per second allowed now; 0 means unlimited
+	// SyncedBy names the box of the station's cluster whose syncer these figures are (the leader's)
+	// when it is not this box; "" on the box that syncs.
+	SyncedBy string `json:"synced_by,omitempty"`
 }
 
 // Seconds is a duration that travels in JSON as a whole number of seconds.

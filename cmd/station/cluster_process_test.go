@@ -226,6 +226,15 @@ func TestAStationOfThreeProcessesLosesNothingWhenTheLeaderIsKilled(t *testing.T)
 		return ok && st.Pending == 0
 	})
 	step("outbox delivered")
+	for _, b := range boxes {
+		if b == next {
+			continue
+		}
+		// A follower's counter shows the station's sync as the leader sees it.
+		if st, ok := b.syncStatus(); !ok || !st.Enrolled || st.SyncedBy != next.name || st.LastSuccess.IsZero() {
+			t.Errorf("%s's sync status: %+v, want the leader %s's, enrolled and with a success", b.name, st, next.name)
+		}
+	}
 	stopPolling()
 	pollDone.Wait()
 
@@ -713,7 +722,7 @@ func (b *procBox) login(t *testing.T) {
 }
 
 // syncStatus is the box's sync status as the counter's strip reads it. A box that runs no syncer
-// answers with its store's figures, without a last attempt.
+// answers with the leader's, naming it (SyncedBy), or its store's figures, without a last attempt.
 func (b *procBox) syncStatus() (station.SyncStatus, bool) {
 	var v struct{ Sync station.SyncStatus }
 	code, _ := b.call(http.MethodGet, "/api/v1/sync/status", nil, &v)
@@ -819,7 +828,7 @@ func (s *syncSamples) poll(ctx context.Context, boxes []*procBox) {
 	for ctx.Err() == nil {
 		var sweep []syncSample
 		for _, b := range boxes {
-			if st, ok := b.syncStatus(); ok && !st.LastAttempt.IsZero() {
+			if st, ok := b.syncStatus(); ok && !st.LastAttempt.IsZero() && st.SyncedBy == "" {
 				sweep = append(sweep, syncSample{at: time.Now(), box: b.name})
 			}
 		}

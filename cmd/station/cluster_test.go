@@ -144,6 +144,12 @@ func TestAStationOfThreeBoxes(t *testing.T) {
 	if !s1.syncing() || s2.syncing() || s3.syncing() {
 		t.Errorf("syncing: box1 %v, box2 %v, box3 %v; want the leader only", s1.syncing(), s2.syncing(), s3.syncing())
 	}
+	// The follower's counter shows the station's sync as the leader sees it, naming the leader.
+	var st struct{ Sync station.SyncStatus }
+	s2.do(t, "GET", "/api/v1/sync/status", token, nil).json(t, &st)
+	if st.Sync.SyncedBy != "box1" {
+		t.Errorf("the follower's sync status: %+v, want box1's", st.Sync)
+	}
 
 	// The leader stops (it hands over first).
 	if err := s1.Close(); err != nil {

@@ -217,6 +217,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("open blob store: %w", err)
 	}
 	m.syncMon = newSyncMonitor(m.DB, m.Now, m.limiter)
+	if m.Cluster != nil {
+		m.syncMon.leader = m.Cluster.LeaderSyncStatus
+		m.Cluster.SyncStatus = m.syncMon.local
+	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	m.cancel = cancel
 	rcfg, err := m.deviceConfig(bgCtx)

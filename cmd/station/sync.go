@@ -35,14 +35,33 @@ type syncMonitor struct {
 	now     func() time.Time
 	limiter *syncer.Limiter // nil: no bandwidth cap
 	sy      atomic.Pointer[syncer.Syncer]
+	// leader is the leader's syncer status, for a box of a cluster that does not lead (only the
+	// leader syncs); nil on a box on its own.
+	leader func(context.Context) (station.SyncStatus, error)
 }
 
 func newSyncMonitor(db *sqlite.DB, now func() time.Time, limiter *syncer.Limiter) *syncMonitor {
 	return &syncMonitor{db: db, now: now, limiter: limiter}
 }
 
-// Status returns the running syncer's status, or the store's figures when no syncer runs.
+// Status returns the running syncer's status; on a box of a cluster that does not sync, the
+// leader's (SyncedBy names it); else, or when the leader does not answer within 2 s, the store's
+// figures.
 func (m *syncMonitor) Status(ctx context.Context) (station.SyncStatus, error) {
+	if m.sy.Load() == nil && m.leader != nil {
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := m.leader(lctx)
+		cancel()
+		if err == nil {
+			return st, nil
+		}
+	}
+	return m.local(ctx)
+}
+
+// local returns the status of the syncer this box runs, or the store's figures when it runs none
+// (a station not enrolled). The other members of its cluster ask the leader for it.
+func (m *syncMonitor) local(ctx context.Context) (station.SyncStatus, error) {
 	if sy := m.sy.Load(); sy != nil {
 		return sy.Status(ctx)
 	}

@@ -33,6 +33,9 @@ type Service struct {
 	Logger  *slog.Logger
 	// Blobs is the box's blob store, which the other boxes put blobs to and fetch them from (blobs.go).
 	Blobs LocalBlobs
+	// SyncStatus is the status of the syncer running on this box (the leader's), which the other
+	// members show as theirs; nil or an error while it runs none.
+	SyncStatus func(context.Context) (station.SyncStatus, error)
 
 	mu     sync.RWMutex
 	node   *sraft.Node
@@ -102,6 +105,8 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.promote(w, r, n, peer)
 	case r.Method == http.MethodPost && r.URL.Path == "/cluster/v1/address":
 		s.readdress(w, r, n, peer)
+	case r.Method == http.MethodGet && r.URL.Path == "/cluster/v1/sync-status":
+		s.syncStatus(w, r)
 	case strings.HasPrefix(r.URL.Path, blobPath):
 		s.serveBlob(w, r, peer)
 	case r.Method == http.MethodGet && r.URL.Path == "/cluster/v1/secrets":
@@ -227,6 +232,52 @@ func (s *Service) promote(w http.ResponseWriter, r *http.Request, n *sraft.Node,
 	}
 	s.logger().Info("cluster: a member became a voter", "member", req.ID)
 	writeJSON(w, http.StatusOK, errorAnswer{})
+}
+
+// syncStatus answers with this box's syncer's status, for a member that does not sync itself.
+func (s *Service) syncStatus(w http.ResponseWriter, r *http.Request) {
+	if s.SyncStatus == nil {
+		writeJSON(w, http.StatusNotFound, errorAnswer{Error: "this box does not sync"})
+		return
+	}
+	st, err := s.SyncStatus(r.Context())
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, errorAnswer{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// LeaderSyncStatus asks the leader for its syncer's status (only the leader syncs), and names the
+// leader in it (SyncedBy). It fails on the leader itself and while there is none.
+func (s *Service) LeaderSyncStatus(ctx context.Context) (station.SyncStatus, error) {
+	n := s.getNode()
+	if n == nil {
+		return station.SyncStatus{}, errors.New("cluster: the box is starting")
+	}
+	id, addr := n.Leader()
+	if addr == "" || id == n.ID() {
+		return station.SyncStatus{}, errors.New("cluster: no other box leads")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+addr+"/cluster/v1/sync-status", nil)
+	if err != nil {
+		return station.SyncStatus{}, err
+	}
+	resp, err := s.httpClient().Do(req)
+	if err != nil {
+		return station.SyncStatus{}, fmt.Errorf("cluster: the leader's sync status: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return station.SyncStatus{}, fmt.Errorf("cluster: the leader's sync status: %w", answerError(resp.StatusCode, body))
+	}
+	var st station.SyncStatus
+	if err := json.Unmarshal(body, &st); err != nil {
+		return station.SyncStatus{}, fmt.Errorf("cluster: the leader's sync status: %w", err)
+	}
+	st.SyncedBy = id
+	return st, nil
 }
 
 type addressRequest struct {
