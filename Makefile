@@ -15,7 +15,7 @@ HAVE_NPM := $(shell command -v npm >/dev/null 2>&1 && echo yes)
 GOTAGS  := $(if $(HAVE_NPM),ui,)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup bench-raft bench-snapshot
+.PHONY: help run build ui tidy-check test test-go test-ui test-package fmt-check vet lint bench bench-sync clean dist windows cross-check bench-backup bench-raft bench-snapshot bench-failover
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,6 +75,9 @@ bench-raft: ## The write path through the raft log against plain SQLite and a ra
 
 bench-snapshot: ## A raft snapshot of a 1 GiB store and its restore at start, peak RSS, against cp + fsync of the file (same run)
 	STATION_BENCH_SNAPSHOT_MB=1024 go test -run '^$$' -bench Snapshot1GiB -benchtime 1x -count 2 -timeout 30m ./station/raft/
+
+bench-failover: build ## Failover of a station of three processes on the TLS cluster port: the leader SIGKILLed 20 times, kill to the next acknowledged write
+	STATION_BIN=$(CURDIR)/$(BIN) go test -run '^$$' -bench Failover -benchtime 20x -timeout 30m ./cmd/station/
 
 bench-backup: ## Backup and restore of a 1 GiB data directory against cp -a (same run), peak RSS; doctor's wall time
 	STATION_BENCH_BACKUP_MB=1024 go test -run '^$$' -bench BackupVsCopy -benchtime 1x -timeout 30m ./cmd/station/

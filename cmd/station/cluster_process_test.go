@@ -58,28 +58,8 @@ func TestAStationOfThreeProcessesLosesNothingWhenTheLeaderIsKilled(t *testing.T)
 	step := func(what string) { t.Logf("%6.2fs %s", time.Since(began).Seconds(), what) }
 
 	// The hub, with a one-matter catalog, and box 1 enrolled with it.
-	hubDir, hubAddr := filepath.Join(work, "hub"), freeAddr(t)
-	hubProc := r.spawn("hub", "hub", "--data", hubDir, "--listen", hubAddr, "--console", "")
-	waitEvery(t, "the hub listens", 15*time.Second, 50*time.Millisecond, func() bool {
-		r.mustRun(hubProc)
-		return strings.Contains(hubProc.out.String(), "数据中心已启动")
-	})
-	matter, materials := procCatalogMatter(t)
-	catalog := filepath.Join(work, "catalog.json")
-	writeJSONFile(t, catalog, []station.Matter{matter})
-	r.tool("", "hub", "publish", "catalog", catalog, "--data", hubDir)
-	token := strings.TrimSpace(r.tool("", "hub", "token", "create", "--station-name", "幸福社区服务站", "--data", hubDir))
-	boxes := []*procBox{r.box("box1", work), r.box("box2", work), r.box("box3", work)}
-	b1 := boxes[0]
-	r.tool("", "enroll", "--hub", "https://"+hubAddr, "--token", token, "--data", b1.dir)
-	b1.start(t)
-	b1.waitReady(t)
-	r.tool(procPassword+"\n", "user", "add", "--data", b1.dir, "--username", "clerk", "--role", string(station.RoleStaff))
-	waitEvery(t, "box 1 has the hub's catalog", 15*time.Second, 100*time.Millisecond, func() bool {
-		code, _ := b1.call(http.MethodGet, "/api/v1/catalog/matters/"+matter.Code, nil, nil)
-		return code == http.StatusOK
-	})
-	b1.login(t)
+	p := startProcStation(t, r, work)
+	boxes, b1, materials, hubDir, hubAddr := p.boxes, p.boxes[0], p.materials, p.hubDir, p.hubAddr
 	step("hub and box 1 up, enrolled, catalog in")
 
 	var k atomic.Int64 // a different applicant for every intake
@@ -101,21 +81,7 @@ func TestAStationOfThreeProcessesLosesNothingWhenTheLeaderIsKilled(t *testing.T)
 	step("box 1 took 5 applications alone and delivered them after a restart")
 
 	for _, b := range boxes[1:] {
-		out := r.tool("", "cluster", "join-code", "--config", r.config, "--data", b1.dir)
-		m := regexp.MustCompile(`station cluster join (\S+) (\S+)`).FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("join-code printed no command: %s", out)
-		}
-		if out := r.tool("", append([]string{"cluster", "join", m[1], m[2]}, b.clusterFlags(r.config)...)...); !strings.Contains(out, "已加入") {
-			t.Fatalf("join %s printed: %s", b.name, out)
-		}
-		b.start(t)
-		b.waitReady(t)
-		waitEvery(t, b.name+" is a voter", 30*time.Second, 250*time.Millisecond, func() bool {
-			st, ok := r.clusterStatus(b1)
-			return ok && st.voter(b.name)
-		})
-		b.login(t)
+		r.join(t, b1, b)
 	}
 	if st, ok := r.clusterStatus(b1); !ok || st.Leader == "" || len(st.Members) != 3 {
 		t.Fatalf("the cluster before the stream: %+v", st)
@@ -250,7 +216,7 @@ func TestAStationOfThreeProcessesLosesNothingWhenTheLeaderIsKilled(t *testing.T)
 	for _, b := range boxes {
 		b.stop(t)
 	}
-	hubProc.stopProc(t)
+	p.hub.stopProc(t)
 	step("all processes stopped")
 
 	// What the hub holds.
@@ -403,6 +369,64 @@ func TestAStationOfThreeProcessesLosesNothingWhenTheLeaderIsKilled(t *testing.T)
 	step("checked")
 }
 
+// procStation is a hub with a one-matter catalog and the three boxes of a station, of which box 1
+// runs, enrolled with the hub, with the clerk's account and session.
+type procStation struct {
+	boxes           []*procBox
+	materials       []map[string]any
+	hubDir, hubAddr string
+	hub             *child
+}
+
+func startProcStation(t testing.TB, r *procRig, work string) procStation {
+	t.Helper()
+	p := procStation{hubDir: filepath.Join(work, "hub"), hubAddr: freeAddr(t)}
+	p.hub = r.spawn("hub", "hub", "--data", p.hubDir, "--listen", p.hubAddr, "--console", "")
+	waitEvery(t, "the hub listens", 15*time.Second, 50*time.Millisecond, func() bool {
+		r.mustRun(p.hub)
+		return strings.Contains(p.hub.out.String(), "数据中心已启动")
+	})
+	var matter station.Matter
+	matter, p.materials = procCatalogMatter(t)
+	catalog := filepath.Join(work, "catalog.json")
+	writeJSONFile(t, catalog, []station.Matter{matter})
+	r.tool("", "hub", "publish", "catalog", catalog, "--data", p.hubDir)
+	token := strings.TrimSpace(r.tool("", "hub", "token", "create", "--station-name", "幸福社区服务站", "--data", p.hubDir))
+	p.boxes = []*procBox{r.box("box1", work), r.box("box2", work), r.box("box3", work)}
+	b1 := p.boxes[0]
+	r.tool("", "enroll", "--hub", "https://"+p.hubAddr, "--token", token, "--data", b1.dir)
+	b1.start(t)
+	b1.waitReady(t)
+	r.tool(procPassword+"\n", "user", "add", "--data", b1.dir, "--username", "clerk", "--role", string(station.RoleStaff))
+	waitEvery(t, "box 1 has the hub's catalog", 15*time.Second, 100*time.Millisecond, func() bool {
+		code, _ := b1.call(http.MethodGet, "/api/v1/catalog/matters/"+matter.Code, nil, nil)
+		return code == http.StatusOK
+	})
+	b1.login(t)
+	return p
+}
+
+// join joins b to the cluster of leader with the technician's commands, starts it, waits until it
+// is a voter and logs the clerk in on it.
+func (r *procRig) join(t testing.TB, leader, b *procBox) {
+	t.Helper()
+	out := r.tool("", "cluster", "join-code", "--config", r.config, "--data", leader.dir)
+	m := regexp.MustCompile(`station cluster join (\S+) (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("join-code printed no command: %s", out)
+	}
+	if out := r.tool("", append([]string{"cluster", "join", m[1], m[2]}, b.clusterFlags(r.config)...)...); !strings.Contains(out, "已加入") {
+		t.Fatalf("join %s printed: %s", b.name, out)
+	}
+	b.start(t)
+	b.waitReady(t)
+	waitEvery(t, b.name+" is a voter", 30*time.Second, 250*time.Millisecond, func() bool {
+		st, ok := r.clusterStatus(leader)
+		return ok && st.voter(b.name)
+	})
+	b.login(t)
+}
+
 // allApplications reads every application of a stopped station's store, page by page.
 func allApplications(ctx context.Context, db *sqlite.DB) (map[string]station.Application, error) {
 	out := map[string]station.Application{}
@@ -428,7 +452,7 @@ const procPassword = "clerk-password-1"
 
 // procCatalogMatter is the demo's MZ-001 as the hub publishes it (active), with every required
 // material of it provided, as an intake's checklist.
-func procCatalogMatter(t *testing.T) (station.Matter, []map[string]any) {
+func procCatalogMatter(t testing.TB) (station.Matter, []map[string]any) {
 	t.Helper()
 	var matters []station.Matter
 	if err := decodeStrict(demoCatalog, &matters); err != nil {
@@ -450,7 +474,7 @@ func procCatalogMatter(t *testing.T) (station.Matter, []map[string]any) {
 }
 
 // waitEvery polls cond every interval until it holds, or fails the test after d.
-func waitEvery(t *testing.T, what string, d, every time.Duration, cond func() bool) {
+func waitEvery(t testing.TB, what string, d, every time.Duration, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(d)
 	for !cond() {
@@ -464,13 +488,13 @@ func waitEvery(t *testing.T, what string, d, every time.Duration, cond func() bo
 // procRig runs the station binary as the test's child processes and kills what still runs when the
 // test ends, printing every process's output when it failed.
 type procRig struct {
-	t        *testing.T
+	t        testing.TB
 	bin      string
 	config   string // an empty station.toml: no file of the host's applies
 	children []*child
 }
 
-func newProcRig(t *testing.T) *procRig {
+func newProcRig(t testing.TB) *procRig {
 	r := &procRig{t: t, bin: processTestBinary(t), config: filepath.Join(t.TempDir(), "station.toml")}
 	if err := os.WriteFile(r.config, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -495,7 +519,7 @@ func newProcRig(t *testing.T) *procRig {
 // built from this package. It is built without the race detector even under -race: four processes
 // built with it take the two cores a CI box has and slow the failover they are tested on, and the
 // in-process cluster tests run the same code with it.
-func processTestBinary(t *testing.T) string {
+func processTestBinary(t testing.TB) string {
 	t.Helper()
 	if bin := os.Getenv("STATION_BIN"); bin != "" {
 		abs, err := filepath.Abs(bin)
@@ -543,7 +567,7 @@ func (r *procRig) spawn(name string, args ...string) *child {
 	return c
 }
 
-func (c *child) start(t *testing.T) {
+func (c *child) start(t testing.TB) {
 	t.Helper()
 	c.runs++
 	fmt.Fprintf(&c.out, "=== %s, run %d, %s: station %s\n", c.name, c.runs, time.Now().Format(time.TimeOnly+".000"), strings.Join(c.args, " "))
@@ -580,7 +604,7 @@ func (c *child) kill() {
 }
 
 // stopProc ends the process as systemd does (SIGTERM) and checks that it exits cleanly.
-func (c *child) stopProc(t *testing.T) {
+func (c *child) stopProc(t testing.TB) {
 	t.Helper()
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -662,10 +686,10 @@ func (b *procBox) clusterFlags(config string) []string {
 	return []string{"--config", config, "--data", b.dir, "--cluster-listen", b.clusterAddr, "--cluster-advertise", b.clusterAddr, "--cluster-name", b.name}
 }
 
-func (b *procBox) stop(t *testing.T) { b.stopProc(t) }
+func (b *procBox) stop(t testing.TB) { b.stopProc(t) }
 
 // waitReady waits until the box answers /readyz.
-func (b *procBox) waitReady(t *testing.T) {
+func (b *procBox) waitReady(t testing.TB) {
 	t.Helper()
 	waitEvery(t, b.name+" is ready", 30*time.Second, 50*time.Millisecond, func() bool {
 		b.rig.mustRun(b.child)
@@ -711,7 +735,7 @@ func (b *procBox) call(method, path string, body, out any) (int, []byte) {
 	return resp.StatusCode, raw
 }
 
-func (b *procBox) login(t *testing.T) {
+func (b *procBox) login(t testing.TB) {
 	t.Helper()
 	var s struct{ Token string }
 	code, body := b.call(http.MethodPost, "/api/v1/sessions", map[string]string{"username": "clerk", "password": procPassword}, &s)
@@ -842,7 +866,7 @@ func (s *syncSamples) poll(ctx context.Context, boxes []*procBox) {
 
 // check fails the test when a sweep saw two syncers, or a syncer on a box other than old before
 // the kill and next after it; it returns how often each was seen.
-func (s *syncSamples) check(t *testing.T, old, next string, killAt time.Time) (oldSeen, nextSeen int) {
+func (s *syncSamples) check(t testing.TB, old, next string, killAt time.Time) (oldSeen, nextSeen int) {
 	t.Helper()
 	for _, sweep := range s.sweeps {
 		if len(sweep) > 1 {
@@ -867,7 +891,7 @@ func (s *syncSamples) check(t *testing.T, old, next string, killAt time.Time) (o
 
 // hubDedupMetrics reads the hub's /metrics (loopback, over its TLS with its CA): how many records
 // it received again (dedup hits) and how many it stored for the first time.
-func hubDedupMetrics(t *testing.T, hubDir, hubAddr string) (dups, records int64) {
+func hubDedupMetrics(t testing.TB, hubDir, hubAddr string) (dups, records int64) {
 	t.Helper()
 	ca, err := os.ReadFile(filepath.Join(hubDir, "ca.crt"))
 	if err != nil {

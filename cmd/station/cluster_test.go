@@ -21,7 +21,7 @@ var clusterTiming = sraft.Timing{Heartbeat: 150 * time.Millisecond, Election: 15
 
 // freeAddr is a loopback address with a port free a moment ago: a joining box names its cluster
 // address before it listens.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

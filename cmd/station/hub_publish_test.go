@@ -216,7 +216,7 @@ func TestPublishedTemplatesReachTheStation(t *testing.T) {
 	}
 }
 
-func writeJSONFile(t *testing.T, path string, v any) {
+func writeJSONFile(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
