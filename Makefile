@@ -123,11 +123,16 @@ cross-check: ## Fail if the station does not build for windows/amd64 and linux/l
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -tags nomupdf -o /dev/null ./cmd/station
 	CGO_ENABLED=0 GOOS=linux GOARCH=loong64 go build -tags nomupdf -o /dev/null ./cmd/station
 
-test-package: build ## Package bin/station as a .deb, lintian it, and install/upgrade/check/remove/purge it with dpkg (root with CI=true only)
+test-package: build ## Package bin/station as a .deb and an .rpm (two versions each) and install/check/upgrade/remove/purge each with dpkg and rpm (root with CI=true only)
 	@mkdir -p $(DIST)/package && cp $(BIN) $(DIST)/package/station
-	GOARCH=$(shell go env GOARCH) VERSION=$(PKG_VERSION) $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
-	GOARCH=$(shell go env GOARCH) VERSION=$(PKG_VERSION).1 $(NFPM) package --config packaging/nfpm.yaml --packager deb --target $(DIST)/
-	packaging/test-deb.sh $(DIST)/station_$(PKG_VERSION)-1_$(shell go env GOARCH).deb $(DIST)/station_$(PKG_VERSION).1-1_$(shell go env GOARCH).deb
+	for fmt in deb rpm; do for v in $(PKG_VERSION) $(PKG_VERSION).1; do \
+	  GOARCH=$(shell go env GOARCH) VERSION=$$v $(NFPM) package --config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/ || exit 1; \
+	done; done
+	@# Both formats run even when the first fails; rpm names the architecture its own way (nfpm's mapping).
+	arch=$(shell go env GOARCH); case $$arch in amd64) rpmarch=x86_64 ;; arm64) rpmarch=aarch64 ;; loong64) rpmarch=loongarch64 ;; *) rpmarch=$$arch ;; esac; \
+	packaging/test-package.sh deb $(DIST)/station_$(PKG_VERSION)-1_$$arch.deb $(DIST)/station_$(PKG_VERSION).1-1_$$arch.deb; deb=$$?; \
+	packaging/test-package.sh rpm $(DIST)/station-$(PKG_VERSION)-1.$$rpmarch.rpm $(DIST)/station-$(PKG_VERSION).1-1.$$rpmarch.rpm; rpm=$$?; \
+	[ $$deb -eq 0 ] && [ $$rpm -eq 0 ]
 
 clean: ## Remove build output (not the data directory)
 	rm -rf bin kiosk-ui/dist

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs after the station package is installed or upgraded (deb: postinst configure; rpm: %post).
+# Runs after the station package is installed or upgraded (deb: postinst configure; rpm: %post with $1 = 1 on
+# install, 2 on upgrade). Both do the same: the steps below keep what is already there.
 set -e
 
 # The user, the device groups, the data directory (0700) and a configuration file when there is none.

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs before the station package is removed (deb: prerm remove; rpm: %preun). An upgrade keeps the
-# service running: postinstall restarts it on the new binary.
+# Runs before the station package is removed (deb: prerm remove; rpm: %preun with $1 = 0 on erase). Only a
+# removal stops and disables the service. An upgrade (deb: prerm upgrade; rpm: the old package's %preun with
+# $1 = 1, after the new package's %post) keeps it running: postinstall restarts it on the new binary.
 set -e
 case "$1" in
     remove|0)
