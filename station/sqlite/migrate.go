@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/civic-station/station/internal/sqlitedb"
 )
@@ -100,50 +97,5 @@ func (db *DB) migrate(ctx context.Context, fsys fs.FS) error {
 // upgradeSnapshot copies the database into UpgradeBackupDir as it is before a migration (fsynced), keeps
 // the newest keepUpgradeBackups snapshots, and returns the new one's path.
 func (db *DB) upgradeSnapshot(ctx context.Context, from int) (string, error) {
-	dir := UpgradeBackupDir(db.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, fmt.Sprintf("station-schema%04d-%s.db", from, time.Now().UTC().Format("20060102T150405.000Z")))
-	if err := db.SnapshotTo(ctx, path); err != nil {
-		return "", err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		os.Remove(path)
-		return "", err
-	}
-	if err := syncFile(path); err != nil {
-		os.Remove(path)
-		return "", err
-	}
-	pruneSnapshots(dir, keepUpgradeBackups)
-	return path, nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	return errors.Join(err, f.Close())
-}
-
-// pruneSnapshots removes all but the newest keep station-schema*.db files of dir.
-func pruneSnapshots(dir string, keep int) {
-	matches, _ := filepath.Glob(filepath.Join(dir, "station-schema*.db"))
-	type snap struct {
-		path string
-		mod  time.Time
-	}
-	var snaps []snap
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil {
-			snaps = append(snaps, snap{m, fi.ModTime()})
-		}
-	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].mod.After(snaps[j].mod) })
-	for i := keep; i < len(snaps); i++ {
-		os.Remove(snaps[i].path)
-	}
+	return sqlitedb.UpgradeBackup(ctx, db.path, UpgradeBackupDir(db.path), "station", from, keepUpgradeBackups)
 }

@@ -18,13 +18,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
-	msqlite "modernc.org/sqlite" // registers the "sqlite" driver; its online backup makes snapshots
+	// registers the "sqlite" driver; its online backup makes snapshots
 
 	"github.com/civic-station/station/internal/sqlitedb"
 	"github.com/civic-station/station/station"
@@ -180,76 +179,10 @@ func (db *DB) Ready(ctx context.Context) error {
 }
 
 // SnapshotTo writes a consistent copy of the whole database to path, which must not exist, while
-// writers go on: SQLite's online backup copies every page in one step inside one read transaction (WAL
-// readers do not block the writer), WAL content included. It is several times faster than VACUUM INTO,
-// which rebuilds every b-tree; the copy keeps the source's free pages. The copy is created 0600 and
-// written without a journal or fsyncs (it is a new file that nobody reads until it is complete): the
-// caller fsyncs it when it needs to be durable.
+// writers go on (sqlitedb.Snapshot: SQLite's online backup, the copy created 0600 and written without a
+// journal or fsyncs). The caller fsyncs it when it needs to be durable.
 func (db *DB) SnapshotTo(ctx context.Context, path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("snapshot to %s: %w", path, err)
-	}
-	f.Close()
-	for try := 1; ; try++ {
-		err = db.snapshotTo(ctx, path)
-		// The source's connection is the backup API's own, without a busy timeout: a read lock it
-		// cannot take at once (a checkpoint resetting the WAL) is tried again.
-		if err == nil || !isBusy(err) || try == 5 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			err = ctx.Err()
-		case <-time.After(time.Duration(try) * 50 * time.Millisecond):
-			continue
-		}
-		break
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("snapshot %s to %s: %w", db.path, path, err)
-	}
-	return nil
-}
-
-// snapshotTo copies the database into the empty file at path: the copy's connection is opened here
-// with its journal and fsyncs off and pulls the pages from the live database (the backup API's
-// "restore" direction), since the API opens the other side's connection without pragmas.
-func (db *DB) snapshotTo(ctx context.Context, path string) error {
-	dst, err := sql.Open("sqlite", sqlitedb.DSN(path, []string{"journal_mode(OFF)", "synchronous(OFF)"}))
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	conn, err := dst.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		rc, ok := dc.(interface {
-			NewRestore(srcURI string) (*msqlite.Backup, error)
-		})
-		if !ok {
-			return fmt.Errorf("the driver connection %T has no online backup", dc)
-		}
-		// Read-only: the snapshot cannot change the database whoever runs it.
-		b, err := rc.NewRestore("file:" + db.path + "?mode=ro")
-		if err != nil {
-			return err
-		}
-		for {
-			more, err := b.Step(-1)
-			if err != nil {
-				b.Finish()
-				return err
-			}
-			if !more {
-				return b.Finish()
-			}
-		}
-	})
+	return sqlitedb.Snapshot(ctx, db.path, path)
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its findings ("ok" when sound).

@@ -13,23 +13,9 @@ import (
 // SQLite's primary result codes for a full disk and an I/O error (the extended codes keep these in
 // their low byte).
 const (
-	sqliteBusy   = 5
-	sqliteLocked = 6
-	sqliteIOErr  = 10
-	sqliteFull   = 13
+	sqliteIOErr = 10
+	sqliteFull  = 13
 )
-
-// isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED: a lock another connection holds.
-func isBusy(err error) bool {
-	var se *msqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqliteBusy, sqliteLocked:
-			return true
-		}
-	}
-	return false
-}
 
 // isStorageFailure reports whether err comes from a full or failing disk: SQLITE_FULL, SQLITE_IOERR
 // (any extended code), or ENOSPC/EIO from the file system.

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,14 +46,32 @@ type Store struct {
 	read  *sql.DB
 }
 
-// Open opens (creating) the hub database at path and migrates it, each migration in its own
-// transaction. A database written by a newer hub (it holds migrations this one lacks) is refused.
+// keepUpgradeBackups is how many pre-upgrade snapshots Open keeps.
+const keepUpgradeBackups = 3
+
+// UpgradeBackupDir is where Open keeps the snapshot it takes of the database at path before it
+// migrates it: upgrade-backups/ beside the database file, as hub-schemaNNNN-TIME.db.
+func UpgradeBackupDir(path string) string {
+	return filepath.Join(filepath.Dir(path), "upgrade-backups")
+}
+
+// Open opens (creating) the hub database at path and migrates it as the station's store is migrated:
+// a database that already holds data is first snapshotted into UpgradeBackupDir, then every pending
+// migration runs in one transaction, so a failed upgrade leaves the database as it was and the
+// previous hub still runs on it. A database written by a newer hub (it holds migrations this one
+// lacks) is refused.
 func Open(ctx context.Context, path string) (*Store, error) {
 	db, err := sqlitedb.Open(ctx, path, sqlitedb.Config{Readers: 4})
 	if err != nil {
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
-	if _, err := (sqlitedb.Schema{FS: migrationFS}).Migrate(ctx, db.Write); err != nil {
+	schema := sqlitedb.Schema{FS: migrationFS, OneTransaction: true, BeforeUpgrade: func(ctx context.Context, from, to int) error {
+		if _, err := sqlitedb.UpgradeBackup(ctx, path, UpgradeBackupDir(path), "hub", from, keepUpgradeBackups); err != nil {
+			return fmt.Errorf("升级前备份失败，数据库未改动 / the pre-upgrade backup failed, the database is unchanged: %w", err)
+		}
+		return nil
+	}}
+	if _, err := schema.Migrate(ctx, db.Write); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
