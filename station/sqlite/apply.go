@@ -142,8 +142,12 @@ func applyOne(ctx context.Context, tx stmtTx, db *DB, cmd station.Command) (stat
 		return fail("audit: ", err)
 	}
 	if domainErr == nil && outbound(cmd.Kind) && !eff.local {
+		payload := cmd.Payload
+		if eff.outPayload != nil {
+			payload = eff.outPayload
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, kind, occurred_at, payload) VALUES (?, ?, ?, ?)`,
-			cmd.ID, string(cmd.Kind), formatTime(cmd.At), string(cmd.Payload)); err != nil {
+			cmd.ID, string(cmd.Kind), formatTime(cmd.At), string(payload)); err != nil {
 			return fail("outbox: ", err)
 		}
 	}
@@ -212,7 +216,8 @@ type effect struct {
 	detail          string
 	auditAction     string // overrides the command kind as the audit action
 	calendarChanged bool
-	local           bool // applied, but nothing for the data center: no outbox record
+	local           bool   // applied, but nothing for the data center: no outbox record
+	outPayload      []byte // the outbox record's payload when it is not the command's own (what the apply decided)
 }
 
 func (e effect) action(cmd station.Command) string {
@@ -290,6 +295,10 @@ func (a *applier) apply() (effect, error) {
 		station.CmdCertificatePrinted, station.CmdCertificatePrintFailed,
 		station.CmdCertificateVoid, station.CmdCertificateRevoke, station.CmdSigningKeyPublish, station.CmdRatingRecord:
 		err = a.certificateCommand()
+	case station.CmdQueueLineSet, station.CmdQueueTicketIssue, station.CmdQueueCallNext, station.CmdQueueRecall,
+		station.CmdQueueServe, station.CmdQueueDone, station.CmdQueueSkip, station.CmdQueueTransfer,
+		station.CmdQueueHold, station.CmdQueueResume:
+		err = a.queueCommand()
 	default:
 		err = station.Errorf(station.EINVALID, "未知的命令类型“%s”", a.cmd.Kind)
 	}
