@@ -531,6 +531,16 @@ func printable(st devices.Status) error {
 	return nil
 }
 
+// mayHaveArrived reports whether a request that failed in transport may still have reached the
+// printer: anything but a failure to connect (refused, unreachable, no route), which sent nothing.
+func mayHaveArrived(err error) bool {
+	if !errors.Is(err, devices.ErrNotConnected) && !errors.Is(err, devices.ErrTimeout) {
+		return false
+	}
+	var oe *net.OpError
+	return !errors.As(err, &oe) || oe.Op != "dial"
+}
+
 // printJob submits document in format as one Print-Job called name and follows it to its end.
 func (p *Printer) printJob(ctx context.Context, name, format string, document []byte) error {
 	r, err := p.call(ctx, "Print-Job", goipp.OperationPrintJob, []attr{
@@ -543,6 +553,11 @@ func (p *Printer) printJob(ctx context.Context, name, format string, document []
 		var se *ippStatusError
 		if errors.As(err, &se) {
 			return fmt.Errorf("ipp: print %q: %w: printer refused the job: %w", name, devices.ErrNotConfirmed, err)
+		}
+		if mayHaveArrived(err) {
+			// The connection broke after the job went out (the printer went away before it answered):
+			// the printer may have it and print it.
+			return fmt.Errorf("ipp: print %q: %w: no answer to the job: %w", name, devices.ErrNotConfirmed, err)
 		}
 		return fmt.Errorf("ipp: print %q: %w", name, err)
 	}

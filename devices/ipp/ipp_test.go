@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -274,6 +275,37 @@ func TestPrintPDFReportsAPrinterThatGoesAwayMidJob(t *testing.T) {
 	waitFor(t, "the job to arrive", func() bool { return len(r.sim.Jobs()) == 1 })
 	closePort(r)
 	err := <-done
+	if !errors.Is(err, devices.ErrNotConfirmed) || !errors.Is(err, devices.ErrNotConnected) {
+		t.Fatalf("PrintPDF error = %v, want ErrNotConfirmed and ErrNotConnected", err)
+	}
+}
+
+// A printer that takes the whole job and drops the connection before it answers may print it: the
+// print is not confirmed (and the printer is gone), never "not printed".
+func TestAJobWithoutAnAnswerIsNotConfirmed(t *testing.T) {
+	charset := []byte{0x47, 0, 18, 'a', 't', 't', 'r', 'i', 'b', 'u', 't', 'e', 's', '-', 'c', 'h', 'a', 'r', 's', 'e', 't', 0, 5, 'u', 't', 'f', '-', '8'}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := io.ReadAll(r.Body)
+		if len(req) > 3 && req[3] == 0x0b { // Get-Printer-Attributes: idle
+			w.Header().Set("Content-Type", "application/ipp")
+			body := append([]byte{1, 1, 0, 0, 0, 0, 0, 1, 0x01}, charset...)
+			body = append(body, 0x04, 0x23, 0, 13)
+			body = append(body, "printer-state"...)
+			body = append(body, 0, 4, 0, 0, 0, 3, 0x03)
+			w.Write(body)
+			return
+		}
+		conn, _, err := w.(http.Hijacker).Hijack() // the job is in; the printer goes away
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	p, err := ipp.New(strings.Replace(srv.URL, "http://", "ipp://", 1)+"/ipp/print", fastOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.PrintPDF(t.Context(), "x", ipp.TestPage(time.Now()))
 	if !errors.Is(err, devices.ErrNotConfirmed) || !errors.Is(err, devices.ErrNotConnected) {
 		t.Fatalf("PrintPDF error = %v, want ErrNotConfirmed and ErrNotConnected", err)
 	}
