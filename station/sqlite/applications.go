@@ -86,10 +86,11 @@ func (a *applier) intake() error {
 	} else if exists > 0 {
 		return station.Errorf(station.ECONFLICT, "办件已存在")
 	}
-	// The day's last number, not a count, so a busy day does not scan all its applications.
+	// The day's last number, not a count. Numbers have four digits up to 9,999 and more after, so the
+	// longest sorts first (as text, SQ…-10000 would come before SQ…-9999).
 	n := 0
 	var last string
-	err = a.tx.QueryRowContext(a.ctx, `SELECT number FROM applications WHERE received_day = ? ORDER BY number DESC LIMIT 1`, day.String()).Scan(&last)
+	err = a.tx.QueryRowContext(a.ctx, `SELECT number FROM applications WHERE received_day = ? ORDER BY length(number) DESC, number DESC LIMIT 1`, day.String()).Scan(&last)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:

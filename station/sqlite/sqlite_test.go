@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -740,6 +741,37 @@ func TestApplicationNumbersCountUpWithinADayAndRestartTheNext(t *testing.T) {
 	want := "[SQ20261124-0001 SQ20261124-0002 SQ20261124-0003 SQ20261125-0001]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("numbers %v, want %s", got, want)
+	}
+}
+
+// The ten-thousandth application of a day gets SQ…-10000 and the next SQ…-10001: numbers past four
+// digits still count up (as text, SQ…-10000 sorts before SQ…-9999).
+func TestApplicationNumbersGoOnPastFourDigits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first, err := f.db.Application(ctx, f.intake("RS-002", validNumber(30)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+f.db.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if 9,998 applications had come before it today.
+	if _, err := raw.Exec(`UPDATE applications SET number = 'SQ20261124-9999' WHERE id = ?`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	var got []string
+	for i := range 2 {
+		a, err := f.db.Application(ctx, f.intake("RS-002", validNumber(31+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a.Number)
+	}
+	if want := "[SQ20261124-10000 SQ20261124-10001]"; fmt.Sprint(got) != want {
+		t.Fatalf("numbers after SQ20261124-9999: %v, want %s", got, want)
 	}
 }
 
