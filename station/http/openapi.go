@@ -160,6 +160,12 @@ func enumOf(t reflect.Type) []string {
 		for _, v := range []station.Role{station.RoleStaff, station.RoleReviewer, station.RoleStationAdmin, station.RoleTechnician, station.RoleDepartment, station.RoleSystem, station.RoleResident} {
 			vals = append(vals, string(v))
 		}
+	case reflect.TypeOf(station.TicketStatus("")):
+		for _, v := range station.TicketStatuses {
+			vals = append(vals, string(v))
+		}
+	case reflect.TypeOf(station.Priority("")):
+		vals = []string{string(station.PriorityNone), string(station.PriorityAppointment), string(station.PriorityElderly), string(station.PriorityDisabled)}
 	case reflect.TypeOf(station.MatterKind("")):
 		vals = []string{string(station.KindImmediate), string(station.KindCommitment)}
 	case reflect.TypeOf(station.DeadlineState("")):

@@ -39,9 +39,9 @@ type queryParam struct {
 }
 
 // routeTable lists every API and operational route: the core ones here, the certificate, sync, setup
-// (HTTPS) and first-run setup groups in their own files.
+// (HTTPS), first-run setup and queue groups in their own files.
 func routeTable() []route {
-	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes(), setupRoutes(), clusterRoutes(), firstRunRoutes())
+	return slices.Concat(coreRoutes(), certRoutes(), syncRoutes(), setupRoutes(), clusterRoutes(), firstRunRoutes(), queueRoutes())
 }
 
 // coreRoutes lists the sessions, catalog, residents, applications, devices and operations routes.

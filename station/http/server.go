@@ -45,6 +45,14 @@ type Store interface {
 	Session(ctx context.Context, tokenHash string) (*station.Session, error)
 	AuditEntries(ctx context.Context, f station.AuditFilter) ([]station.AuditEntry, int, error)
 	VerifyAudit(ctx context.Context) (station.AuditReport, error)
+
+	// The queue (docs/queue.md): lines by code; waiting tickets in calling order (every line when
+	// lines is empty); the day's tickets in the order they joined their lines.
+	QueueLines(ctx context.Context) ([]station.QueueLine, error)
+	Ticket(ctx context.Context, id string) (*station.Ticket, error)
+	WaitingTickets(ctx context.Context, day station.Date, lines []string) ([]station.Ticket, error)
+	TicketsOfDay(ctx context.Context, day station.Date) ([]station.Ticket, error)
+	QueueFigures(ctx context.Context, day station.Date) (station.QueueFigures, error)
 }
 
 // PasswordHasher hashes new passwords and verifies presented ones against stored hashes.
