@@ -286,6 +286,7 @@ func (m *Main) Run(ctx context.Context) error {
 		TLS:          m.tlsInfo(),
 		FirstRun:     setup,
 		Cluster:      clusterPage{m},
+		Kiosk:        kioskInfo{m},
 	})
 	var accounts []demoUser
 	if m.Demo {

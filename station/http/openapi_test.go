@@ -36,7 +36,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if r.Method == "HEAD" {
 			continue // Fiber adds HEAD to every GET
 		}
-		if strings.HasPrefix(r.Path, "/api/v1/") || strings.HasPrefix(r.Path, "/verify/") || r.Path == "/healthz" || r.Path == "/readyz" || r.Path == "/metrics" {
+		if strings.HasPrefix(r.Path, "/api/v1/") || strings.HasPrefix(r.Path, "/verify/") || strings.HasPrefix(r.Path, "/queue/follow/") || r.Path == "/healthz" || r.Path == "/readyz" || r.Path == "/metrics" {
 			served[r.Method+" "+openAPIPath(r.Path)] = true
 		}
 	}

@@ -1,12 +1,16 @@
 package http
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/civic-station/station/devices"
 	"github.com/civic-station/station/station"
 )
 
@@ -21,6 +25,29 @@ const (
 	boardNextPerLine = 5
 )
 
+// ticketPrintTimeout bounds printing a ticket at the kiosk: the resident waits for the answer.
+const ticketPrintTimeout = 15 * time.Second
+
+// KioskInfo lays out the slip (取号单) the kiosk prints for a queue ticket, and says where a
+// resident's phone finds the ticket's follow page; cmd/station implements it with the ESC/POS layout,
+// the station's name and its LAN address.
+type KioskInfo interface {
+	// PublicURL is the base URL (scheme://host:port) a phone on the station's LAN opens the follow
+	// page at, or "" when the station serves no LAN address (the kiosk's own address is used).
+	PublicURL() string
+	// QueueSlip lays out the slip of a ticket.
+	QueueSlip(ctx context.Context, q QueueSlip) (devices.Ticket, error)
+}
+
+// QueueSlip is what a ticket's slip shows: no personal data, nothing but the queue.
+type QueueSlip struct {
+	Number    string    // A012
+	Service   string    // the line's name
+	Ahead     int       // people waiting ahead
+	IssuedAt  time.Time // in China time
+	FollowURL string    // the follow page, for the QR code
+}
+
 // queueRoutes lists the queue's routes.
 func queueRoutes() []route {
 	routes := []route{
@@ -31,13 +58,15 @@ func queueRoutes() []route {
 		{method: "PUT", path: "/api/v1/queue/lines/:code", summary: "新增或修改排队业务", tag: "queue", roles: adminRoles,
 			body: queueLineInput{}, reply: station.QueueLine{}, status: 200, handle: (*Server).handleQueueLineSet},
 		{method: "POST", path: "/api/v1/kiosk/queue/tickets", summary: "自助取号（仅限本机）", tag: "kiosk", public: true,
-			body: kioskTicketRequest{}, reply: ticketView{}, status: 201, handle: (*Server).handleKioskTicketIssue},
+			body: kioskTicketRequest{}, reply: kioskTicketView{}, status: 201, handle: (*Server).handleKioskTicketIssue},
 		{method: "POST", path: "/api/v1/queue/tickets", summary: "窗口取号", tag: "queue", roles: counterRoles,
 			body: ticketRequest{}, reply: ticketView{}, status: 201, handle: (*Server).handleTicketIssue},
 		{method: "GET", path: "/api/v1/queue/tickets/:id", summary: "票号详情", tag: "queue", roles: counterRoles,
 			reply: ticketView{}, status: 200, handle: (*Server).handleTicket},
 		{method: "GET", path: "/api/v1/queue/follow/:id", summary: "手机查看排队进度（号码、状态、前面人数）", tag: "queue", public: true,
 			reply: followView{}, status: 200, handle: (*Server).handleFollow},
+		{method: "GET", path: "/queue/follow/:id", summary: "排队进度页面（取号单二维码打开，自动刷新）", tag: "queue", public: true,
+			status: 200, handle: (*Server).handleFollowPage},
 		{method: "POST", path: "/api/v1/queue/call-next", summary: "叫下一个号", tag: "queue", roles: counterRoles,
 			body: callNextRequest{}, reply: ticketView{}, status: 200, handle: (*Server).handleCallNext},
 	}
@@ -179,16 +208,29 @@ type ticketRequest struct {
 	Priority station.Priority `json:"priority,omitempty"` // appointment, elderly or disabled
 }
 
-// issueTicket takes a ticket on req's line for actor through channel and answers with it.
-func (s *Server) issueTicket(c *fiber.Ctx, actor station.Actor, channel string, req ticketRequest) error {
+// issueTicket takes a ticket on req's line for actor through channel and returns its ID.
+func (s *Server) issueTicket(c *fiber.Ctx, actor station.Actor, channel string, req ticketRequest) (string, error) {
 	issue := station.QueueTicketIssue{TicketID: newTicketID(), Line: req.Line, Channel: channel, Priority: req.Priority}
 	if _, err := s.submit(c.UserContext(), station.CmdQueueTicketIssue, actor, issue); err != nil {
-		return err
+		return "", err
 	}
-	return s.respondTicket(c, issue.TicketID, fiber.StatusCreated)
+	return issue.TicketID, nil
 }
 
-// handleKioskTicketIssue takes a ticket at the kiosk on this box, as a resident (no card needed).
+// kioskTicketView is a ticket taken at the kiosk and whether its slip (取号单) printed. A ticket
+// whose slip did not print exists all the same: PrintError tells the resident to note the number.
+type kioskTicketView struct {
+	Ticket      station.Ticket `json:"ticket"`
+	StatusLabel string         `json:"status_label"`
+	Ahead       int            `json:"ahead"`
+	FollowURL   string         `json:"follow_url"` // the follow page, as the slip's QR code holds it
+	Printed     bool           `json:"printed"`
+	PrintError  string         `json:"print_error,omitempty"`
+}
+
+// handleKioskTicketIssue takes a ticket at the kiosk on this box, as a resident (no card needed), and
+// prints its slip on the ticket printer. The ticket is committed before the slip prints, so a printer
+// that is missing, out of paper or failing never loses it: the answer is still 201, with printed false.
 func (s *Server) handleKioskTicketIssue(c *fiber.Ctx) error {
 	if err := localOnly(c); err != nil {
 		return err
@@ -197,7 +239,61 @@ func (s *Server) handleKioskTicketIssue(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	return s.issueTicket(c, kioskActor, station.ChannelKiosk, ticketRequest{Line: req.Line})
+	id, err := s.issueTicket(c, kioskActor, station.ChannelKiosk, ticketRequest{Line: req.Line})
+	if err != nil {
+		return err
+	}
+	v, err := s.ticket(c, id)
+	if err != nil {
+		return err
+	}
+	out := kioskTicketView{Ticket: v.Ticket, StatusLabel: v.StatusLabel, Ahead: v.Ahead, FollowURL: s.followURL(c, id)}
+	if err := s.printTicketSlip(c.UserContext(), v, out.FollowURL); err != nil {
+		s.logger.Warn("queue ticket slip not printed", "ticket", v.Ticket.Number, "err", err)
+		out.PrintError = fmt.Sprintf("取号单打印失败，请记下您的号码 %s", v.Ticket.Number)
+	} else {
+		out.Printed = true
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// followURL is the address of ticket id's follow page on a resident's phone: the station's LAN
+// address when it serves one, else the address the kiosk used.
+func (s *Server) followURL(c *fiber.Ctx, id string) string {
+	base := ""
+	if s.kioskInfo != nil {
+		base = s.kioskInfo.PublicURL()
+	}
+	if base == "" {
+		base = c.BaseURL()
+	}
+	return strings.TrimSuffix(base, "/") + "/queue/follow/" + id
+}
+
+// printTicketSlip prints v's slip (取号单) with a QR code of followURL: the line's name, the number,
+// the people ahead and the time of issue in China time (the layout adds the station's name).
+func (s *Server) printTicketSlip(ctx context.Context, v ticketView, followURL string) error {
+	if s.devices == nil || s.kioskInfo == nil {
+		return errNoDevices()
+	}
+	service := v.Ticket.Line
+	lines, err := s.store.QueueLines(ctx)
+	if err != nil {
+		return fmt.Errorf("read the queue lines: %w", err)
+	}
+	for _, l := range lines {
+		if l.Code == v.Ticket.Line {
+			service = l.Name
+		}
+	}
+	slip, err := s.kioskInfo.QueueSlip(ctx, QueueSlip{Number: v.Ticket.Number, Service: service, Ahead: v.Ahead,
+		IssuedAt: v.Ticket.IssuedAt.In(station.ChinaTime), FollowURL: followURL})
+	if err != nil {
+		return fmt.Errorf("lay out the slip: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, ticketPrintTimeout)
+	defer cancel()
+	return s.devices.PrintTicket(ctx, slip)
 }
 
 func (s *Server) handleTicketIssue(c *fiber.Ctx) error {
@@ -205,7 +301,11 @@ func (s *Server) handleTicketIssue(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	return s.issueTicket(c, caller(c).actor(), station.ChannelCounter, req)
+	id, err := s.issueTicket(c, caller(c).actor(), station.ChannelCounter, req)
+	if err != nil {
+		return err
+	}
+	return s.respondTicket(c, id, fiber.StatusCreated)
 }
 
 func (s *Server) handleTicket(c *fiber.Ctx) error {

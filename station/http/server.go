@@ -98,6 +98,8 @@ type Config struct {
 	FirstRun FirstRun
 	// Cluster is the station's cluster for the setup page; nil without a cluster port.
 	Cluster Cluster
+	// Kiosk lays out the queue tickets the kiosk prints; nil prints none (the kiosk's answer says so).
+	Kiosk KioskInfo
 }
 
 // BodyLimit is the largest request body the API accepts.
@@ -129,6 +131,7 @@ type Server struct {
 	// metricsToken admits a remote scraper to /metrics ("" admits none)
 	metricsToken string
 	cluster      Cluster        // nil: no cluster port
+	kioskInfo    KioskInfo      // nil: the kiosk prints no queue tickets
 	firstRun     FirstRun       // nil: no first-run setup
 	setup        *firstRunState // the first-run setup's tokens and tries
 
@@ -182,6 +185,7 @@ func NewServer(cfg Config) *Server {
 		metricsToken: cfg.MetricsToken,
 		firstRun:     cfg.FirstRun,
 		cluster:      cfg.Cluster,
+		kioskInfo:    cfg.Kiosk,
 		setup:        newFirstRunState(),
 	}
 	if s.now == nil {
