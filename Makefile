@@ -41,7 +41,7 @@ kiosk-ui/dist/index.html: kiosk-ui/node_modules $(UI_SRC)
 
 ui: kiosk-ui/dist/index.html ## Build the kiosk, counter and setup UIs into kiosk-ui/dist (when their sources changed)
 
-test: fmt-check vet tidy-check cross-check test-go test-ui test-package ## Everything CI runs: gofmt, go vet, the Windows and loong64 builds, go test -race, browser tests, the .deb and the .rpm
+test: fmt-check vet tidy-check cross-check test-ui test-go test-package ## Everything CI runs: gofmt, go vet, the Windows and loong64 builds, go test -race, browser tests, the .deb and the .rpm
 
 test-go: ## Go tests with the race detector (works without node)
 	go test -race -count=1 ./...

@@ -204,6 +204,9 @@ func kioskInstall(o kioskUnitOptions, unitDir string, stdout, stderr io.Writer) 
 	if _, err := exec.LookPath("cage"); err != nil {
 		missing = append(missing, "cage")
 	}
+	if _, err := exec.LookPath("Xwayland"); err != nil { // Debian's cage aborts without it and does not pull it in
+		missing = append(missing, "xwayland")
+	}
 	if chromiumPath() == "" {
 		missing = append(missing, "chromium")
 	}
@@ -228,6 +231,10 @@ func kioskInstall(o kioskUnitOptions, unitDir string, stdout, stderr io.Writer) 
 			}
 		}
 	}
+	if err := writeChromiumPolicy(chromiumPolicyDir); err != nil {
+		fmt.Fprintf(stderr, "写入 Chromium 策略失败：%v\n", err)
+		return 1
+	}
 	unit, err := renderKioskUnit(o)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(unitDir, kioskUnitName), []byte(unit), 0o644)
@@ -245,6 +252,22 @@ func kioskInstall(o kioskUnitOptions, unitDir string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "已安装 %s：开机后在 tty1 全屏显示自助终端（用户 %s）；屏幕设置见配置文件 %s 的 kiosk-* 项，修改后 systemctl restart %s\n",
 		kioskUnitName, o.User, o.Config, kioskUnitName)
 	return 0
+}
+
+// chromiumPolicyDir is where Debian's Chromium reads the policies an administrator sets.
+const chromiumPolicyDir = "/etc/chromium/policies/managed"
+
+// chromiumPolicyFile is the kiosk's policy file in chromiumPolicyDir.
+const chromiumPolicyFile = "station-kiosk.json"
+
+// writeChromiumPolicy writes the kiosk's Chromium policy into dir: no offer to translate the page
+// (the bubble covers the kiosk's top-right buttons, and --disable-features=Translate no longer stops
+// it). A policy applies to every Chromium on the box: a kiosk box runs no other.
+func writeChromiumPolicy(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, chromiumPolicyFile), []byte("{\"TranslateEnabled\": false}\n"), 0o644)
 }
 
 // chromiumPath finds Chromium under the names Debian and others give it.

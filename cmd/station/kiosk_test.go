@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -93,5 +95,28 @@ func TestTheKioskScreenWaitsForTheStation(t *testing.T) {
 	waitForStation(context.Background(), "http://[::1", &out)
 	if !strings.Contains(out.String(), "kiosk-url 无效") {
 		t.Fatalf("a malformed URL: %q", out.String())
+	}
+}
+
+// The kiosk's Chromium policy turns the translate offer off, readable by the kiosk's user.
+func TestTheKioskPolicyTurnsTranslationOff(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "policies", "managed")
+	if err := writeChromiumPolicy(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, chromiumPolicyFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy map[string]any
+	if err := json.Unmarshal(data, &policy); err != nil {
+		t.Fatalf("the policy is not JSON: %v: %s", err, data)
+	}
+	if v, ok := policy["TranslateEnabled"]; !ok || v != false || len(policy) != 1 {
+		t.Fatalf("policy %v, want exactly TranslateEnabled false", policy)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("the policy file: %v %v", fi, err)
 	}
 }
