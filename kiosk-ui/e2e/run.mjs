@@ -827,6 +827,58 @@ async function scenarioCounterReadCard() {
   await page.context().close()
 }
 
+// 取号: the kiosk's take-a-ticket screen. The station admin configures a line; the resident opens 取号 from
+// the home page, touches the first line and reads the number and the people ahead; with the ticket printer's
+// paper taken out (demo simulator) the slip fails and the screen says to note the number.
+async function scenarioKioskQueue() {
+  const admin = (await api('POST', '/api/v1/sessions', { username: 'admin', password: PASSWORD })).token
+  await api('PUT', '/api/v1/queue/lines/A', { name: '综合业务', prefix: 'A', active: true }, admin)
+  const page = await newPage(portrait)
+  await page.goto('/kiosk')
+  await page.getByTestId('tile-ticket').click()
+  await page.waitForURL(/\/kiosk\/queue$/)
+  const first = page.getByTestId('queue-line').first()
+  await first.waitFor()
+  assert((await first.textContent()).includes('综合业务'), 'the line is listed by name')
+  await assertNoMixed(page, 'kiosk 取号 lines')
+  await axeCheck(page, 'kiosk queue lines')
+  await first.click()
+  const number = (await page.getByTestId('queue-number').textContent()).trim()
+  assert(/^[A-Z]\d{3}$/.test(number), `ticket number ${number} looks like A012`)
+  await expectText(page.getByTestId('queue-ahead'), /前面还有 \d+ 人等候/, 'people ahead')
+  await expectText(page.getByTestId('queue-printed'), '请取走取号单', 'slip printed')
+  await shot(page, 'kiosk-queue-ticket')
+  await assertNoMixed(page, 'kiosk 取号 result')
+  await axeCheck(page, 'kiosk queue ticket')
+  await page.getByTestId('queue-home').click()
+  await page.getByTestId('tile-ticket').waitFor()
+
+  // Out of paper: the ticket is still taken; the screen says so and shows the number to note.
+  await api('POST', '/api/v1/demo/ticket-printer/paper', { loaded: false })
+  try {
+    await page.getByTestId('tile-ticket').click()
+    await page.getByTestId('queue-line').first().click()
+    const n2 = (await page.getByTestId('queue-number').textContent()).trim()
+    assert(/^[A-Z]\d{3}$/.test(n2) && n2 !== number, `second ticket number ${n2} differs from ${number}`)
+    await expectText(page.getByTestId('queue-print-error'), `请记下您的号码 ${n2}`, 'print error with the number')
+    await shot(page, 'kiosk-queue-paper-out')
+    await axeCheck(page, 'kiosk queue ticket, slip not printed')
+  } finally {
+    await api('POST', '/api/v1/demo/ticket-printer/paper', { loaded: true })
+  }
+  await page.close()
+
+  // The number goes home by itself through the layout's idle timeout (here 4 s instead of 30 s).
+  const idle = await newPage(portrait)
+  await idle.goto('/kiosk/queue?idle=4')
+  await idle.getByTestId('queue-line').first().click()
+  await expectText(idle.getByTestId('queue-number'), /^[A-Z]\d{3}$/, 'third ticket number')
+  await expectText(idle.getByTestId('queue-result').locator('.res-auto'), '无操作 4 秒后', 'auto-return seconds')
+  await idle.waitForURL(/\/kiosk$/, { timeout: 10_000 })
+  await idle.getByTestId('tile-ticket').waitFor()
+  await idle.close()
+}
+
 async function scenarioAxe() {
   const kiosk = await newPage(portrait)
   await test('axe: kiosk home', async () => {
@@ -2353,6 +2405,7 @@ async function main() {
     await test('cert 4. counter: issue on behalf (read card), 补打 with confirmation, 作废 with reason', scenarioCounterCertificate)
     await test('cert 5. counter: only the station admin revokes', scenarioCounterCertificateRevoke)
     await test('cert 6. kiosk: a type needing a department becomes an application with a number', scenarioKioskCertificateDepartment)
+    await test('queue 1. kiosk: 取号 on the first line shows the number and the people ahead; paper out says to note it', scenarioKioskQueue)
     await test('kbd 0. pinyin engine: splitting, candidate order, station words (e2e/ime-check.mjs)', scenarioImeUnit)
     await test('kbd 1. kiosk: on-screen keys type pinyin into the certificate recipient, which the preview is made from', scenarioKeyboardCertificate)
     await test('kbd 2. kiosk: guide search typed in pinyin on the on-screen keyboard finds the matter; back closes it', scenarioKeyboardGuide)

@@ -338,9 +338,42 @@ export interface KioskCard {
   id_number: string
 }
 
+// The queue (排队叫号) at the kiosk (docs/api.md, Queue).
+export interface QueueLine {
+  code: string
+  name: string
+  /** One capital letter, printed before the number. */
+  prefix: string
+  active: boolean
+}
+
+export interface QueueTicket {
+  id: string
+  line: string
+  day: string
+  seq: number
+  /** The number on the slip, e.g. A012. */
+  number: string
+  status: string
+  channel: string
+}
+
+export interface KioskTicket {
+  ticket: QueueTicket
+  status_label?: string
+  /** People waiting ahead of this ticket. */
+  ahead: number
+  follow_url: string
+  printed: boolean
+  /** Why the slip did not print (Chinese, for the screen). */
+  print_error?: string
+}
+
 export const kioskApi = {
   card: () => request<{ card: KioskCard | null }>('GET', `${v1}/kiosk/card`),
   applications: () => request<{ items: Progress[] | null }>('GET', `${v1}/kiosk/applications`),
+  queueLines: () => request<{ items: QueueLine[] | null }>('GET', `${v1}/kiosk/queue/lines`),
+  takeTicket: (line: string) => request<KioskTicket>('POST', `${v1}/kiosk/queue/tickets`, { line }),
 }
 
 // Demo simulator panel (demo mode only).

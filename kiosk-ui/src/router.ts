@@ -20,6 +20,7 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'page.matter' },
       },
       { path: 'progress', name: 'kiosk-progress', component: () => import('./kiosk/ProgressView.vue'), meta: { title: 'kiosk.tile.progress' } },
+      { path: 'queue', name: 'kiosk-queue', component: () => import('./kiosk/QueueView.vue'), meta: { title: 'queue.title' } },
       { path: 'mine', name: 'kiosk-mine', component: () => import('./kiosk/MyAppsView.vue'), meta: { title: 'mine.title' } },
       { path: 'certificates', name: 'kiosk-certs', component: () => import('./kiosk/cert/CertTypes.vue'), meta: { title: 'certs.title' } },
       { path: 'certificates/:code', name: 'kiosk-cert', component: () => import('./kiosk/cert/CertIssue.vue'), props: true, meta: { title: 'certs.title' } },

@@ -27,6 +27,15 @@ export const kiosk = reactive({
   progress: { number: '', last4: '' },
 })
 
+/**
+ * Set by a page whose content is read and left, such as a ticket number (取号): the layout's idle timer
+ * then goes home after SHORT_IDLE_SECONDS (or the configured timeout, if shorter).
+ */
+export const shortIdle = ref(false)
+export const SHORT_IDLE_SECONDS = 30
+/** The seconds a shortIdle page stays (the layout sets it: SHORT_IDLE_SECONDS or the shorter configured timeout). */
+export const shortIdleSeconds = ref(SHORT_IDLE_SECONDS)
+
 /** Incremented on every wipe; used as a key to remount pages and drop their local state. */
 export const wipeGeneration = ref(0)
 
