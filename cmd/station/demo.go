@@ -109,6 +109,9 @@ func (m *Main) seedDemo(ctx context.Context) ([]demoUser, error) {
 	var residents []demoResident
 	err := m.seedCatalog(ctx)
 	if err == nil {
+		err = m.seedQueueLines(ctx)
+	}
+	if err == nil {
 		residents, err = m.seedResidents(ctx)
 	}
 	wg.Wait()
@@ -149,6 +152,27 @@ func (m *Main) seedCatalog(ctx context.Context) error {
 		return fmt.Errorf("import demo catalog: %w", err)
 	}
 	m.Logger.Info("demo catalog imported", "matters", len(matters))
+	return nil
+}
+
+// demoQueueLines are the demo station's service lines (排队业务), by the catalog's categories.
+var demoQueueLines = []station.QueueLine{
+	{Code: "A", Name: "综合业务", Prefix: "A", Active: true, MatterCategories: []string{"户籍与证明", "证明核实", "法律服务", "住房保障"}},
+	{Code: "B", Name: "社保医保", Prefix: "B", Active: true, MatterCategories: []string{"社会保险", "医疗保障", "就业创业"}},
+	{Code: "C", Name: "民政服务", Prefix: "C", Active: true, MatterCategories: []string{"社会救助", "养老服务", "残疾人服务", "退役军人服务", "生育与计生"}},
+}
+
+// seedQueueLines sets up the demo's service lines on a station that has none.
+func (m *Main) seedQueueLines(ctx context.Context) error {
+	lines, err := m.DB.QueueLines(ctx)
+	if err != nil || len(lines) > 0 {
+		return err
+	}
+	for _, l := range demoQueueLines {
+		if err := m.submit(ctx, station.CmdQueueLineSet, station.QueueLineSet{Line: l}); err != nil {
+			return fmt.Errorf("set up demo queue line %s: %w", l.Code, err)
+		}
+	}
 	return nil
 }
 

@@ -62,7 +62,9 @@ func TestQueueAPI(t *testing.T) {
 		var out struct{ Items []station.QueueLine }
 		r := s.do(t, "GET", "/api/v1/queue/lines", counter, nil)
 		r.json(t, &out)
-		if r.status != 200 || len(out.Items) != 2 || out.Items[0].Code != "A" || out.Items[0].Name != "综合业务" || !out.Items[0].Active {
+		// The demo's three lines, A and B as set here.
+		if r.status != 200 || len(out.Items) != 3 || out.Items[0].Code != "A" || out.Items[0].Name != "综合业务" || !out.Items[0].Active ||
+			out.Items[1].Name != "社会保障" {
 			t.Fatalf("lines: %d %s", r.status, r.body)
 		}
 	})
