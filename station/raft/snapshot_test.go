@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civic-station/station/internal/sqlitedb"
 	"github.com/civic-station/station/station"
 	sraft "github.com/civic-station/station/station/raft"
 )
@@ -45,7 +46,7 @@ const fillRow = 3800
 // about mib MiB, and returns how many rows it added.
 func fill(tb testing.TB, path string, mib int) int {
 	tb.Helper()
-	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(OFF)")
+	conn, err := sql.Open("sqlite", sqlitedb.DSN(path, []string{sqlitedb.BusyTimeout, "synchronous(OFF)"}))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func fill(tb testing.TB, path string, mib int) int {
 // fillerRows counts the filler rows in b's store, on its reader.
 func fillerRows(tb testing.TB, b *box) int {
 	tb.Helper()
-	conn, err := sql.Open("sqlite", "file:"+filepath.Join(b.dir, "station.db")+"?mode=ro&_pragma=busy_timeout(10000)")
+	conn, err := sql.Open("sqlite", sqlitedb.DSN(filepath.Join(b.dir, "station.db"), []string{sqlitedb.BusyTimeout}, "mode=ro"))
 	if err != nil {
 		tb.Fatal(err)
 	}
